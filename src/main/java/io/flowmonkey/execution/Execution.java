@@ -1,0 +1,637 @@
+package io.flowmonkey.execution;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One run of a flow: its status, data, history and bookkeeping. Immutable and thread-safe; change
+ * it with {@link #toBuilder()}. Maps and lists are deep-copied into unmodifiable containers when
+ * built, and timestamps are truncated to milliseconds, as they are stored.
+ *
+ * <p>{@link #version()} is the optimistic-concurrency counter: 0 means never stored, and every
+ * successful {@link ExecutionStore#save(Execution)} returns a copy whose version is one higher.
+ */
+public final class Execution {
+
+    private final String id;
+    private final String flowId;
+    private final String flowVersion;
+    private final String tenantId;
+    private final ExecutionStatus status;
+    private final String currentStepId;
+    private final int stepCount;
+    private final Map<String, Object> context;
+    private final List<StepHistory> history;
+    private final ExecutionError error;
+    private final WaitMetadata waitMetadata;
+    private final Cancellation cancellation;
+    private final String idempotencyKey;
+    private final Instant idempotencyExpiresAt;
+    private final String parentExecutionId;
+    private final Map<String, Object> metadata;
+    private final TimeoutConfig timeoutConfig;
+    private final Instant createdAt;
+    private final Instant updatedAt;
+    private final Instant completedAt;
+    private final Instant failedAt;
+    private final Instant cancelledAt;
+    private final long version;
+
+    private Execution(Builder b) {
+        this.id = Values.requireText(b.id, "id");
+        this.flowId = Values.requireText(b.flowId, "flowId (execution " + b.id + ")");
+        this.flowVersion = Values.requireText(b.flowVersion, "flowVersion (execution " + b.id + ")");
+        this.status = Objects.requireNonNull(b.status, () -> "status of execution " + b.id + " must not be null");
+        this.createdAt = Objects.requireNonNull(Values.millis(b.createdAt),
+                () -> "createdAt of execution " + b.id + " must not be null");
+        this.updatedAt = Objects.requireNonNull(Values.millis(b.updatedAt),
+                () -> "updatedAt of execution " + b.id + " must not be null");
+        if (b.stepCount < 0) {
+            throw new IllegalArgumentException("stepCount of execution " + b.id + " must not be negative, got "
+                    + b.stepCount);
+        }
+        if (b.version < 0) {
+            throw new IllegalArgumentException("version of execution " + b.id + " must not be negative, got "
+                    + b.version);
+        }
+        this.tenantId = b.tenantId;
+        this.currentStepId = b.currentStepId;
+        this.stepCount = b.stepCount;
+        this.context = Values.freezeObject(b.context);
+        this.history = Values.freezeList(b.history);
+        this.error = b.error;
+        this.waitMetadata = b.waitMetadata;
+        this.cancellation = b.cancellation;
+        this.idempotencyKey = b.idempotencyKey;
+        this.idempotencyExpiresAt = Values.millis(b.idempotencyExpiresAt);
+        this.parentExecutionId = b.parentExecutionId;
+        this.metadata = Values.freezeObject(b.metadata);
+        this.timeoutConfig = b.timeoutConfig;
+        this.completedAt = Values.millis(b.completedAt);
+        this.failedAt = Values.millis(b.failedAt);
+        this.cancelledAt = Values.millis(b.cancelledAt);
+        this.version = b.version;
+    }
+
+    /**
+     * Starts a new execution with status {@link ExecutionStatus#PENDING}, empty context and history,
+     * {@code createdAt} and {@code updatedAt} now, step count 0 and version 0.
+     *
+     * @param id the execution id, unique in its store
+     * @param flowId the flow it runs
+     * @param flowVersion the version of that flow
+     * @return a builder; {@link Builder#build()} validates
+     */
+    public static Builder builder(String id, String flowId, String flowVersion) {
+        return new Builder(id, flowId, flowVersion);
+    }
+
+    /**
+     * Returns a builder holding every field of this execution, version included.
+     *
+     * @return a builder for a changed copy
+     */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /**
+     * Returns the execution id.
+     *
+     * @return the id, never blank
+     */
+    public String id() {
+        return id;
+    }
+
+    /**
+     * Returns the id of the flow this execution runs.
+     *
+     * @return the flow id
+     */
+    public String flowId() {
+        return flowId;
+    }
+
+    /**
+     * Returns the version of the flow this execution runs.
+     *
+     * @return the flow version
+     */
+    public String flowVersion() {
+        return flowVersion;
+    }
+
+    /**
+     * Returns the tenant this execution belongs to, or null.
+     *
+     * @return the tenant this execution belongs to, or null
+     */
+    public String tenantId() {
+        return tenantId;
+    }
+
+    /**
+     * Returns the current status.
+     *
+     * @return the current status
+     */
+    public ExecutionStatus status() {
+        return status;
+    }
+
+    /**
+     * Returns the step that runs next or is waiting, or null before the first step.
+     *
+     * @return the step that runs next or is waiting, or null before the first step
+     */
+    public String currentStepId() {
+        return currentStepId;
+    }
+
+    /**
+     * Returns how many steps have run.
+     *
+     * @return how many steps have run
+     */
+    public int stepCount() {
+        return stepCount;
+    }
+
+    /**
+     * Returns the execution's data, a JSON object; never null.
+     *
+     * @return the execution's data, a JSON object; never null
+     */
+    public Map<String, Object> context() {
+        return context;
+    }
+
+    /**
+     * Returns the steps that ran, oldest first; never null.
+     *
+     * @return the steps that ran, oldest first; never null
+     */
+    public List<StepHistory> history() {
+        return history;
+    }
+
+    /**
+     * Returns why the execution failed, or null.
+     *
+     * @return why the execution failed, or null
+     */
+    public ExecutionError error() {
+        return error;
+    }
+
+    /**
+     * Returns why and until when the execution waits, or null.
+     *
+     * @return why and until when the execution waits, or null
+     */
+    public WaitMetadata waitMetadata() {
+        return waitMetadata;
+    }
+
+    /**
+     * Returns who cancelled the execution and why, or null.
+     *
+     * @return who cancelled the execution and why, or null
+     */
+    public Cancellation cancellation() {
+        return cancellation;
+    }
+
+    /**
+     * Returns the key that makes creation idempotent, or null.
+     *
+     * @return the key that makes creation idempotent, or null
+     */
+    public String idempotencyKey() {
+        return idempotencyKey;
+    }
+
+    /**
+     * Returns when the idempotency key may be reused, or null for never.
+     *
+     * @return when the idempotency key may be reused, or null for never
+     */
+    public Instant idempotencyExpiresAt() {
+        return idempotencyExpiresAt;
+    }
+
+    /**
+     * Returns the execution that started this one as a sub-flow, or null.
+     *
+     * @return the execution that started this one as a sub-flow, or null
+     */
+    public String parentExecutionId() {
+        return parentExecutionId;
+    }
+
+    /**
+     * Returns free-form JSON data about the execution; never null.
+     *
+     * @return free-form JSON data about the execution; never null
+     */
+    public Map<String, Object> metadata() {
+        return metadata;
+    }
+
+    /**
+     * Returns the execution's time limits, or null.
+     *
+     * @return the execution's time limits, or null
+     */
+    public TimeoutConfig timeoutConfig() {
+        return timeoutConfig;
+    }
+
+    /**
+     * Returns when the execution was created.
+     *
+     * @return when the execution was created
+     */
+    public Instant createdAt() {
+        return createdAt;
+    }
+
+    /**
+     * Returns when the execution was last saved.
+     *
+     * @return when the execution was last saved
+     */
+    public Instant updatedAt() {
+        return updatedAt;
+    }
+
+    /**
+     * Returns when the execution completed, or null.
+     *
+     * @return when the execution completed, or null
+     */
+    public Instant completedAt() {
+        return completedAt;
+    }
+
+    /**
+     * Returns when the execution failed, or null.
+     *
+     * @return when the execution failed, or null
+     */
+    public Instant failedAt() {
+        return failedAt;
+    }
+
+    /**
+     * Returns when the execution was cancelled, or null.
+     *
+     * @return when the execution was cancelled, or null
+     */
+    public Instant cancelledAt() {
+        return cancelledAt;
+    }
+
+    /**
+     * Returns the optimistic-concurrency version: 0 until first stored, then incremented by every save.
+     *
+     * @return the version
+     */
+    public long version() {
+        return version;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof Execution that)) {
+            return false;
+        }
+        return stepCount == that.stepCount && version == that.version && id.equals(that.id)
+                && flowId.equals(that.flowId) && flowVersion.equals(that.flowVersion)
+                && Objects.equals(tenantId, that.tenantId) && status == that.status
+                && Objects.equals(currentStepId, that.currentStepId) && context.equals(that.context)
+                && history.equals(that.history) && Objects.equals(error, that.error)
+                && Objects.equals(waitMetadata, that.waitMetadata)
+                && Objects.equals(cancellation, that.cancellation)
+                && Objects.equals(idempotencyKey, that.idempotencyKey)
+                && Objects.equals(idempotencyExpiresAt, that.idempotencyExpiresAt)
+                && Objects.equals(parentExecutionId, that.parentExecutionId) && metadata.equals(that.metadata)
+                && Objects.equals(timeoutConfig, that.timeoutConfig) && createdAt.equals(that.createdAt)
+                && updatedAt.equals(that.updatedAt) && Objects.equals(completedAt, that.completedAt)
+                && Objects.equals(failedAt, that.failedAt) && Objects.equals(cancelledAt, that.cancelledAt);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(id, version, status, updatedAt);
+    }
+
+    @Override
+    public String toString() {
+        return "Execution{id=" + id + ", flow=" + flowId + "@" + flowVersion + ", status=" + status.wireName()
+                + ", currentStepId=" + currentStepId + ", stepCount=" + stepCount + ", tenantId=" + tenantId
+                + ", version=" + version + "}";
+    }
+
+    /**
+     * Builds an {@link Execution}. Not thread-safe; setters return this builder. Collections passed
+     * in are copied by {@link #build()}.
+     */
+    public static final class Builder {
+        private final String id;
+        private final String flowId;
+        private final String flowVersion;
+        private String tenantId;
+        private ExecutionStatus status = ExecutionStatus.PENDING;
+        private String currentStepId;
+        private int stepCount;
+        private Map<String, ?> context = Map.of();
+        private List<StepHistory> history = List.of();
+        private ExecutionError error;
+        private WaitMetadata waitMetadata;
+        private Cancellation cancellation;
+        private String idempotencyKey;
+        private Instant idempotencyExpiresAt;
+        private String parentExecutionId;
+        private Map<String, ?> metadata = Map.of();
+        private TimeoutConfig timeoutConfig;
+        private Instant createdAt;
+        private Instant updatedAt;
+        private Instant completedAt;
+        private Instant failedAt;
+        private Instant cancelledAt;
+        private long version;
+
+        private Builder(String id, String flowId, String flowVersion) {
+            this.id = id;
+            this.flowId = flowId;
+            this.flowVersion = flowVersion;
+            Instant now = Instant.now();
+            this.createdAt = now;
+            this.updatedAt = now;
+        }
+
+        private Builder(Execution e) {
+            this.id = e.id;
+            this.flowId = e.flowId;
+            this.flowVersion = e.flowVersion;
+            this.tenantId = e.tenantId;
+            this.status = e.status;
+            this.currentStepId = e.currentStepId;
+            this.stepCount = e.stepCount;
+            this.context = e.context;
+            this.history = e.history;
+            this.error = e.error;
+            this.waitMetadata = e.waitMetadata;
+            this.cancellation = e.cancellation;
+            this.idempotencyKey = e.idempotencyKey;
+            this.idempotencyExpiresAt = e.idempotencyExpiresAt;
+            this.parentExecutionId = e.parentExecutionId;
+            this.metadata = e.metadata;
+            this.timeoutConfig = e.timeoutConfig;
+            this.createdAt = e.createdAt;
+            this.updatedAt = e.updatedAt;
+            this.completedAt = e.completedAt;
+            this.failedAt = e.failedAt;
+            this.cancelledAt = e.cancelledAt;
+            this.version = e.version;
+        }
+
+        /**
+         * Sets the tenant this execution belongs to, or null.
+         *
+         * @param tenantId the tenant this execution belongs to, or null
+         * @return this builder
+         */
+        public Builder tenantId(String tenantId) {
+            this.tenantId = tenantId;
+            return this;
+        }
+
+        /**
+         * Sets the current status.
+         *
+         * @param status the current status
+         * @return this builder
+         */
+        public Builder status(ExecutionStatus status) {
+            this.status = status;
+            return this;
+        }
+
+        /**
+         * Sets the step that runs next or is waiting, or null before the first step.
+         *
+         * @param currentStepId the step that runs next or is waiting, or null before the first step
+         * @return this builder
+         */
+        public Builder currentStepId(String currentStepId) {
+            this.currentStepId = currentStepId;
+            return this;
+        }
+
+        /**
+         * Sets how many steps have run.
+         *
+         * @param stepCount how many steps have run
+         * @return this builder
+         */
+        public Builder stepCount(int stepCount) {
+            this.stepCount = stepCount;
+            return this;
+        }
+
+        /**
+         * Sets the execution's data, a JSON object; never null.
+         *
+         * @param context the execution's data, a JSON object; never null
+         * @return this builder
+         */
+        public Builder context(Map<String, ?> context) {
+            this.context = context;
+            return this;
+        }
+
+        /**
+         * Sets the steps that ran, oldest first; never null.
+         *
+         * @param history the steps that ran, oldest first; never null
+         * @return this builder
+         */
+        public Builder history(List<StepHistory> history) {
+            this.history = history;
+            return this;
+        }
+
+        /**
+         * Sets why the execution failed, or null.
+         *
+         * @param error why the execution failed, or null
+         * @return this builder
+         */
+        public Builder error(ExecutionError error) {
+            this.error = error;
+            return this;
+        }
+
+        /**
+         * Sets why and until when the execution waits, or null.
+         *
+         * @param waitMetadata why and until when the execution waits, or null
+         * @return this builder
+         */
+        public Builder waitMetadata(WaitMetadata waitMetadata) {
+            this.waitMetadata = waitMetadata;
+            return this;
+        }
+
+        /**
+         * Sets who cancelled the execution and why, or null.
+         *
+         * @param cancellation who cancelled the execution and why, or null
+         * @return this builder
+         */
+        public Builder cancellation(Cancellation cancellation) {
+            this.cancellation = cancellation;
+            return this;
+        }
+
+        /**
+         * Sets the key that makes creation idempotent, or null.
+         *
+         * @param idempotencyKey the key that makes creation idempotent, or null
+         * @return this builder
+         */
+        public Builder idempotencyKey(String idempotencyKey) {
+            this.idempotencyKey = idempotencyKey;
+            return this;
+        }
+
+        /**
+         * Sets when the idempotency key may be reused, or null for never.
+         *
+         * @param idempotencyExpiresAt when the idempotency key may be reused, or null for never
+         * @return this builder
+         */
+        public Builder idempotencyExpiresAt(Instant idempotencyExpiresAt) {
+            this.idempotencyExpiresAt = idempotencyExpiresAt;
+            return this;
+        }
+
+        /**
+         * Sets the execution that started this one as a sub-flow, or null.
+         *
+         * @param parentExecutionId the execution that started this one as a sub-flow, or null
+         * @return this builder
+         */
+        public Builder parentExecutionId(String parentExecutionId) {
+            this.parentExecutionId = parentExecutionId;
+            return this;
+        }
+
+        /**
+         * Sets free-form JSON data about the execution; never null.
+         *
+         * @param metadata free-form JSON data about the execution; never null
+         * @return this builder
+         */
+        public Builder metadata(Map<String, ?> metadata) {
+            this.metadata = metadata;
+            return this;
+        }
+
+        /**
+         * Sets the execution's time limits, or null.
+         *
+         * @param timeoutConfig the execution's time limits, or null
+         * @return this builder
+         */
+        public Builder timeoutConfig(TimeoutConfig timeoutConfig) {
+            this.timeoutConfig = timeoutConfig;
+            return this;
+        }
+
+        /**
+         * Sets when the execution was created.
+         *
+         * @param createdAt when the execution was created
+         * @return this builder
+         */
+        public Builder createdAt(Instant createdAt) {
+            this.createdAt = createdAt;
+            return this;
+        }
+
+        /**
+         * Sets when the execution was last saved.
+         *
+         * @param updatedAt when the execution was last saved
+         * @return this builder
+         */
+        public Builder updatedAt(Instant updatedAt) {
+            this.updatedAt = updatedAt;
+            return this;
+        }
+
+        /**
+         * Sets when the execution completed, or null.
+         *
+         * @param completedAt when the execution completed, or null
+         * @return this builder
+         */
+        public Builder completedAt(Instant completedAt) {
+            this.completedAt = completedAt;
+            return this;
+        }
+
+        /**
+         * Sets when the execution failed, or null.
+         *
+         * @param failedAt when the execution failed, or null
+         * @return this builder
+         */
+        public Builder failedAt(Instant failedAt) {
+            this.failedAt = failedAt;
+            return this;
+        }
+
+        /**
+         * Sets when the execution was cancelled, or null.
+         *
+         * @param cancelledAt when the execution was cancelled, or null
+         * @return this builder
+         */
+        public Builder cancelledAt(Instant cancelledAt) {
+            this.cancelledAt = cancelledAt;
+            return this;
+        }
+
+        /**
+         * Sets the optimistic-concurrency version. Stores set it; callers rarely need to.
+         *
+         * @param version 0 for a new execution, otherwise the stored version
+         * @return this builder
+         */
+        public Builder version(long version) {
+            this.version = version;
+            return this;
+        }
+
+        /**
+         * Validates and builds the execution.
+         *
+         * @return the immutable execution
+         * @throws IllegalArgumentException if an id is blank or a count negative
+         * @throws NullPointerException if an id, the status or a required timestamp is null
+         */
+        public Execution build() {
+            return new Execution(this);
+        }
+    }
+}

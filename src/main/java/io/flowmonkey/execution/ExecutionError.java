@@ -1,0 +1,23 @@
+package io.flowmonkey.execution;
+
+import java.time.Instant;
+
+/**
+ * Why an execution or a step failed. Stored in the {@code error} column as
+ * {@code {"code","message","stepId","details","timestamp"}}.
+ *
+ * @param code a stable machine-readable code, e.g. {@code HANDLER_ERROR}
+ * @param message a human-readable explanation
+ * @param stepId the step that failed, or null when the failure is not a step's
+ * @param details any JSON value with more detail, or null
+ * @param timestamp when the failure happened, or null
+ */
+public record ExecutionError(String code, String message, String stepId, Object details, Instant timestamp) {
+
+    /** Validates the code and truncates the timestamp to milliseconds, as it is stored. */
+    public ExecutionError {
+        Values.requireText(code, "error.code");
+        details = Values.freezeJson(details);
+        timestamp = Values.millis(timestamp);
+    }
+}

@@ -1,0 +1,140 @@
+package io.flowmonkey.execution;
+
+import java.time.Instant;
+import java.util.AbstractList;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Checks and deep copies shared by the model. JSON-like values (maps, lists, scalars) are copied
+ * into unmodifiable containers once; copying an already frozen container is free, so
+ * {@code toBuilder().build()} stays cheap.
+ */
+final class Values {
+
+    private Values() {
+    }
+
+    static String requireText(String value, String field) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(field + " must be a non-blank string, got "
+                    + (value == null ? "null" : "'" + value + "'"));
+        }
+        return value;
+    }
+
+    static Instant millis(Instant instant) {
+        return instant == null ? null : Instant.ofEpochMilli(instant.toEpochMilli());
+    }
+
+    /** Copies a JSON object; null becomes the empty object. */
+    static Map<String, Object> freezeObject(Map<String, ?> map) {
+        if (map == null || map.isEmpty()) {
+            return Map.of();
+        }
+        if (map instanceof FrozenMap) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> frozen = (Map<String, Object>) map;
+            return frozen;
+        }
+        Map<String, Object> copy = new LinkedHashMap<>(map.size() * 4 / 3 + 1);
+        for (Map.Entry<String, ?> e : map.entrySet()) {
+            copy.put(e.getKey(), freezeJson(e.getValue()));
+        }
+        return new FrozenMap(copy);
+    }
+
+    /** Copies a list; null becomes the empty list. */
+    static <T> List<T> freezeList(List<T> list) {
+        if (list == null || list.isEmpty()) {
+            return List.of();
+        }
+        if (list instanceof FrozenList) {
+            return list;
+        }
+        List<T> copy = new ArrayList<>(list.size());
+        for (T item : list) {
+            @SuppressWarnings("unchecked")
+            T frozen = (T) freezeJson(item);
+            copy.add(frozen);
+        }
+        return new FrozenList<>(copy);
+    }
+
+    /** Copies maps and collections found in a JSON-like value; other values are kept as they are. */
+    static Object freezeJson(Object value) {
+        if (value instanceof Map<?, ?> map) {
+            if (map instanceof FrozenMap) {
+                return map;
+            }
+            Map<String, Object> copy = new LinkedHashMap<>(map.size() * 4 / 3 + 1);
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                copy.put(String.valueOf(e.getKey()), freezeJson(e.getValue()));
+            }
+            return new FrozenMap(copy);
+        }
+        if (value instanceof List<?> list) {
+            @SuppressWarnings("unchecked")
+            List<Object> objects = (List<Object>) list;
+            return freezeList(objects);
+        }
+        if (value instanceof Collection<?> collection) {
+            return freezeList(new ArrayList<Object>(collection));
+        }
+        return value;
+    }
+
+    /** An unmodifiable map that is known to hold only frozen values. */
+    private static final class FrozenMap extends AbstractMap<String, Object> {
+        private final Map<String, Object> delegate;
+
+        FrozenMap(Map<String, Object> delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public Set<Entry<String, Object>> entrySet() {
+            return Collections.unmodifiableMap(delegate).entrySet();
+        }
+
+        @Override
+        public Object get(Object key) {
+            return delegate.get(key);
+        }
+
+        @Override
+        public boolean containsKey(Object key) {
+            return delegate.containsKey(key);
+        }
+
+        @Override
+        public int size() {
+            return delegate.size();
+        }
+    }
+
+    /** An unmodifiable list that is known to hold only frozen values. */
+    private static final class FrozenList<T> extends AbstractList<T> {
+        private final List<T> delegate;
+
+        FrozenList(List<T> delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public T get(int index) {
+            return delegate.get(index);
+        }
+
+        @Override
+        public int size() {
+            return delegate.size();
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package io.flowmonkey.memory;
+
+import io.flowmonkey.execution.ConcurrentUpdateException;
+import io.flowmonkey.execution.DuplicateExecutionException;
+import io.flowmonkey.execution.DuplicateIdempotencyKeyException;
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionNotFoundException;
+import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.ExecutionStore;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+
+/**
+ * An {@link ExecutionStore} in a map: optimistic versions, idempotency keys and ordering as in the
+ * PostgreSQL store, nothing persisted. Thread-safe: writes are serialised, reads see the last
+ * completed write. Executions are immutable, so what it hands out cannot change what it holds.
+ *
+ * <p>Unlike the PostgreSQL store it keeps context values as they are given rather than as JSON, so
+ * a value that could not be serialised is accepted here.
+ */
+public final class InMemoryExecutionStore implements ExecutionStore {
+
+    private static final Comparator<Execution> NEWEST_FIRST = Comparator.comparing(Execution::createdAt)
+            .thenComparing(Execution::id).reversed();
+    private static final Comparator<Execution> OLDEST_FIRST = Comparator.comparing(Execution::createdAt)
+            .thenComparing(Execution::id);
+    private static final Comparator<Execution> EARLIEST_WAKE_FIRST = Comparator
+            .comparing((Execution e) -> e.waitMetadata().wakeAt()).thenComparing(Execution::id);
+
+    private final Clock clock;
+    private final Map<String, Execution> rows = new ConcurrentHashMap<>();
+    private final Object writeLock = new Object();
+
+    /** Creates an empty store on the system clock. */
+    public InMemoryExecutionStore() {
+        this(Clock.systemUTC());
+    }
+
+    /**
+     * Creates an empty store.
+     *
+     * @param clock the clock for {@code updatedAt} and idempotency-key expiry
+     */
+    public InMemoryExecutionStore(Clock clock) {
+        this.clock = Objects.requireNonNull(clock, "clock must not be null");
+    }
+
+    @Override
+    public Execution save(Execution e) {
+        Objects.requireNonNull(e, "execution must not be null");
+        synchronized (writeLock) {
+            return write(e, rows);
+        }
+    }
+
+    @Override
+    public List<Execution> saveAll(Collection<Execution> es) {
+        Objects.requireNonNull(es, "executions must not be null");
+        synchronized (writeLock) {
+            // Apply to a copy and publish only if every save succeeds: all or nothing.
+            Map<String, Execution> staged = new HashMap<>(rows);
+            List<Execution> saved = new ArrayList<>(es.size());
+            for (Execution e : es) {
+                saved.add(write(Objects.requireNonNull(e, "executions must not contain null"), staged));
+            }
+            rows.keySet().retainAll(staged.keySet());
+            rows.putAll(staged);
+            return List.copyOf(saved);
+        }
+    }
+
+    private Execution write(Execution e, Map<String, Execution> table) {
+        Instant now = clock.instant();
+        Execution stored = table.get(e.id());
+        if (e.version() == 0) {
+            if (stored != null) {
+                throw new DuplicateExecutionException(e.id());
+            }
+        } else if (stored == null) {
+            throw new ExecutionNotFoundException(e.id());
+        } else if (stored.version() != e.version()) {
+            throw new ConcurrentUpdateException(e.id(), e.version(), "execution " + e.id() + " was saved by someone "
+                    + "else: expected version " + e.version() + ", found " + stored.version()
+                    + "; reload it and apply the change again");
+        }
+        if (e.idempotencyKey() != null) {
+            claimKey(e, table, now);
+        }
+        Execution saved = e.toBuilder().updatedAt(now).version(e.version() + 1).build();
+        table.put(saved.id(), saved);
+        return saved;
+    }
+
+    private void claimKey(Execution e, Map<String, Execution> table, Instant now) {
+        for (Execution holder : table.values()) {
+            if (holder.id().equals(e.id()) || !e.idempotencyKey().equals(holder.idempotencyKey())) {
+                continue;
+            }
+            if (isUnexpired(holder, now)) {
+                throw new DuplicateIdempotencyKeyException(e.id(), e.idempotencyKey(), holder.id());
+            }
+            // An expired key is released, as the PostgreSQL store does, so that it can be reused.
+            table.put(holder.id(), holder.toBuilder().idempotencyKey(null).idempotencyExpiresAt(null).build());
+        }
+    }
+
+    private static boolean isUnexpired(Execution e, Instant now) {
+        return e.idempotencyExpiresAt() == null || e.idempotencyExpiresAt().isAfter(now);
+    }
+
+    @Override
+    public Optional<Execution> load(String id) {
+        return Optional.ofNullable(rows.get(Objects.requireNonNull(id, "id must not be null")));
+    }
+
+    @Override
+    public boolean delete(String id) {
+        Objects.requireNonNull(id, "id must not be null");
+        synchronized (writeLock) {
+            return rows.remove(id) != null;
+        }
+    }
+
+    @Override
+    public Optional<Execution> findByIdempotencyKey(String key) {
+        Objects.requireNonNull(key, "idempotency key must not be null");
+        Instant now = clock.instant();
+        return rows.values().stream().filter(e -> key.equals(e.idempotencyKey()) && isUnexpired(e, now)).findFirst();
+    }
+
+    @Override
+    public List<Execution> findByStatus(ExecutionStatus status, int limit) {
+        Objects.requireNonNull(status, "status must not be null");
+        return find(e -> e.status() == status, NEWEST_FIRST, limit);
+    }
+
+    @Override
+    public List<Execution> findByTenant(String tenantId, int limit) {
+        Objects.requireNonNull(tenantId, "tenantId must not be null");
+        return find(e -> tenantId.equals(e.tenantId()), NEWEST_FIRST, limit);
+    }
+
+    @Override
+    public List<Execution> findWakeReady(Instant now, int limit) {
+        Objects.requireNonNull(now, "now must not be null");
+        return find(e -> e.status() == ExecutionStatus.WAITING && e.waitMetadata() != null
+                && e.waitMetadata().wakeAt() != null && !e.waitMetadata().wakeAt().isAfter(now),
+                EARLIEST_WAKE_FIRST, limit);
+    }
+
+    @Override
+    public List<Execution> findChildren(String parentExecutionId) {
+        Objects.requireNonNull(parentExecutionId, "parentExecutionId must not be null");
+        return find(e -> parentExecutionId.equals(e.parentExecutionId()), OLDEST_FIRST, Integer.MAX_VALUE);
+    }
+
+    private List<Execution> find(Predicate<Execution> filter, Comparator<Execution> order, int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+        }
+        return rows.values().stream().filter(filter).sorted(order).limit(limit).toList();
+    }
+}
