@@ -1,0 +1,116 @@
+package io.flowmonkey.testing;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.flowmonkey.postgres.SchemaApplier;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * A fresh PostgreSQL database per test class, with the schema applied and HikariCP in front.
+ * Register it as a static field with {@code @RegisterExtension}. Sessions run in a non-UTC time
+ * zone so that time-zone mistakes show.
+ */
+public final class PostgresExtension implements BeforeAllCallback, AfterAllCallback {
+
+    private final boolean applySchema;
+    private final List<HikariDataSource> pools = new ArrayList<>();
+    private TestPostgres.Database database;
+    private HikariDataSource dataSource;
+
+    /** A database with the FlowMonkey schema applied. */
+    public PostgresExtension() {
+        this(true);
+    }
+
+    private PostgresExtension(boolean applySchema) {
+        this.applySchema = applySchema;
+    }
+
+    /**
+     * Returns an extension whose database is left empty (for schema tests).
+     *
+     * @return the extension
+     */
+    public static PostgresExtension withoutSchema() {
+        return new PostgresExtension(false);
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        database = TestPostgres.createDatabase();
+        dataSource = newDataSource(16);
+        if (applySchema) {
+            SchemaApplier.apply(dataSource);
+        }
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        pools.forEach(HikariDataSource::close);
+        pools.clear();
+    }
+
+    /**
+     * Returns the shared pool (16 connections) of this class's database.
+     *
+     * @return the data source
+     */
+    public HikariDataSource dataSource() {
+        return dataSource;
+    }
+
+    /**
+     * Opens another pool on this class's database, closed after the class.
+     *
+     * @param maxPoolSize its size
+     * @return the data source
+     */
+    public HikariDataSource newDataSource(int maxPoolSize) {
+        return newDataSource(maxPoolSize, database.user(), database.password());
+    }
+
+    /**
+     * Opens a pool on this class's database as another role, closed after the class.
+     *
+     * @param maxPoolSize its size
+     * @param user the role
+     * @param password its password
+     * @return the data source
+     */
+    public synchronized HikariDataSource newDataSource(int maxPoolSize, String user, String password) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(database.jdbcUrl());
+        config.setUsername(user);
+        config.setPassword(password);
+        config.setMaximumPoolSize(maxPoolSize);
+        config.setMinimumIdle(0);
+        config.setConnectionTimeout(10_000);
+        config.setPoolName("test-" + database.name() + "-" + pools.size());
+        config.setConnectionInitSql("SET TIME ZONE 'Pacific/Chatham'");
+        HikariDataSource ds = new HikariDataSource(config);
+        pools.add(ds);
+        return ds;
+    }
+
+    /**
+     * Returns the JDBC URL of this class's database.
+     *
+     * @return the URL
+     */
+    public String jdbcUrl() {
+        return database.jdbcUrl();
+    }
+
+    /**
+     * Returns the connection details of this class's database.
+     *
+     * @return the details
+     */
+    public TestPostgres.Database database() {
+        return database;
+    }
+}
