@@ -120,12 +120,12 @@ public final class InMemoryExecutionStore implements ExecutionStore {
 
     @Override
     public Optional<Execution> load(String id) {
-        return Optional.ofNullable(rows.get(Objects.requireNonNull(id, "id must not be null")));
+        return Optional.ofNullable(rows.get(requireText(id, "id")));
     }
 
     @Override
     public boolean delete(String id) {
-        Objects.requireNonNull(id, "id must not be null");
+        requireText(id, "id");
         synchronized (writeLock) {
             return rows.remove(id) != null;
         }
@@ -133,7 +133,7 @@ public final class InMemoryExecutionStore implements ExecutionStore {
 
     @Override
     public Optional<Execution> findByIdempotencyKey(String key) {
-        Objects.requireNonNull(key, "idempotency key must not be null");
+        requireText(key, "idempotency key");
         Instant now = clock.instant();
         return rows.values().stream().filter(e -> key.equals(e.idempotencyKey()) && isUnexpired(e, now)).findFirst();
     }
@@ -160,8 +160,16 @@ public final class InMemoryExecutionStore implements ExecutionStore {
 
     @Override
     public List<Execution> findChildren(String parentExecutionId) {
-        Objects.requireNonNull(parentExecutionId, "parentExecutionId must not be null");
+        requireText(parentExecutionId, "parentExecutionId");
         return find(e -> parentExecutionId.equals(e.parentExecutionId()), OLDEST_FIRST, Integer.MAX_VALUE);
+    }
+
+    private static String requireText(String value, String field) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(field + " must be a non-blank string, got "
+                    + (value == null ? "null" : "'" + value + "'"));
+        }
+        return value;
     }
 
     private List<Execution> find(Predicate<Execution> filter, Comparator<Execution> order, int limit) {

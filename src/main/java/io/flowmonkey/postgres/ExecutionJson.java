@@ -1,0 +1,178 @@
+package io.flowmonkey.postgres;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
+import io.flowmonkey.execution.Cancellation;
+import io.flowmonkey.execution.ExecutionError;
+import io.flowmonkey.execution.StepHistory;
+import io.flowmonkey.execution.TimeoutConfig;
+import io.flowmonkey.execution.WaitMetadata;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JSON of the JSONB columns, in FlowMonkey's camelCase shapes with epoch-millisecond times.
+ * One mapper, configured once; one reader and writer per type, built once and shared (they are
+ * immutable and thread-safe). Floating-point numbers read back as {@code BigDecimal} so that no
+ * digit stored is lost.
+ */
+final class ExecutionJson {
+
+    private static final TypeReference<Map<String, Object>> OBJECT = new TypeReference<>() {
+    };
+    private static final TypeReference<List<StepHistory>> HISTORY = new TypeReference<>() {
+    };
+
+    private final ObjectWriter writer;
+    private final ObjectReader objectReader;
+    private final ObjectReader historyReader;
+    private final ObjectReader errorReader;
+    private final ObjectReader waitReader;
+    private final ObjectReader cancellationReader;
+    private final ObjectReader timeoutReader;
+
+    ExecutionJson(ObjectMapper userMapper) {
+        ObjectMapper mapper = userMapper == null ? new ObjectMapper() : userMapper.copy();
+        mapper.registerModule(module());
+        mapper.enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+        mapper.disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        mapper.disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
+        mapper.addMixIn(ExecutionError.class, OmitNulls.class);
+        mapper.addMixIn(StepHistory.class, OmitNulls.class);
+        mapper.addMixIn(WaitMetadata.class, OmitNulls.class);
+        mapper.addMixIn(Cancellation.class, OmitNulls.class);
+        this.writer = mapper.writer();
+        this.objectReader = mapper.readerFor(OBJECT);
+        this.historyReader = mapper.readerFor(HISTORY);
+        this.errorReader = mapper.readerFor(ExecutionError.class);
+        this.waitReader = mapper.readerFor(WaitMetadata.class);
+        this.cancellationReader = mapper.readerFor(Cancellation.class);
+        this.timeoutReader = mapper.readerFor(TimeoutConfig.class);
+    }
+
+    String write(Object value) throws JsonProcessingException {
+        return value == null ? null : writer.writeValueAsString(value);
+    }
+
+    Map<String, Object> readObject(String json) throws IOException {
+        return json == null ? null : objectReader.readValue(json);
+    }
+
+    List<StepHistory> readHistory(String json) throws IOException {
+        return json == null ? null : historyReader.readValue(json);
+    }
+
+    ExecutionError readError(String json) throws IOException {
+        return json == null ? null : errorReader.readValue(json);
+    }
+
+    WaitMetadata readWait(String json) throws IOException {
+        return json == null ? null : waitReader.readValue(json);
+    }
+
+    Cancellation readCancellation(String json) throws IOException {
+        return json == null ? null : cancellationReader.readValue(json);
+    }
+
+    TimeoutConfig readTimeout(String json) throws IOException {
+        return json == null ? null : timeoutReader.readValue(json);
+    }
+
+    /**
+     * Tells whether JSON text holds an escaped NUL character, which JSONB refuses. An escape counts
+     * only when its backslash is not itself escaped.
+     */
+    static boolean containsNulEscape(String json) {
+        for (int i = json.indexOf("u0000"); i >= 0; i = json.indexOf("u0000", i + 1)) {
+            int backslashes = 0;
+            for (int j = i - 1; j >= 0 && json.charAt(j) == '\\'; j--) {
+                backslashes++;
+            }
+            if (backslashes % 2 == 1) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    private interface OmitNulls {
+    }
+
+    private static SimpleModule module() {
+        SimpleModule module = new SimpleModule("flowmonkey-execution");
+        module.addSerializer(Instant.class, new StdSerializer<>(Instant.class) {
+            @Override
+            public void serialize(Instant value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+                gen.writeNumber(value.toEpochMilli());
+            }
+        });
+        module.addDeserializer(Instant.class, new StdDeserializer<>(Instant.class) {
+            @Override
+            public Instant deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+                if (p.currentToken() == JsonToken.VALUE_STRING) {
+                    // Other writers may have stored ISO-8601 text; accept it rather than fail the row.
+                    return Instant.parse(p.getText());
+                }
+                return Instant.ofEpochMilli(p.getValueAsLong());
+            }
+        });
+        module.addSerializer(Cancellation.Source.class, new StdSerializer<>(Cancellation.Source.class) {
+            @Override
+            public void serialize(Cancellation.Source value, JsonGenerator gen, SerializerProvider provider)
+                    throws IOException {
+                gen.writeString(value.wireName());
+            }
+        });
+        module.addDeserializer(Cancellation.Source.class, new StdDeserializer<>(Cancellation.Source.class) {
+            @Override
+            public Cancellation.Source deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+                return Cancellation.Source.fromWireName(p.getText());
+            }
+        });
+        module.addSerializer(TimeoutConfig.class, new StdSerializer<>(TimeoutConfig.class) {
+            @Override
+            public void serialize(TimeoutConfig value, JsonGenerator gen, SerializerProvider provider)
+                    throws IOException {
+                gen.writeStartObject();
+                if (value.executionTimeout() != null) {
+                    gen.writeNumberField("executionTimeoutMs", value.executionTimeout().toMillis());
+                }
+                if (value.waitTimeout() != null) {
+                    gen.writeNumberField("waitTimeoutMs", value.waitTimeout().toMillis());
+                }
+                gen.writeEndObject();
+            }
+        });
+        module.addDeserializer(TimeoutConfig.class, new StdDeserializer<>(TimeoutConfig.class) {
+            @Override
+            public TimeoutConfig deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+                JsonNode node = p.readValueAsTree();
+                return new TimeoutConfig(millis(node.get("executionTimeoutMs")), millis(node.get("waitTimeoutMs")));
+            }
+
+            private Duration millis(JsonNode node) {
+                return node == null || node.isNull() ? null : Duration.ofMillis(node.asLong());
+            }
+        });
+        return module;
+    }
+}

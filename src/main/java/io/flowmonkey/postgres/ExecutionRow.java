@@ -1,0 +1,157 @@
+package io.flowmonkey.postgres;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionDataException;
+import io.flowmonkey.execution.ExecutionStatus;
+import java.io.IOException;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+
+/**
+ * An execution turned into column values before any connection is taken, so that a value that
+ * cannot be stored fails with the execution id and column, and nothing is written.
+ */
+final class ExecutionRow {
+
+    final Execution execution;
+    private final String context;
+    private final String history;
+    private final String error;
+    private final String waitMetadata;
+    private final String cancellation;
+    private final String metadata;
+    private final String timeoutConfig;
+
+    private ExecutionRow(Execution e, ExecutionJson json) {
+        this.execution = e;
+        requireStorableText(e, "id", e.id());
+        requireStorableText(e, "flow_id", e.flowId());
+        requireStorableText(e, "flow_version", e.flowVersion());
+        requireStorableText(e, "tenant_id", e.tenantId());
+        requireStorableText(e, "current_step_id", e.currentStepId());
+        requireStorableText(e, "idempotency_key", e.idempotencyKey());
+        requireStorableText(e, "parent_execution_id", e.parentExecutionId());
+        this.context = toJson(e, json, "context", e.context());
+        this.history = toJson(e, json, "history", e.history());
+        this.error = toJson(e, json, "error", e.error());
+        this.waitMetadata = toJson(e, json, "wait_metadata", e.waitMetadata());
+        this.cancellation = toJson(e, json, "cancellation", e.cancellation());
+        this.metadata = toJson(e, json, "metadata", e.metadata());
+        this.timeoutConfig = toJson(e, json, "timeout_config", e.timeoutConfig());
+    }
+
+    static ExecutionRow of(Execution e, ExecutionJson json) {
+        return new ExecutionRow(e, json);
+    }
+
+    /** Binds {@link ExecutionSql#DATA_COLUMNS} from {@code index} on; returns the next free index. */
+    int bind(PreparedStatement ps, int index, Instant updatedAt) throws SQLException {
+        Execution e = execution;
+        int i = index;
+        ps.setString(i++, e.flowId());
+        ps.setString(i++, e.flowVersion());
+        ps.setString(i++, e.tenantId());
+        ps.setString(i++, e.status().wireName());
+        ps.setString(i++, e.currentStepId());
+        ps.setInt(i++, e.stepCount());
+        ps.setObject(i++, context, Types.OTHER);
+        ps.setObject(i++, history, Types.OTHER);
+        ps.setObject(i++, error, Types.OTHER);
+        ps.setObject(i++, waitMetadata, Types.OTHER);
+        ps.setObject(i++, cancellation, Types.OTHER);
+        ps.setString(i++, e.idempotencyKey());
+        setMillis(ps, i++, e.idempotencyExpiresAt());
+        ps.setString(i++, e.parentExecutionId());
+        ps.setObject(i++, metadata, Types.OTHER);
+        ps.setObject(i++, timeoutConfig, Types.OTHER);
+        setMillis(ps, i++, e.waitMetadata() == null ? null : e.waitMetadata().wakeAt()); // wake_at
+        setMillis(ps, i++, e.createdAt());
+        setMillis(ps, i++, updatedAt);
+        setMillis(ps, i++, e.completedAt());
+        setMillis(ps, i++, e.failedAt());
+        setMillis(ps, i++, e.cancelledAt());
+        return i;
+    }
+
+    /** Reads one row of the store's SELECT column list. */
+    static Execution read(ResultSet rs, ExecutionJson json) throws SQLException {
+        String id = rs.getString(1);
+        String column = "flow_id";
+        try {
+            Execution.Builder b = Execution.builder(id, rs.getString(2), rs.getString(3));
+            b.tenantId(rs.getString(4));
+            column = "status";
+            b.status(ExecutionStatus.fromWireName(rs.getString(5)));
+            b.currentStepId(rs.getString(6));
+            b.stepCount(rs.getInt(7));
+            column = "context";
+            b.context(json.readObject(rs.getString(8)));
+            column = "history";
+            b.history(json.readHistory(rs.getString(9)));
+            column = "error";
+            b.error(json.readError(rs.getString(10)));
+            column = "wait_metadata";
+            b.waitMetadata(json.readWait(rs.getString(11)));
+            column = "cancellation";
+            b.cancellation(json.readCancellation(rs.getString(12)));
+            b.idempotencyKey(rs.getString(13));
+            b.idempotencyExpiresAt(getMillis(rs, 14));
+            b.parentExecutionId(rs.getString(15));
+            column = "metadata";
+            b.metadata(json.readObject(rs.getString(16)));
+            column = "timeout_config";
+            b.timeoutConfig(json.readTimeout(rs.getString(17)));
+            column = "created_at";
+            b.createdAt(getMillis(rs, 18));
+            b.updatedAt(getMillis(rs, 19));
+            b.completedAt(getMillis(rs, 20));
+            b.failedAt(getMillis(rs, 21));
+            b.cancelledAt(getMillis(rs, 22));
+            b.version(rs.getLong(23));
+            column = "row";
+            return b.build();
+        } catch (IOException | RuntimeException e) {
+            throw new ExecutionDataException(id, column, "stored value cannot be read (" + e.getMessage()
+                    + "); fix or delete the row", e);
+        }
+    }
+
+    private static String toJson(Execution e, ExecutionJson json, String column, Object value) {
+        String text;
+        try {
+            text = json.write(value);
+        } catch (JsonProcessingException ex) {
+            throw new ExecutionDataException(e.id(), column, "value cannot be written as JSON: "
+                    + ex.getOriginalMessage(), ex);
+        }
+        if (text != null && ExecutionJson.containsNulEscape(text)) {
+            throw new ExecutionDataException(e.id(), column, "text contains the NUL character U+0000, which "
+                    + "PostgreSQL JSONB cannot store; remove it or encode the value", null);
+        }
+        return text;
+    }
+
+    private static void requireStorableText(Execution e, String column, String value) {
+        if (value != null && value.indexOf('\0') >= 0) {
+            throw new ExecutionDataException(e.id(), column, "text contains the NUL character U+0000, which "
+                    + "PostgreSQL text cannot store", null);
+        }
+    }
+
+    private static void setMillis(PreparedStatement ps, int index, Instant instant) throws SQLException {
+        if (instant == null) {
+            ps.setNull(index, Types.BIGINT);
+        } else {
+            ps.setLong(index, instant.toEpochMilli());
+        }
+    }
+
+    private static Instant getMillis(ResultSet rs, int index) throws SQLException {
+        long millis = rs.getLong(index);
+        return rs.wasNull() ? null : Instant.ofEpochMilli(millis);
+    }
+}

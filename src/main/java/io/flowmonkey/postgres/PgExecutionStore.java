@@ -1,0 +1,449 @@
+package io.flowmonkey.postgres;
+
+import io.flowmonkey.execution.ConcurrentUpdateException;
+import io.flowmonkey.execution.DuplicateExecutionException;
+import io.flowmonkey.execution.DuplicateIdempotencyKeyException;
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionNotFoundException;
+import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.execution.StoreException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import javax.sql.DataSource;
+
+/**
+ * An {@link ExecutionStore} in a PostgreSQL table laid out by {@link SchemaApplier}.
+ *
+ * <p>Each call borrows a connection from the {@link DataSource} for one statement (autocommit) and
+ * returns it; a call that needs several statements runs them in one transaction. Thread-safe: share
+ * one instance. Use {@link #inTransaction(Function)} to group calls atomically, or
+ * {@link #using(Connection)} to join a transaction of your own.
+ *
+ * <p>Values are bound parameters; JSON columns are sent as JSONB text. A value that cannot be stored
+ * fails before any connection is taken, with the execution id and the column.
+ */
+public final class PgExecutionStore implements ExecutionStore {
+
+    private final DataSource dataSource;
+    private final ExecutionSql sql;
+    private final ExecutionJson json;
+    private final Clock clock;
+    /** The caller's connection when this store joins their transaction; null to borrow per call. */
+    private final Connection bound;
+
+    /**
+     * Creates a store over the default table ({@code public.executions}).
+     *
+     * @param ds the pool to borrow connections from, e.g. a {@code HikariDataSource}
+     */
+    public PgExecutionStore(DataSource ds) {
+        this(ds, PgStoreOptions.defaults());
+    }
+
+    /**
+     * Creates a store with the given options.
+     *
+     * @param ds the pool to borrow connections from, e.g. a {@code HikariDataSource}
+     * @param options schema, table name, object mapper and clock
+     */
+    public PgExecutionStore(DataSource ds, PgStoreOptions options) {
+        this.dataSource = Objects.requireNonNull(ds, "dataSource must not be null");
+        Objects.requireNonNull(options, "options must not be null");
+        this.sql = new ExecutionSql(options);
+        this.json = new ExecutionJson(options.objectMapper());
+        this.clock = options.clock();
+        this.bound = null;
+    }
+
+    private PgExecutionStore(PgExecutionStore parent, Connection bound) {
+        this.dataSource = parent.dataSource;
+        this.sql = parent.sql;
+        this.json = parent.json;
+        this.clock = parent.clock;
+        this.bound = bound;
+    }
+
+    /**
+     * Runs {@code work} in one transaction: commits when it returns, rolls back when it throws. The
+     * store passed to {@code work} uses that transaction's connection; do not let it escape. Called
+     * on a store from {@link #using(Connection)}, {@code work} joins that transaction instead.
+     *
+     * @param work what to do with the transactional store
+     * @param <T> what {@code work} returns
+     * @return what {@code work} returned, after commit
+     * @throws StoreException if the transaction cannot begin or commit; anything {@code work} throws
+     *     is rethrown after rollback
+     */
+    public <T> T inTransaction(Function<ExecutionStore, T> work) {
+        Objects.requireNonNull(work, "work must not be null");
+        if (bound != null) {
+            return work.apply(this);
+        }
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.apply(new PgExecutionStore(this, c));
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException | Error e) {
+                rollbackQuietly(c, e);
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw SqlErrors.translate(e, null, "transaction", sql.table);
+        }
+    }
+
+    /**
+     * Returns a view of this store that runs every statement on {@code c}, inside whatever
+     * transaction the caller has open there. It never commits, rolls back or closes {@code c}; after
+     * a failure the caller rolls back. Calls that need several statements run them as one atomic
+     * unit if {@code c} is in autocommit mode. Not thread-safe: use it on the caller's thread only.
+     *
+     * @param c the caller's connection to the same database
+     * @return a store bound to {@code c}
+     */
+    public ExecutionStore using(Connection c) {
+        return new PgExecutionStore(this, Objects.requireNonNull(c, "connection must not be null"));
+    }
+
+    @Override
+    public Execution save(Execution e) {
+        Objects.requireNonNull(e, "execution must not be null");
+        return write(List.of(ExecutionRow.of(e, json))).get(0);
+    }
+
+    @Override
+    public List<Execution> saveAll(Collection<Execution> es) {
+        Objects.requireNonNull(es, "executions must not be null");
+        List<ExecutionRow> rows = new ArrayList<>(es.size());
+        for (Execution e : es) {
+            rows.add(ExecutionRow.of(Objects.requireNonNull(e, "executions must not contain null"), json));
+        }
+        return rows.isEmpty() ? List.of() : write(rows);
+    }
+
+    private List<Execution> write(List<ExecutionRow> rows) {
+        Instant now = clock.instant();
+        List<ExecutionRow> inserts = new ArrayList<>();
+        List<ExecutionRow> updates = new ArrayList<>();
+        boolean keyed = false;
+        for (ExecutionRow row : rows) {
+            if (row.execution.version() == 0) {
+                inserts.add(row);
+                keyed |= row.execution.idempotencyKey() != null;
+            } else {
+                updates.add(row);
+            }
+        }
+        String firstId = rows.get(0).execution.id();
+        boolean single = rows.size() == 1 && !keyed;
+        boolean hasKeyedInserts = keyed;
+        try {
+            withConnection(firstId, "save", c -> single
+                    ? writeRows(c, inserts, updates, false, now)
+                    : atomically(c, () -> writeRows(c, inserts, updates, hasKeyedInserts, now)));
+        } catch (KeyTaken taken) {
+            throw new DuplicateIdempotencyKeyException(taken.executionId, taken.key, holderOf(taken.key));
+        }
+        List<Execution> saved = new ArrayList<>(rows.size());
+        for (ExecutionRow row : rows) {
+            saved.add(row.execution.toBuilder().updatedAt(now).version(row.execution.version() + 1).build());
+        }
+        return List.copyOf(saved);
+    }
+
+    private Void writeRows(Connection c, List<ExecutionRow> inserts, List<ExecutionRow> updates,
+                           boolean releaseKeys, Instant now) throws SQLException {
+        if (releaseKeys) {
+            releaseExpiredKeys(c, inserts, now);
+        }
+        if (!inserts.isEmpty()) {
+            insert(c, inserts, now);
+        }
+        if (!updates.isEmpty()) {
+            update(c, updates, now);
+        }
+        return null;
+    }
+
+    private void releaseExpiredKeys(Connection c, List<ExecutionRow> inserts, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql.releaseExpiredKey)) {
+            for (ExecutionRow row : inserts) {
+                if (row.execution.idempotencyKey() != null) {
+                    ps.setString(1, row.execution.idempotencyKey());
+                    ps.setLong(2, now.toEpochMilli());
+                    ps.addBatch();
+                }
+            }
+            ps.executeBatch();
+        }
+    }
+
+    private void insert(Connection c, List<ExecutionRow> rows, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql.insert)) {
+            for (ExecutionRow row : rows) {
+                ps.setString(1, row.execution.id());
+                int next = row.bind(ps, 2, now);
+                ps.setLong(next, 1L); // version
+                if (rows.size() == 1) {
+                    ps.executeUpdate();
+                } else {
+                    ps.addBatch();
+                }
+            }
+            if (rows.size() > 1) {
+                ps.executeBatch();
+            }
+        } catch (SQLException e) {
+            throw duplicateOr(e, rows);
+        }
+    }
+
+    private SQLException duplicateOr(SQLException e, List<ExecutionRow> rows) {
+        if (!SqlErrors.UNIQUE_VIOLATION.equals(SqlErrors.state(e))) {
+            return e;
+        }
+        String value = SqlErrors.conflictingValue(e);
+        if (SqlErrors.constraint(e).endsWith("_pkey")) {
+            throw new DuplicateExecutionException(value != null ? value : rows.get(0).execution.id());
+        }
+        for (ExecutionRow row : rows) {
+            String key = row.execution.idempotencyKey();
+            if (key != null && (value == null || key.equals(value))) {
+                throw new KeyTaken(row.execution.id(), key);
+            }
+        }
+        return e;
+    }
+
+    private void update(Connection c, List<ExecutionRow> rows, Instant now) throws SQLException {
+        int[] counts;
+        try (PreparedStatement ps = c.prepareStatement(sql.update)) {
+            for (ExecutionRow row : rows) {
+                int next = row.bind(ps, 1, now);
+                ps.setLong(next++, row.execution.version() + 1); // version
+                ps.setString(next++, row.execution.id());
+                ps.setLong(next, row.execution.version()); // expected version
+                if (rows.size() == 1) {
+                    counts = new int[] {ps.executeUpdate()};
+                    checkUpdated(c, rows, counts);
+                    return;
+                }
+                ps.addBatch();
+            }
+            counts = ps.executeBatch();
+        } catch (SQLException e) {
+            throw duplicateOr(e, rows);
+        }
+        checkUpdated(c, rows, counts);
+    }
+
+    private void checkUpdated(Connection c, List<ExecutionRow> rows, int[] counts) throws SQLException {
+        for (int i = 0; i < counts.length; i++) {
+            if (counts[i] == 0) {
+                Execution e = rows.get(i).execution;
+                Long stored = storedVersion(c, e.id());
+                if (stored == null) {
+                    throw new ExecutionNotFoundException(e.id());
+                }
+                throw new ConcurrentUpdateException(e.id(), e.version(), "execution " + e.id() + " was saved by "
+                        + "someone else: expected version " + e.version() + ", found " + stored
+                        + "; reload it and apply the change again");
+            }
+        }
+    }
+
+    private Long storedVersion(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql.versionOf)) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : null;
+            }
+        }
+    }
+
+    /** Looks up who holds a key, on a connection of its own: the failed one may be in an aborted transaction. */
+    private String holderOf(String key) {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement(sql.holderOfKey)) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw SqlErrors.translate(e, null, "lookup of idempotency key holder", sql.table);
+        }
+    }
+
+    @Override
+    public Optional<Execution> load(String id) {
+        requireId(id, "id");
+        return query(id, "load", sql.load, ps -> ps.setString(1, id)).stream().findFirst();
+    }
+
+    @Override
+    public boolean delete(String id) {
+        requireId(id, "id");
+        return withConnection(id, "delete", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.delete)) {
+                ps.setString(1, id);
+                return ps.executeUpdate() > 0;
+            }
+        });
+    }
+
+    @Override
+    public Optional<Execution> findByIdempotencyKey(String key) {
+        requireId(key, "idempotency key");
+        long now = clock.millis();
+        return query(null, "findByIdempotencyKey", sql.findByIdempotencyKey, ps -> {
+            ps.setString(1, key);
+            ps.setLong(2, now);
+        }).stream().findFirst();
+    }
+
+    @Override
+    public List<Execution> findByStatus(ExecutionStatus status, int limit) {
+        Objects.requireNonNull(status, "status must not be null");
+        requireLimit(limit);
+        return query(null, "findByStatus", sql.findByStatus, ps -> {
+            ps.setString(1, status.wireName());
+            ps.setInt(2, limit);
+        });
+    }
+
+    @Override
+    public List<Execution> findByTenant(String tenantId, int limit) {
+        Objects.requireNonNull(tenantId, "tenantId must not be null");
+        requireLimit(limit);
+        return query(null, "findByTenant", sql.findByTenant, ps -> {
+            ps.setString(1, tenantId);
+            ps.setInt(2, limit);
+        });
+    }
+
+    @Override
+    public List<Execution> findWakeReady(Instant now, int limit) {
+        Objects.requireNonNull(now, "now must not be null");
+        requireLimit(limit);
+        return query(null, "findWakeReady", sql.findWakeReady, ps -> {
+            ps.setLong(1, now.toEpochMilli());
+            ps.setInt(2, limit);
+        });
+    }
+
+    @Override
+    public List<Execution> findChildren(String parentExecutionId) {
+        requireId(parentExecutionId, "parentExecutionId");
+        return query(parentExecutionId, "findChildren", sql.findChildren, ps -> ps.setString(1, parentExecutionId));
+    }
+
+    private List<Execution> query(String id, String action, String statement, Binder binder) {
+        return withConnection(id, action, c -> {
+            try (PreparedStatement ps = c.prepareStatement(statement)) {
+                binder.bind(ps);
+                try (ResultSet rs = ps.executeQuery()) {
+                    List<Execution> found = new ArrayList<>();
+                    while (rs.next()) {
+                        found.add(ExecutionRow.read(rs, json));
+                    }
+                    return found;
+                }
+            }
+        });
+    }
+
+    private <T> T withConnection(String id, String action, SqlWork<T> work) {
+        try {
+            if (bound != null) {
+                return work.apply(bound);
+            }
+            try (Connection c = dataSource.getConnection()) {
+                return work.apply(c);
+            }
+        } catch (SQLException e) {
+            throw SqlErrors.translate(e, id, action, sql.table);
+        }
+    }
+
+    /** Runs several statements as one unit: in the caller's transaction if one is open, else in a new one. */
+    private static <T> T atomically(Connection c, SqlBlock<T> block) throws SQLException {
+        if (!c.getAutoCommit()) {
+            return block.run();
+        }
+        c.setAutoCommit(false);
+        try {
+            T result = block.run();
+            c.commit();
+            return result;
+        } catch (SQLException | RuntimeException | Error e) {
+            rollbackQuietly(c, e);
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
+    }
+
+    private static void rollbackQuietly(Connection c, Throwable failure) {
+        try {
+            c.rollback();
+        } catch (SQLException rollbackFailure) {
+            failure.addSuppressed(rollbackFailure);
+        }
+    }
+
+    private static void requireId(String value, String field) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(field + " must be a non-blank string, got "
+                    + (value == null ? "null" : "'" + value + "'"));
+        }
+    }
+
+    private static void requireLimit(int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+        }
+    }
+
+    @FunctionalInterface
+    private interface SqlWork<T> {
+        T apply(Connection c) throws SQLException;
+    }
+
+    @FunctionalInterface
+    private interface SqlBlock<T> {
+        T run() throws SQLException;
+    }
+
+    @FunctionalInterface
+    private interface Binder {
+        void bind(PreparedStatement ps) throws SQLException;
+    }
+
+    /** Carries a taken idempotency key out of the connection, which must be released before the holder is looked up. */
+    private static final class KeyTaken extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final String executionId;
+        private final String key;
+
+        KeyTaken(String executionId, String key) {
+            super(null, null, false, false);
+            this.executionId = executionId;
+            this.key = key;
+        }
+    }
+}

@@ -1,0 +1,215 @@
+package io.flowmonkey.postgres;
+
+import io.flowmonkey.execution.StoreException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Objects;
+import java.util.zip.CRC32;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Installs and upgrades the executions table from the versioned SQL files bundled under
+ * {@code io/flowmonkey/postgres/migration}.
+ *
+ * <p>Applied versions are recorded per table in {@code flowmonkey_schema_history}, in the table's
+ * schema. The whole run holds a PostgreSQL advisory lock for that table, and each migration runs in
+ * its own transaction, so applying from many processes at once, or twice, is safe. A database
+ * upgraded by a newer library is refused rather than guessed at.
+ *
+ * <p>Run it as a role that may create tables in the schema (the schema's owner, typically). The
+ * store itself needs only SELECT, INSERT, UPDATE and DELETE on the table.
+ *
+ * <p>The same files work as a Flyway location ({@code classpath:io/flowmonkey/postgres/migration})
+ * with the placeholders {@code schema} and {@code table} set.
+ */
+public final class SchemaApplier {
+
+    /** The table, in the executions table's schema, that records applied migrations. */
+    public static final String HISTORY_TABLE = "flowmonkey_schema_history";
+
+    private static final Logger LOG = LoggerFactory.getLogger(SchemaApplier.class);
+    private static final String LOCATION = "/io/flowmonkey/postgres/migration/";
+    /** First key of the advisory lock, "FMSA": keeps our locks apart from the application's. */
+    private static final int LOCK_NAMESPACE = 0x464D5341;
+
+    private record Migration(int version, String file, String description) {
+    }
+
+    private static final List<Migration> MIGRATIONS = List.of(
+            new Migration(1, "V1__seed_executions_table.sql", "seed executions table"),
+            new Migration(2, "V2__engine_columns_and_indexes.sql", "engine columns and indexes"));
+
+    private SchemaApplier() {
+    }
+
+    /**
+     * Returns the newest schema version this library knows.
+     *
+     * @return the version of the last bundled migration
+     */
+    public static int latestVersion() {
+        return MIGRATIONS.get(MIGRATIONS.size() - 1).version();
+    }
+
+    /**
+     * Brings {@code public.executions} up to date.
+     *
+     * @param ds a data source whose role may create tables
+     * @return the schema version now in place
+     * @throws StoreException if a migration fails (it is rolled back), the role lacks privileges, or
+     *     the database was upgraded by a newer version of this library
+     */
+    public static int apply(DataSource ds) {
+        return apply(ds, PgStoreOptions.defaults());
+    }
+
+    /**
+     * Brings the table named by {@code options} up to date, creating its schema if needed.
+     *
+     * @param ds a data source whose role may create tables
+     * @param options the schema and table name; other options are ignored
+     * @return the schema version now in place
+     * @throws StoreException if a migration fails (it is rolled back), the role lacks privileges, or
+     *     the database was upgraded by a newer version of this library
+     */
+    public static int apply(DataSource ds, PgStoreOptions options) {
+        Objects.requireNonNull(ds, "dataSource must not be null");
+        Objects.requireNonNull(options, "options must not be null");
+        String target = options.schema() + "." + options.tableName();
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(true);
+            lock(c, target, true);
+            try {
+                return migrate(c, options, target);
+            } finally {
+                lock(c, target, false);
+            }
+        } catch (SQLException e) {
+            throw failure(e, target);
+        }
+    }
+
+    private static int migrate(Connection c, PgStoreOptions options, String target) throws SQLException {
+        String schema = options.schema();
+        String history = '"' + schema + "\".\"" + HISTORY_TABLE + '"';
+        if (!exists(c, "SELECT 1 FROM pg_namespace WHERE nspname = ?", schema)) {
+            execute(c, "CREATE SCHEMA \"" + schema + '"');
+        }
+        if (!exists(c, "SELECT 1 FROM pg_tables WHERE schemaname = ? AND tablename = '" + HISTORY_TABLE + "'",
+                schema)) {
+            execute(c, "CREATE TABLE IF NOT EXISTS " + history + " (table_name TEXT NOT NULL, version INTEGER NOT NULL, "
+                    + "description TEXT NOT NULL, checksum BIGINT NOT NULL, "
+                    + "installed_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (table_name, version))");
+        }
+        int current = currentVersion(c, history, options.tableName());
+        if (current > latestVersion()) {
+            throw new StoreException(null, "table " + target + " is at schema version " + current
+                    + ", newer than this library knows (" + latestVersion() + "); upgrade flowmonkey-postgres "
+                    + "rather than run an older version against this database");
+        }
+        for (Migration m : MIGRATIONS) {
+            if (m.version() > current) {
+                run(c, m, options, history);
+                current = m.version();
+            }
+        }
+        return current;
+    }
+
+    private static void run(Connection c, Migration m, PgStoreOptions options, String history) throws SQLException {
+        String template = resource(m.file());
+        String script = template.replace("${schema}", options.schema()).replace("${table}", options.tableName());
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement();
+             PreparedStatement record = c.prepareStatement("INSERT INTO " + history
+                     + " (table_name, version, description, checksum) VALUES (?, ?, ?, ?)")) {
+            st.execute(script);
+            record.setString(1, options.tableName());
+            record.setInt(2, m.version());
+            record.setString(3, m.description());
+            record.setLong(4, checksum(template));
+            record.executeUpdate();
+            c.commit();
+            LOG.info("Applied FlowMonkey schema migration {} ({}) to {}.{}", m.version(), m.description(),
+                    options.schema(), options.tableName());
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
+    }
+
+    private static int currentVersion(Connection c, String history, String table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(version), 0) FROM " + history
+                + " WHERE table_name = ?")) {
+            ps.setString(1, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    private static void lock(Connection c, String target, boolean acquire) throws SQLException {
+        String function = acquire ? "pg_advisory_lock" : "pg_advisory_unlock";
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + function + "(?, hashtext(?))")) {
+            ps.setInt(1, LOCK_NAMESPACE);
+            ps.setString(2, target);
+            ps.execute();
+        }
+    }
+
+    private static boolean exists(Connection c, String query, String param) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(query)) {
+            ps.setString(1, param);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private static void execute(Connection c, String ddl) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute(ddl);
+        }
+    }
+
+    private static String resource(String file) {
+        try (InputStream in = SchemaApplier.class.getResourceAsStream(LOCATION + file)) {
+            if (in == null) {
+                throw new IllegalStateException("migration " + file + " is missing from the classpath at " + LOCATION);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read migration " + file, e);
+        }
+    }
+
+    private static long checksum(String text) {
+        CRC32 crc = new CRC32();
+        crc.update(text.getBytes(StandardCharsets.UTF_8));
+        return crc.getValue();
+    }
+
+    private static StoreException failure(SQLException e, String target) {
+        String state = SqlErrors.state(e);
+        if ("42501".equals(state)) {
+            return new StoreException(null, "SchemaApplier cannot change " + target + ": the database role lacks the "
+                    + "privilege (" + e.getMessage() + "); run it as the schema's owner or a role with CREATE on the "
+                    + "schema, and give the application's role only SELECT, INSERT, UPDATE, DELETE", e);
+        }
+        return new StoreException(null, "SchemaApplier failed on " + target + " [SQLState " + state + ": "
+                + e.getMessage() + "]; the failed migration was rolled back", e);
+    }
+}

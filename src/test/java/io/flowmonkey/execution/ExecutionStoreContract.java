@@ -1,0 +1,486 @@
+package io.flowmonkey.execution;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The behaviour every {@link ExecutionStore} must have. Extended once per implementation; each
+ * test starts from an empty store.
+ */
+public abstract class ExecutionStoreContract {
+
+    /** A fixed instant with a sub-millisecond part, to prove truncation. */
+    protected static final Instant T0 = Instant.parse("2026-03-01T10:15:30.123456Z");
+
+    private final AtomicInteger ids = new AtomicInteger();
+
+    /**
+     * Returns the store under test, empty at the start of each test.
+     *
+     * @return the store
+     */
+    protected abstract ExecutionStore store();
+
+    /**
+     * Returns the clock time the store uses for idempotency expiry.
+     *
+     * @return now, as the store sees it
+     */
+    protected Instant now() {
+        return Instant.now();
+    }
+
+    protected String newId() {
+        return "exec-" + ids.incrementAndGet() + "-" + System.nanoTime();
+    }
+
+    protected Execution.Builder execution() {
+        return Execution.builder(newId(), "order-flow", "1.0.0").createdAt(T0).updatedAt(T0);
+    }
+
+    @Test
+    void save_inserts_a_new_execution_at_version_1() {
+        Execution saved = store().save(execution().build());
+
+        assertThat(saved.version()).isEqualTo(1);
+        assertThat(store().load(saved.id())).contains(saved);
+    }
+
+    @Test
+    void save_updates_when_the_version_matches_and_increments_it() {
+        Execution v1 = store().save(execution().build());
+
+        Execution v2 = store().save(v1.toBuilder().status(ExecutionStatus.RUNNING).currentStepId("charge").build());
+
+        assertThat(v2.version()).isEqualTo(2);
+        assertThat(store().load(v1.id()).orElseThrow())
+                .returns(ExecutionStatus.RUNNING, Execution::status)
+                .returns("charge", Execution::currentStepId)
+                .returns(2L, Execution::version);
+    }
+
+    @Test
+    void save_with_stale_version_throws_ConcurrentUpdateException_and_changes_nothing() {
+        Execution v1 = store().save(execution().build());
+        Execution v2 = store().save(v1.toBuilder().currentStepId("second").build());
+
+        ConcurrentUpdateException e = catchThrowableOfType(ConcurrentUpdateException.class,
+                () -> store().save(v1.toBuilder().currentStepId("stale").build()));
+
+        assertThat(e.executionId()).isEqualTo(v1.id());
+        assertThat(e.expectedVersion()).isEqualTo(1);
+        assertThat(e).hasMessageContaining(v1.id()).hasMessageContaining("reload");
+        assertThat(store().load(v1.id())).contains(v2);
+    }
+
+    @Test
+    void save_of_an_existing_id_at_version_0_throws_DuplicateExecutionException() {
+        Execution first = store().save(execution().context(Map.of("n", 1)).build());
+
+        assertThatThrownBy(() -> store().save(Execution.builder(first.id(), "other", "2").build()))
+                .isInstanceOf(DuplicateExecutionException.class)
+                .hasMessageContaining(first.id())
+                .extracting(e -> ((StoreException) e).executionId()).isEqualTo(first.id());
+        assertThat(store().load(first.id())).contains(first);
+    }
+
+    @Test
+    void update_of_a_deleted_execution_throws_ExecutionNotFoundException() {
+        Execution saved = store().save(execution().build());
+        assertThat(store().delete(saved.id())).isTrue();
+
+        assertThatThrownBy(() -> store().save(saved))
+                .isInstanceOf(ExecutionNotFoundException.class)
+                .hasMessageContaining(saved.id());
+        assertThat(store().load(saved.id())).isEmpty();
+    }
+
+    @Test
+    void load_of_an_unknown_id_is_empty_and_delete_reports_false() {
+        assertThat(store().load("no-such-execution")).isEmpty();
+        assertThat(store().delete("no-such-execution")).isFalse();
+    }
+
+    @Test
+    void every_field_survives_a_round_trip() {
+        Map<String, Object> nested = new LinkedHashMap<>();
+        nested.put("unicode", "Grüße, 世界, שלום");
+        nested.put("emoji", "🐒🚀 and a surrogate pair 𝄞");
+        nested.put("int", 42);
+        nested.put("long", 9_007_199_254_740_993L);
+        nested.put("huge", new BigInteger("123456789012345678901234567890"));
+        nested.put("decimal", new BigDecimal("12345.678901234567890123"));
+        nested.put("money", new BigDecimal("0.10"));
+        nested.put("negative", new BigDecimal("-1.5E-7"));
+        nested.put("bool", true);
+        nested.put("nothing", null);
+        nested.put("list", List.of(1, "two", List.of(3, Map.of("four", 4))));
+        nested.put("quotes", "it's \"quoted\" \\ back\\slash");
+        Map<String, Object> context = Map.of("order", nested, "empty", Map.of(), "emptyList", List.of());
+        Execution e = execution()
+                .tenantId("tenant-α")
+                .status(ExecutionStatus.WAITING)
+                .currentStepId("approve")
+                .stepCount(3)
+                .context(context)
+                .history(List.of(
+                        new StepHistory("validate", "validator", "success", T0, T0.plusMillis(5), 5, null),
+                        new StepHistory("charge", "payments", "failure", T0.plusMillis(6), T0.plusMillis(9), 3,
+                                Map.of("code", "DECLINED", "retry", false))))
+                .error(new ExecutionError("DECLINED", "card declined", "charge",
+                        Map.of("attempt", 2, "codes", List.of("a", "b")), T0.plusSeconds(1)))
+                .waitMetadata(new WaitMetadata(T0.plusSeconds(60), "approval", T0, Map.of("approver", "ann")))
+                .cancellation(new Cancellation(Cancellation.Source.ADMIN, "test", T0.plusSeconds(2)))
+                .idempotencyKey("key-" + newId())
+                .idempotencyExpiresAt(T0.plus(Duration.ofDays(3650)))
+                .parentExecutionId("parent-1")
+                .metadata(Map.of("source", "api", "labels", List.of("x", "y")))
+                .timeoutConfig(new TimeoutConfig(Duration.ofMinutes(5), Duration.ofSeconds(30)))
+                .completedAt(T0.plusSeconds(3))
+                .failedAt(T0.plusSeconds(4))
+                .cancelledAt(T0.plusSeconds(5))
+                .build();
+
+        Execution saved = store().save(e);
+        Execution loaded = store().load(e.id()).orElseThrow();
+
+        assertThat(loaded).isEqualTo(saved);
+        assertThat(loaded.context()).isEqualTo(context);
+        assertThat(loaded.createdAt()).isEqualTo(Instant.parse("2026-03-01T10:15:30.123Z"));
+        assertThat(loaded.waitMetadata().data()).containsEntry("approver", "ann");
+        assertThat(loaded.timeoutConfig().waitTimeout()).isEqualTo(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void empty_and_five_megabyte_contexts_survive_a_round_trip() {
+        Execution empty = store().save(execution().context(Map.of()).build());
+        StringBuilder big = new StringBuilder(5 * 1024 * 1024);
+        while (big.length() < 5 * 1024 * 1024) {
+            big.append("FlowMonkey-é-🐒-").append(big.length()).append('\n');
+        }
+        Map<String, Object> large = Map.of("blob", big.toString(), "n", 1);
+        Execution huge = store().save(execution().context(large).build());
+
+        assertThat(store().load(empty.id()).orElseThrow().context()).isEmpty();
+        assertThat(store().load(huge.id()).orElseThrow().context()).isEqualTo(large);
+    }
+
+    @Test
+    void returned_executions_are_unmodifiable() {
+        Execution saved = store().save(execution().context(Map.of("items", List.of(1, 2))).build());
+        Execution loaded = store().load(saved.id()).orElseThrow();
+
+        assertThatThrownBy(() -> loaded.context().put("x", 1)).isInstanceOf(UnsupportedOperationException.class);
+        @SuppressWarnings("unchecked")
+        List<Object> items = (List<Object>) loaded.context().get("items");
+        assertThatThrownBy(() -> items.add(3)).isInstanceOf(UnsupportedOperationException.class);
+        assertThatThrownBy(() -> loaded.history().add(null)).isInstanceOf(UnsupportedOperationException.class);
+    }
+
+    @Test
+    void findByStatus_returns_newest_first_up_to_the_limit() {
+        List<String> running = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            running.add(store().save(execution().status(ExecutionStatus.RUNNING).createdAt(T0.plusSeconds(i))
+                    .build()).id());
+        }
+        store().save(execution().status(ExecutionStatus.COMPLETED).build());
+
+        assertThat(store().findByStatus(ExecutionStatus.RUNNING)).extracting(Execution::id)
+                .containsExactly(running.get(4), running.get(3), running.get(2), running.get(1), running.get(0));
+        assertThat(store().findByStatus(ExecutionStatus.RUNNING, 2)).extracting(Execution::id)
+                .containsExactly(running.get(4), running.get(3));
+        assertThat(store().findByStatus(ExecutionStatus.FAILED)).isEmpty();
+    }
+
+    @Test
+    void finders_without_a_limit_return_at_most_100() {
+        List<Execution> many = new ArrayList<>();
+        for (int i = 0; i < 105; i++) {
+            many.add(execution().tenantId("bulk").createdAt(T0.plusMillis(i)).build());
+        }
+        store().saveAll(many);
+
+        assertThat(store().findByStatus(ExecutionStatus.PENDING)).hasSize(100)
+                .first().returns(many.get(104).id(), Execution::id);
+        assertThat(store().findByTenant("bulk")).hasSize(100);
+    }
+
+    @Test
+    void findByTenant_returns_only_that_tenant_newest_first() {
+        String a1 = store().save(execution().tenantId("acme").createdAt(T0).build()).id();
+        String a2 = store().save(execution().tenantId("acme").createdAt(T0.plusSeconds(1)).build()).id();
+        store().save(execution().tenantId("globex").build());
+        store().save(execution().build());
+
+        assertThat(store().findByTenant("acme")).extracting(Execution::id).containsExactly(a2, a1);
+        assertThat(store().findByTenant("acme", 1)).extracting(Execution::id).containsExactly(a2);
+        assertThat(store().findByTenant("nobody")).isEmpty();
+    }
+
+    @Test
+    void findWakeReady_returns_only_waiting_rows_due_at_now_earliest_first() {
+        Instant now = T0.plusSeconds(100);
+        String late = waiting(now.minusSeconds(1)).id();
+        String exactlyNow = waiting(now).id();
+        String earliest = waiting(now.minusSeconds(50)).id();
+        waiting(now.plusMillis(1));
+        store().save(execution().status(ExecutionStatus.WAITING)
+                .waitMetadata(new WaitMetadata(null, "signal", T0, null)).build());
+        store().save(execution().status(ExecutionStatus.RUNNING)
+                .waitMetadata(new WaitMetadata(now.minusSeconds(90), "stale", T0, null)).build());
+
+        assertThat(store().findWakeReady(now)).extracting(Execution::id).containsExactly(earliest, late, exactlyNow);
+        assertThat(store().findWakeReady(now, 1)).extracting(Execution::id).containsExactly(earliest);
+        assertThat(store().findWakeReady(now.minusSeconds(60))).isEmpty();
+    }
+
+    @Test
+    void findWakeReady_skips_rows_not_yet_due() {
+        waiting(T0.plusSeconds(10));
+
+        assertThat(store().findWakeReady(T0.plusSeconds(9))).isEmpty();
+        assertThat(store().findWakeReady(T0.plusSeconds(10))).hasSize(1);
+    }
+
+    private Execution waiting(Instant wakeAt) {
+        return store().save(execution().status(ExecutionStatus.WAITING)
+                .waitMetadata(new WaitMetadata(wakeAt, "timer", T0, null)).build());
+    }
+
+    @Test
+    void findChildren_returns_the_executions_started_by_a_parent() {
+        Execution parent = store().save(execution().build());
+        String c1 = store().save(execution().parentExecutionId(parent.id()).createdAt(T0).build()).id();
+        String c2 = store().save(execution().parentExecutionId(parent.id()).createdAt(T0.plusSeconds(1)).build()).id();
+        store().save(execution().parentExecutionId("someone-else").build());
+
+        assertThat(store().findChildren(parent.id())).extracting(Execution::id).containsExactly(c1, c2);
+        assertThat(store().findChildren("childless")).isEmpty();
+    }
+
+    @Test
+    void an_unexpired_idempotency_key_is_unique_and_the_loser_learns_the_holder() {
+        Instant future = now().plus(Duration.ofHours(1));
+        Execution holder = store().save(execution().idempotencyKey("order-42").idempotencyExpiresAt(future).build());
+        Execution loser = execution().idempotencyKey("order-42").idempotencyExpiresAt(future).build();
+
+        DuplicateIdempotencyKeyException e = catchThrowableOfType(DuplicateIdempotencyKeyException.class,
+                () -> store().save(loser));
+
+        assertThat(e.holderExecutionId()).isEqualTo(holder.id());
+        assertThat(e.executionId()).isEqualTo(loser.id());
+        assertThat(e.idempotencyKey()).isEqualTo("order-42");
+        assertThat(e).hasMessageContaining(holder.id()).hasMessageContaining("order-42");
+        assertThat(store().load(loser.id())).isEmpty();
+        assertThat(store().findByIdempotencyKey("order-42")).contains(holder);
+    }
+
+    @Test
+    void a_key_without_expiry_never_expires() {
+        Execution holder = store().save(execution().idempotencyKey("forever").build());
+
+        assertThatThrownBy(() -> store().save(execution().idempotencyKey("forever").build()))
+                .isInstanceOf(DuplicateIdempotencyKeyException.class);
+        assertThat(store().findByIdempotencyKey("forever")).contains(holder);
+    }
+
+    @Test
+    void an_expired_idempotency_key_can_be_reused() {
+        Execution old = store().save(execution().idempotencyKey("order-7")
+                .idempotencyExpiresAt(now().minusSeconds(1)).build());
+        assertThat(store().findByIdempotencyKey("order-7")).isEmpty();
+
+        Execution fresh = store().save(execution().idempotencyKey("order-7")
+                .idempotencyExpiresAt(now().plus(Duration.ofHours(1))).build());
+
+        assertThat(store().findByIdempotencyKey("order-7").map(Execution::id)).contains(fresh.id());
+        assertThat(store().load(old.id())).isPresent();
+    }
+
+    @Test
+    void saveAll_inserts_and_updates_in_one_call() {
+        Execution existing = store().save(execution().build());
+        List<Execution> saved = store().saveAll(List.of(
+                execution().build(),
+                existing.toBuilder().status(ExecutionStatus.COMPLETED).build(),
+                execution().tenantId("t").build()));
+
+        assertThat(saved).extracting(Execution::version).containsExactly(1L, 2L, 1L);
+        for (Execution e : saved) {
+            assertThat(store().load(e.id())).contains(e);
+        }
+        assertThat(store().saveAll(List.of())).isEmpty();
+    }
+
+    @Test
+    void saveAll_is_all_or_nothing_when_one_update_is_stale() {
+        Execution existing = store().save(execution().build());
+        store().save(existing.toBuilder().currentStepId("moved-on").build());
+        Execution fresh = execution().build();
+
+        assertThatThrownBy(() -> store().saveAll(List.of(fresh, existing.toBuilder().currentStepId("stale").build())))
+                .isInstanceOf(ConcurrentUpdateException.class)
+                .hasMessageContaining(existing.id());
+        assertThat(store().load(fresh.id())).isEmpty();
+        assertThat(store().load(existing.id()).orElseThrow().currentStepId()).isEqualTo("moved-on");
+    }
+
+    @Test
+    void saveAll_is_all_or_nothing_when_one_insert_is_a_duplicate() {
+        Execution existing = store().save(execution().build());
+        Execution fresh = execution().build();
+
+        assertThatThrownBy(() -> store().saveAll(List.of(fresh, Execution.builder(existing.id(), "f", "1").build())))
+                .isInstanceOf(DuplicateExecutionException.class)
+                .hasMessageContaining(existing.id());
+        assertThat(store().load(fresh.id())).isEmpty();
+    }
+
+    @Test
+    void saveAll_is_all_or_nothing_when_one_key_is_taken() {
+        Execution holder = store().save(execution().idempotencyKey("batch-key").build());
+        Execution fresh = execution().build();
+        Execution clash = execution().idempotencyKey("batch-key").build();
+
+        DuplicateIdempotencyKeyException e = catchThrowableOfType(DuplicateIdempotencyKeyException.class,
+                () -> store().saveAll(List.of(fresh, clash)));
+
+        assertThat(e.holderExecutionId()).isEqualTo(holder.id());
+        assertThat(e.executionId()).isEqualTo(clash.id());
+        assertThat(store().load(fresh.id())).isEmpty();
+    }
+
+    @Test
+    void bad_arguments_are_refused_with_the_field_named() {
+        assertThatThrownBy(() -> store().findByStatus(ExecutionStatus.PENDING, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("limit");
+        assertThatThrownBy(() -> store().findWakeReady(T0, -1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("limit");
+        assertThatThrownBy(() -> store().load(" ")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("id");
+        assertThatThrownBy(() -> store().load(null)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("id");
+        assertThatThrownBy(() -> store().save(null)).isInstanceOf(NullPointerException.class)
+                .hasMessageContaining("execution");
+        assertThatThrownBy(() -> Execution.builder(" ", "f", "1").build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("id");
+        assertThatThrownBy(() -> Execution.builder("x", null, "1").build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("flowId").hasMessageContaining("x");
+    }
+
+    @Test
+    void sixteen_threads_load_modify_save_without_losing_an_update() throws Exception {
+        Execution initial = store().save(execution().context(Map.of("count", 0)).build());
+        int threads = 16;
+        int attemptsPerThread = 25;
+        AtomicInteger successes = new AtomicInteger();
+        List<Throwable> unexpected = new ArrayList<>();
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < attemptsPerThread; i++) {
+                        Execution current = store().load(initial.id()).orElseThrow();
+                        int count = ((Number) current.context().get("count")).intValue();
+                        try {
+                            store().save(current.toBuilder().context(Map.of("count", count + 1)).build());
+                            successes.incrementAndGet();
+                        } catch (ConcurrentUpdateException expected) {
+                            // Lost the race: the other writer's increment stands, ours is not applied.
+                        } catch (RuntimeException other) {
+                            synchronized (unexpected) {
+                                unexpected.add(other);
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                for (Future<?> f : futures) {
+                    f.get();
+                }
+            });
+        } finally {
+            pool.shutdownNow();
+        }
+
+        Execution last = store().load(initial.id()).orElseThrow();
+        assertThat(unexpected).isEmpty();
+        assertThat(successes.get()).isPositive();
+        assertThat(last.version()).isEqualTo(1L + successes.get());
+        assertThat(((Number) last.context().get("count")).intValue()).isEqualTo(successes.get());
+    }
+
+    @Test
+    void thirty_two_concurrent_inserts_with_one_key_store_exactly_one() throws Exception {
+        int threads = 32;
+        Instant expires = now().plus(Duration.ofHours(1));
+        Set<String> winners = ConcurrentHashMap.newKeySet();
+        Set<String> reportedHolders = ConcurrentHashMap.newKeySet();
+        List<Throwable> unexpected = new ArrayList<>();
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        List<String> attempted = new ArrayList<>();
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                Execution e = execution().idempotencyKey("race").idempotencyExpiresAt(expires).build();
+                attempted.add(e.id());
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    try {
+                        winners.add(store().save(e).id());
+                    } catch (DuplicateIdempotencyKeyException lost) {
+                        reportedHolders.add(lost.holderExecutionId());
+                    } catch (RuntimeException other) {
+                        synchronized (unexpected) {
+                            unexpected.add(other);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            pool.shutdown();
+            assertThat(pool.awaitTermination(60, TimeUnit.SECONDS)).isTrue();
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(unexpected).isEmpty();
+        assertThat(winners).hasSize(1);
+        assertThat(reportedHolders).containsExactlyElementsOf(winners);
+        long stored = attempted.stream().map(store()::load).filter(Optional::isPresent).count();
+        assertThat(stored).isEqualTo(1);
+    }
+}

@@ -1,0 +1,31 @@
+package io.flowmonkey.postgres;
+
+import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.execution.ExecutionStoreContract;
+import io.flowmonkey.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class PgExecutionStoreContractTest extends ExecutionStoreContract {
+
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    private PgExecutionStore store;
+
+    @BeforeEach
+    void emptyTable() throws SQLException {
+        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
+            st.execute("TRUNCATE executions");
+        }
+        store = new PgExecutionStore(PG.dataSource());
+    }
+
+    @Override
+    protected ExecutionStore store() {
+        return store;
+    }
+}
