@@ -47,7 +47,8 @@ abstract class AbstractEngineTest {
     Engine engine;
 
     /**
-     * Returns the store under test. Stores of one test class may share a database; tests use fresh ids.
+     * Returns the store under test, empty at the start of each test. Every call in one test returns a
+     * store over the same data, as a restarted process would see it.
      *
      * @param clock the test clock, for stores that take one
      * @return the store
@@ -57,8 +58,6 @@ abstract class AbstractEngineTest {
     @BeforeEach
     void setUp() {
         store = newStore(clock);
-        // Waiting executions left by other tests of the class would be woken by runWakeReady here.
-        store.findWakeReady(Instant.now().plus(Duration.ofDays(3650)), 1000).forEach(e -> store.delete(e.id()));
         faulty = new FaultyStore(store);
         handlers = new HandlerRegistry();
         flows = new InMemoryFlowRegistry();
