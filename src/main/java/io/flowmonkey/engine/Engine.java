@@ -312,6 +312,21 @@ public final class Engine {
         }
     }
 
+    /** Advances an execution an {@link EngineWorker} has just claimed, without loading it again. */
+    RunResult runClaimed(Execution claimed) {
+        return new RunResult(drive(claimed, null, false));
+    }
+
+    /** The store, for the {@link EngineWorker} that claims this engine's work. */
+    ExecutionStore store() {
+        return store;
+    }
+
+    /** The clock, for the {@link EngineWorker}'s wake-up timers. */
+    Clock clock() {
+        return clock;
+    }
+
     private Execution load(String executionId) {
         Objects.requireNonNull(executionId, "executionId must not be null");
         return store.load(executionId).orElseThrow(() -> new ExecutionNotFoundException(executionId));

@@ -41,8 +41,8 @@ public interface LeasingExecutionStore extends ExecutionStore {
     Set<String> renewLeases(String workerId, Collection<String> executionIds, Duration leaseTtl);
 
     /**
-     * Gives up leases early, so that other workers may claim those executions as soon as they are due.
-     * Leases held by someone else are left alone.
+     * Gives up leases early, so that any worker may claim those executions as soon as they are due,
+     * running ones included. Leases held by someone else are left alone.
      *
      * @param workerId the holder
      * @param executionIds the executions to release

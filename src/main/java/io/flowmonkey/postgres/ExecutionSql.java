@@ -104,8 +104,10 @@ final class ExecutionSql {
                 UPDATE %s SET lease_expires_at = %s + ?
                 WHERE id = ANY (?) AND lease_owner = ?
                 RETURNING id""".formatted(table, DB_NOW);
+        // Expired rather than absent: a running execution released by its worker is claimable at once,
+        // while one that no worker ever held waits out a lease's length (someone may be running it).
         this.releaseLeases = """
-                UPDATE %s SET lease_owner = NULL, lease_expires_at = NULL
+                UPDATE %s SET lease_owner = NULL, lease_expires_at = 0
                 WHERE id = ANY (?) AND lease_owner = ?""".formatted(table);
         this.tableOid = "SELECT to_regclass(?)::oid";
     }
