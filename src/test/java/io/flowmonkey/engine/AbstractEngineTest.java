@@ -719,6 +719,77 @@ abstract class AbstractEngineTest {
     }
 
     @Test
+    void a_cancel_while_a_step_runs_wins_and_the_step_result_is_discarded() throws Exception {
+        CountDownLatch stepStarted = new CountDownLatch(1);
+        CountDownLatch cancelDone = new CountDownLatch(1);
+        handlers.register("slow", ctx -> {
+            stepStarted.countDown();
+            cancelDone.await(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS);
+            return StepResult.success("charged");
+        });
+        flows.register(Flow.builder("slow", "1").initialStep("charge")
+                .step(Step.builder("charge", "slow").outputKey("charge").build()).build());
+        String id = engine.create("slow", Map.of()).execution().id();
+
+        AtomicReference<Object> runOutcome = new AtomicReference<>();
+        Thread runner = new Thread(() -> runOutcome.set(runCatching(id)));
+        runner.start();
+        assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> {
+            stepStarted.await();
+            assertThat(engine.cancel(id, Cancellation.Source.ADMIN, "stop").cancelled()).isTrue();
+            cancelDone.countDown();
+            runner.join();
+        });
+
+        assertThat(runOutcome.get()).isInstanceOf(ConcurrentUpdateException.class);
+        Execution cancelled = stored(id);
+        assertThat(cancelled.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(cancelled.context()).doesNotContainKey("charge");
+        assertThat(cancelled.history()).isEmpty();
+    }
+
+    @Test
+    void an_interrupted_handler_saves_nothing_and_the_step_runs_again() {
+        AtomicInteger calls = new AtomicInteger();
+        handlers.register("sleepy", ctx -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new InterruptedException("shutting down");
+            }
+            return StepResult.success("ok");
+        });
+        flows.register(Flow.builder("sleepy", "1").initialStep("s")
+                .step(Step.builder("s", "sleepy").outputKey("s").build()).build());
+        String id = engine.create("sleepy", Map.of()).execution().id();
+
+        assertThatThrownBy(() -> engine.run(id)).isInstanceOf(java.util.concurrent.CancellationException.class)
+                .hasMessageContaining("nothing of the step was saved");
+        assertThat(Thread.interrupted()).isTrue();
+        assertThat(stored(id).status()).isEqualTo(ExecutionStatus.PENDING);
+
+        assertThat(engine.run(id).execution().context()).containsEntry("s", "ok");
+        assertThat(calls).hasValue(2);
+    }
+
+    @Test
+    void a_retry_pause_beyond_the_execution_deadline_wakes_at_the_deadline_and_cancels() {
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        registerRetryFlow(RetryPolicy.builder().maxAttempts(3).backoff(Duration.ofHours(2)).build(), attempts,
+                "TIMEOUT", 99);
+        String id = engine.create("pay", Map.of(), CreateOptions.builder().timeout(Duration.ofHours(1)).build())
+                .execution().id();
+
+        Execution waiting = engine.run(id).execution();
+        assertThat(waiting.waitMetadata().wakeAt()).isEqualTo(waiting.createdAt().plus(Duration.ofHours(1)));
+
+        clock.advance(Duration.ofHours(1));
+        Execution cancelled = engine.run(id).execution();
+
+        assertThat(cancelled.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(cancelled.cancellation().source()).isEqualTo(Cancellation.Source.TIMEOUT);
+        assertThat(attempts).containsExactly(1);
+    }
+
+    @Test
     void illegal_requests_are_refused_with_clear_exceptions() {
         registerApprovalFlow();
         String missing = "missing-" + UUID.randomUUID();
