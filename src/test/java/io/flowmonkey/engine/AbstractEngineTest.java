@@ -284,6 +284,49 @@ abstract class AbstractEngineTest {
         assertThat(done.stepCount()).isEqualTo(2);
     }
 
+    @Test
+    void two_concurrent_resumes_apply_one_signal_and_the_loser_gets_ConcurrentUpdateException() {
+        CyclicBarrier bothDeciding = new CyclicBarrier(2);
+        handlers.register("wait", ctx -> StepResult.waitForSignal("approval"))
+                .register("decide", ctx -> {
+                    bothDeciding.await(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS);
+                    return StepResult.success(((Map<?, ?>) ctx.input()).get("by"));
+                });
+        flows.register(Flow.builder("signal", "1").initialStep("wait")
+                .step(Step.builder("wait", "wait").onResume("decide").build())
+                .step(Step.builder("decide", "decide").input(InputSelector.key(Engine.RESUME_DATA_KEY))
+                        .outputKey("by").build())
+                .build());
+        String id = engine.create("signal", Map.of()).execution().id();
+        engine.run(id);
+
+        List<Object> outcomes = new CopyOnWriteArrayList<>();
+        assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> {
+            Thread t1 = new Thread(() -> outcomes.add(resumeCatching(id, "first")));
+            Thread t2 = new Thread(() -> outcomes.add(resumeCatching(id, "second")));
+            t1.start();
+            t2.start();
+            t1.join();
+            t2.join();
+        });
+
+        assertThat(outcomes).filteredOn(o -> o instanceof ConcurrentUpdateException).hasSize(1);
+        RunResult winner = (RunResult) outcomes.stream().filter(o -> o instanceof RunResult).findFirst().orElseThrow();
+        Execution done = stored(id);
+        assertThat(done).isEqualTo(winner.execution());
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(stepIds(done)).containsExactly("wait", "decide");
+        assertThat(done.context().get("by")).isEqualTo(((Map<?, ?>) done.context().get(Engine.RESUME_DATA_KEY)).get("by"));
+    }
+
+    private Object resumeCatching(String id, String by) {
+        try {
+            return engine.resume(id, Map.of("by", by));
+        } catch (RuntimeException e) {
+            return e;
+        }
+    }
+
     private Object runCatching(String id) {
         try {
             return engine.run(id);
