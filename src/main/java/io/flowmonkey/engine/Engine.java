@@ -39,11 +39,14 @@ import java.util.concurrent.CancellationException;
  * Saves are optimistic: each one expects the version it loaded. When two callers advance the same
  * execution at once, the later save fails with {@link ConcurrentUpdateException}; that caller's step
  * result is discarded, nothing of it is written, and the exception reaches the caller. The stored state
- * is then the winner's. Use {@code EngineWorker} leases to keep two workers off one execution.
+ * is then the winner's. The loser's handler did run, so callers that poll from several threads or
+ * processes should claim an execution before running it rather than rely on the race alone.
  *
  * <h2>Statuses</h2>
  * {@code pending → running → waiting | completed | failed}, {@code waiting → running} on wake or resume,
- * and {@code any non-terminal → cancelling → cancelled}. Retries and both timeouts are timed waits
+ * and {@code any non-terminal → cancelling → cancelled}. Only the status after each step is stored, so a
+ * row can go from {@code pending} straight to {@code waiting} or {@code completed} when the first step
+ * waits or ends the flow. Retries and both timeouts are timed waits
  * ({@code WAITING} with {@code waitMetadata.wakeAt}), so they survive restarts and are found by
  * {@link ExecutionStore#findWakeReady(Instant)}; {@code waitMetadata.data} records what the wake does:
  * {@code {"wake":"resume"}}, {@code {"wake":"retry","attempt":n}} or {@code {"wake":"timeout","timeout":"wait"|"execution"}}.
@@ -252,8 +255,9 @@ public final class Engine {
 
     /**
      * Runs every waiting execution whose {@code wakeAt} has passed, as {@link #run(String)} would, up to
-     * {@code limit} of them, earliest first. Call it periodically when no {@code EngineWorker} does.
-     * Executions that another caller advanced meanwhile are skipped.
+     * {@code limit} of them, earliest first; call it periodically, for example from a scheduled executor.
+     * Executions that another caller advanced meanwhile are skipped. Any other exception (a store failure,
+     * an unregistered flow version) stops the batch and reaches the caller.
      *
      * @param limit the most executions to run, at least 1
      * @return what each run stored, in wake order

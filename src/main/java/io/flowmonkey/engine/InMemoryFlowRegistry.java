@@ -59,7 +59,7 @@ public final class InMemoryFlowRegistry implements FlowRegistry {
         return versions == null ? Optional.empty() : Optional.ofNullable(versions.get(version));
     }
 
-    static int compareVersions(String a, String b) {
+    private static int compareVersions(String a, String b) {
         String[] left = a.split("\\.", -1);
         String[] right = b.split("\\.", -1);
         for (int i = 0; i < Math.min(left.length, right.length); i++) {

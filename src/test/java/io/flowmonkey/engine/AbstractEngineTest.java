@@ -284,6 +284,49 @@ abstract class AbstractEngineTest {
         assertThat(done.stepCount()).isEqualTo(2);
     }
 
+    @Test
+    void two_concurrent_resumes_apply_one_signal_and_the_loser_gets_ConcurrentUpdateException() {
+        CyclicBarrier bothDeciding = new CyclicBarrier(2);
+        handlers.register("wait", ctx -> StepResult.waitForSignal("approval"))
+                .register("decide", ctx -> {
+                    bothDeciding.await(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS);
+                    return StepResult.success(((Map<?, ?>) ctx.input()).get("by"));
+                });
+        flows.register(Flow.builder("signal", "1").initialStep("wait")
+                .step(Step.builder("wait", "wait").onResume("decide").build())
+                .step(Step.builder("decide", "decide").input(InputSelector.key(Engine.RESUME_DATA_KEY))
+                        .outputKey("by").build())
+                .build());
+        String id = engine.create("signal", Map.of()).execution().id();
+        engine.run(id);
+
+        List<Object> outcomes = new CopyOnWriteArrayList<>();
+        assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> {
+            Thread t1 = new Thread(() -> outcomes.add(resumeCatching(id, "first")));
+            Thread t2 = new Thread(() -> outcomes.add(resumeCatching(id, "second")));
+            t1.start();
+            t2.start();
+            t1.join();
+            t2.join();
+        });
+
+        assertThat(outcomes).filteredOn(o -> o instanceof ConcurrentUpdateException).hasSize(1);
+        RunResult winner = (RunResult) outcomes.stream().filter(o -> o instanceof RunResult).findFirst().orElseThrow();
+        Execution done = stored(id);
+        assertThat(done).isEqualTo(winner.execution());
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(stepIds(done)).containsExactly("wait", "decide");
+        assertThat(done.context().get("by")).isEqualTo(((Map<?, ?>) done.context().get(Engine.RESUME_DATA_KEY)).get("by"));
+    }
+
+    private Object resumeCatching(String id, String by) {
+        try {
+            return engine.resume(id, Map.of("by", by));
+        } catch (RuntimeException e) {
+            return e;
+        }
+    }
+
     private Object runCatching(String id) {
         try {
             return engine.run(id);
@@ -716,6 +759,77 @@ abstract class AbstractEngineTest {
         assertThat(done.status()).isEqualTo(ExecutionStatus.CANCELLED);
         assertThat(done.cancellation().reason()).isEqualTo("stop");
         assertThat(stored(child).status()).isEqualTo(ExecutionStatus.CANCELLED);
+    }
+
+    @Test
+    void a_cancel_while_a_step_runs_wins_and_the_step_result_is_discarded() throws Exception {
+        CountDownLatch stepStarted = new CountDownLatch(1);
+        CountDownLatch cancelDone = new CountDownLatch(1);
+        handlers.register("slow", ctx -> {
+            stepStarted.countDown();
+            cancelDone.await(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS);
+            return StepResult.success("charged");
+        });
+        flows.register(Flow.builder("slow", "1").initialStep("charge")
+                .step(Step.builder("charge", "slow").outputKey("charge").build()).build());
+        String id = engine.create("slow", Map.of()).execution().id();
+
+        AtomicReference<Object> runOutcome = new AtomicReference<>();
+        Thread runner = new Thread(() -> runOutcome.set(runCatching(id)));
+        runner.start();
+        assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> {
+            stepStarted.await();
+            assertThat(engine.cancel(id, Cancellation.Source.ADMIN, "stop").cancelled()).isTrue();
+            cancelDone.countDown();
+            runner.join();
+        });
+
+        assertThat(runOutcome.get()).isInstanceOf(ConcurrentUpdateException.class);
+        Execution cancelled = stored(id);
+        assertThat(cancelled.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(cancelled.context()).doesNotContainKey("charge");
+        assertThat(cancelled.history()).isEmpty();
+    }
+
+    @Test
+    void an_interrupted_handler_saves_nothing_and_the_step_runs_again() {
+        AtomicInteger calls = new AtomicInteger();
+        handlers.register("sleepy", ctx -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new InterruptedException("shutting down");
+            }
+            return StepResult.success("ok");
+        });
+        flows.register(Flow.builder("sleepy", "1").initialStep("s")
+                .step(Step.builder("s", "sleepy").outputKey("s").build()).build());
+        String id = engine.create("sleepy", Map.of()).execution().id();
+
+        assertThatThrownBy(() -> engine.run(id)).isInstanceOf(java.util.concurrent.CancellationException.class)
+                .hasMessageContaining("nothing of the step was saved");
+        assertThat(Thread.interrupted()).isTrue();
+        assertThat(stored(id).status()).isEqualTo(ExecutionStatus.PENDING);
+
+        assertThat(engine.run(id).execution().context()).containsEntry("s", "ok");
+        assertThat(calls).hasValue(2);
+    }
+
+    @Test
+    void a_retry_pause_beyond_the_execution_deadline_wakes_at_the_deadline_and_cancels() {
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        registerRetryFlow(RetryPolicy.builder().maxAttempts(3).backoff(Duration.ofHours(2)).build(), attempts,
+                "TIMEOUT", 99);
+        String id = engine.create("pay", Map.of(), CreateOptions.builder().timeout(Duration.ofHours(1)).build())
+                .execution().id();
+
+        Execution waiting = engine.run(id).execution();
+        assertThat(waiting.waitMetadata().wakeAt()).isEqualTo(waiting.createdAt().plus(Duration.ofHours(1)));
+
+        clock.advance(Duration.ofHours(1));
+        Execution cancelled = engine.run(id).execution();
+
+        assertThat(cancelled.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(cancelled.cancellation().source()).isEqualTo(Cancellation.Source.TIMEOUT);
+        assertThat(attempts).containsExactly(1);
     }
 
     @Test
