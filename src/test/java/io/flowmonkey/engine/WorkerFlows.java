@@ -16,10 +16,24 @@ final class WorkerFlows {
 
     /** Calls per "executionId/stepId". */
     final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    private final StepHandler observer;
+
+    /** Counts calls in {@link #calls}. */
+    WorkerFlows() {
+        this.observer = null;
+    }
+
+    /** Also tells {@code observer} of every call; its result is ignored. */
+    WorkerFlows(StepHandler observer) {
+        this.observer = observer;
+    }
 
     Engine engine(LeasingExecutionStore store, StepHandler middleStep, Duration wait) {
         StepHandler record = ctx -> {
             calls.computeIfAbsent(ctx.executionId() + "/" + ctx.stepId(), k -> new AtomicInteger()).incrementAndGet();
+            if (observer != null) {
+                observer.execute(ctx);
+            }
             return StepResult.success(ctx.stepId());
         };
         HandlerRegistry handlers = new HandlerRegistry()
