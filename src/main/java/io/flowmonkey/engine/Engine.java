@@ -39,8 +39,8 @@ import java.util.concurrent.CancellationException;
  * Saves are optimistic: each one expects the version it loaded. When two callers advance the same
  * execution at once, the later save fails with {@link ConcurrentUpdateException}; that caller's step
  * result is discarded, nothing of it is written, and the exception reaches the caller. The stored state
- * is then the winner's. The loser's handler did run, so callers that poll from several threads or
- * processes should claim an execution before running it rather than rely on the race alone.
+ * is then the winner's. The loser's handler did run, so several threads or processes should not run
+ * one execution by racing: let {@link EngineWorker}s claim executions under leases instead.
  *
  * <h2>Statuses</h2>
  * {@code pending → running → waiting | completed | failed}, {@code waiting → running} on wake or resume,

@@ -10,9 +10,11 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -240,6 +242,9 @@ public final class EngineWorker implements AutoCloseable {
             }
             LOG.warn("Worker {} lost execution {} to another writer; its step result was not saved ({})", workerId,
                     id, e.getMessage());
+        } catch (CancellationException e) {
+            failed.incrementAndGet();
+            LOG.info("Worker {} interrupted execution {} while stopping; its step was not saved", workerId, id);
         } catch (RuntimeException e) {
             failed.incrementAndGet();
             LOG.error("Worker {} failed to run execution {}; it will be claimed again when its lease ends", workerId,
@@ -343,7 +348,7 @@ public final class EngineWorker implements AutoCloseable {
             } else if (delay < pollInterval.toMillis()) {
                 try {
                     timers.schedule(() -> wake(true), delay, TimeUnit.MILLISECONDS);
-                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                } catch (RejectedExecutionException closing) {
                     // The worker is stopping; nothing to wake.
                 }
             }

@@ -67,7 +67,10 @@ public interface LeasingExecutionStore extends ExecutionStore {
          */
         void onDue(String executionId, Instant wakeAt);
 
-        /** Notices may have been missed (the subscription reconnected): look for due work now. */
+        /**
+         * Notices may have been missed (the subscription started listening, or reconnected): look for
+         * due work now.
+         */
         void onMissedNotices();
     }
 

@@ -54,9 +54,10 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
                 }
                 if (!first) {
                     LOG.info("Listening for due work on {} again", sql.table);
-                    listener.onMissedNotices();
                 }
                 first = false;
+                // Work saved before LISTEN took effect sent its notice to nobody: look for it now.
+                listener.onMissedNotices();
                 backoff = 100;
                 PGConnection pg = c.unwrap(PGConnection.class);
                 while (open) {

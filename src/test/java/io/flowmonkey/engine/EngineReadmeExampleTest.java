@@ -13,7 +13,7 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The snippets of docs/ENGINE.md, line for line, so that they keep compiling and working. */
+/** The engine and worker snippets of README.md, line for line, so that they keep compiling and working. */
 class EngineReadmeExampleTest {
 
     @RegisterExtension
@@ -79,6 +79,38 @@ class EngineReadmeExampleTest {
         assertThat(cancel.cancelled()).isTrue();
         assertThat(cancel.execution().status()).isEqualTo(ExecutionStatus.CANCELLED);
         assertThat(created.created()).isTrue();
+    }
+
+    @Test
+    void worker_example() throws InterruptedException {
+        DataSource ds = PG.dataSource();
+        HandlerRegistry handlers = new HandlerRegistry()
+                .register("inventory.reserve", ctx -> StepResult.success(Map.of("reservationId", "R-" + ctx.input())));
+        InMemoryFlowRegistry flows = new InMemoryFlowRegistry().register(Flow.builder("order-approval", "1")
+                .initialStep("reserve")
+                .step(Step.builder("reserve", "inventory.reserve").input(InputSelector.key("orderId"))
+                        .outputKey("reservation").build())
+                .build());
+
+        PgExecutionStore store = new PgExecutionStore(ds);            // size the pool: threads + 3 per worker
+        Engine engine = new Engine(store, handlers, flows);
+
+        EngineWorker worker = EngineWorker.builder(engine)
+                .workerId("orders-1")                   // default: host name, process id and a random suffix
+                .threads(8)                             // executions run at once; also the most claimed per statement
+                .pollInterval(Duration.ofSeconds(5))    // fallback when no notice arrives
+                .leaseTtl(Duration.ofSeconds(30))       // how soon a dead worker's executions are taken over
+                .build()
+                .start();
+
+        String id = engine.create("order-approval", Map.of("orderId", 1001)).execution().id();   // enqueued
+        EngineWorkerTest.awaitTrue(Duration.ofSeconds(30),
+                () -> store.load(id).orElseThrow().status() == ExecutionStatus.COMPLETED);
+        worker.close();                                 // graceful: see the table below
+
+        assertThat(store.load(id).orElseThrow().context()).containsEntry("reservation",
+                Map.of("reservationId", "R-1001"));
+        assertThat(worker.stats().claimed()).isEqualTo(1);
     }
 
     @Test

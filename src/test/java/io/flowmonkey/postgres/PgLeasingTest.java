@@ -204,7 +204,8 @@ class PgLeasingTest {
     @Test
     void the_subscription_reconnects_after_its_connection_is_killed() throws Exception {
         BlockingQueue<String> heard = new LinkedBlockingQueue<>();
-        CountDownLatch missed = new CountDownLatch(1);
+        // Told once when it starts listening, and once more when it listens again after the kill.
+        CountDownLatch missed = new CountDownLatch(2);
         try (LeasingExecutionStore.Subscription ignored = store.subscribe(recorder(heard, missed))) {
             awaitListening(heard);
             sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
