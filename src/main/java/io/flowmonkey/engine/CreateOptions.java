@@ -1,0 +1,216 @@
+package io.flowmonkey.engine;
+
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Per-execution settings of {@link Engine#create(String, Map, CreateOptions)}. Immutable; build with
+ * {@link #builder()}, where each setter checks its argument. Every setting is optional.
+ */
+public final class CreateOptions {
+
+    /** No tenant, no idempotency key, no parent, no metadata, the engine's default timeouts. */
+    public static final CreateOptions DEFAULTS = builder().build();
+
+    private final String tenantId;
+    private final String idempotencyKey;
+    private final Duration idempotencyTtl;
+    private final String parentExecutionId;
+    private final Map<String, Object> metadata;
+    private final Duration timeout;
+    private final Duration waitTimeout;
+
+    private CreateOptions(Builder b) {
+        this.tenantId = b.tenantId;
+        this.idempotencyKey = b.idempotencyKey;
+        this.idempotencyTtl = b.idempotencyTtl;
+        this.parentExecutionId = b.parentExecutionId;
+        this.metadata = b.metadata;
+        this.timeout = b.timeout;
+        this.waitTimeout = b.waitTimeout;
+    }
+
+    /**
+     * Starts options with nothing set.
+     *
+     * @return a builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Returns the tenant the execution belongs to.
+     *
+     * @return the tenant id, or null
+     */
+    public String tenantId() {
+        return tenantId;
+    }
+
+    /**
+     * Returns the key that makes the create idempotent.
+     *
+     * @return the key, or null
+     */
+    public String idempotencyKey() {
+        return idempotencyKey;
+    }
+
+    /**
+     * Returns how long the idempotency key holds.
+     *
+     * @return the TTL, or null for the engine's {@link EngineOptions#idempotencyTtl()}
+     */
+    public Duration idempotencyTtl() {
+        return idempotencyTtl;
+    }
+
+    /**
+     * Returns the execution that starts this one as a sub-flow.
+     *
+     * @return the parent's id, or null
+     */
+    public String parentExecutionId() {
+        return parentExecutionId;
+    }
+
+    /**
+     * Returns free-form data stored with the execution; unmodifiable.
+     *
+     * @return the metadata, empty when none was set
+     */
+    public Map<String, Object> metadata() {
+        return metadata;
+    }
+
+    /**
+     * Returns the execution timeout.
+     *
+     * @return the timeout, or null for the engine's {@link EngineOptions#executionTimeout()}
+     */
+    public Duration timeout() {
+        return timeout;
+    }
+
+    /**
+     * Returns the wait timeout.
+     *
+     * @return the timeout, or null for the engine's {@link EngineOptions#waitTimeout()}
+     */
+    public Duration waitTimeout() {
+        return waitTimeout;
+    }
+
+    /** Builds {@link CreateOptions}. Not thread-safe. */
+    public static final class Builder {
+        private String tenantId;
+        private String idempotencyKey;
+        private Duration idempotencyTtl;
+        private String parentExecutionId;
+        private Map<String, Object> metadata = Map.of();
+        private Duration timeout;
+        private Duration waitTimeout;
+
+        private Builder() {
+        }
+
+        /**
+         * Sets the tenant the execution belongs to.
+         *
+         * @param tenantId a non-blank id, or null
+         * @return this builder
+         * @throws IllegalArgumentException if blank
+         */
+        public Builder tenantId(String tenantId) {
+            this.tenantId = Options.textOrNull(tenantId, "tenantId");
+            return this;
+        }
+
+        /**
+         * Makes the create idempotent: while the key holds, a create with the same key returns the
+         * execution that holds it, with {@code created == false}, even from many threads or JVMs at once.
+         *
+         * @param idempotencyKey a non-blank key, or null
+         * @return this builder
+         * @throws IllegalArgumentException if blank
+         */
+        public Builder idempotencyKey(String idempotencyKey) {
+            this.idempotencyKey = Options.textOrNull(idempotencyKey, "idempotencyKey");
+            return this;
+        }
+
+        /**
+         * Sets how long the idempotency key holds, from creation.
+         *
+         * @param ttl a positive duration, or null for the engine's default
+         * @return this builder
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder idempotencyTtl(Duration ttl) {
+            this.idempotencyTtl = Options.positive(ttl, "idempotencyTtl");
+            return this;
+        }
+
+        /**
+         * Makes the execution a sub-flow of another: it is found by
+         * {@link io.flowmonkey.execution.ExecutionStore#findChildren(String)} and cancelled with its parent.
+         *
+         * @param parentExecutionId the parent's id, or null
+         * @return this builder
+         * @throws IllegalArgumentException if blank
+         */
+        public Builder parentExecutionId(String parentExecutionId) {
+            this.parentExecutionId = Options.textOrNull(parentExecutionId, "parentExecutionId");
+            return this;
+        }
+
+        /**
+         * Sets free-form JSON-like data stored with the execution; it is copied.
+         *
+         * @param metadata the metadata, or null for none
+         * @return this builder
+         */
+        public Builder metadata(Map<String, ?> metadata) {
+            this.metadata = metadata == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+            return this;
+        }
+
+        /**
+         * Sets how long the execution may take from its creation; past it, the next run or resume
+         * cancels it with source {@code TIMEOUT}.
+         *
+         * @param timeout a positive duration, or null for the engine's default
+         * @return this builder
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder timeout(Duration timeout) {
+            this.timeout = Options.positive(timeout, "timeout");
+            return this;
+        }
+
+        /**
+         * Sets how long one wait may last; past it, the execution is cancelled with source
+         * {@code TIMEOUT}.
+         *
+         * @param waitTimeout a positive duration, or null for the engine's default
+         * @return this builder
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder waitTimeout(Duration waitTimeout) {
+            this.waitTimeout = Options.positive(waitTimeout, "waitTimeout");
+            return this;
+        }
+
+        /**
+         * Builds the options.
+         *
+         * @return the options
+         */
+        public CreateOptions build() {
+            return new CreateOptions(this);
+        }
+    }
+}

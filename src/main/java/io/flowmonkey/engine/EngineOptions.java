@@ -1,0 +1,210 @@
+package io.flowmonkey.engine;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings of an {@link Engine}. Immutable; build with {@link #builder()}, where each setter checks its
+ * argument.
+ */
+public final class EngineOptions {
+
+    /** The clock unless set: the system clock in UTC. */
+    public static final Clock DEFAULT_CLOCK = Clock.systemUTC();
+    /** Steps an execution may run in all before it fails with {@code MAX_STEPS_EXCEEDED}: {@value}. */
+    public static final int DEFAULT_MAX_STEPS = 1000;
+    /** Whether step history is recorded unless set: {@value}. */
+    public static final boolean DEFAULT_RECORD_HISTORY = true;
+    /** How long an idempotency key holds unless a create says otherwise: 24 hours, as in FlowMonkey. */
+    public static final Duration DEFAULT_IDEMPOTENCY_TTL = Duration.ofHours(24);
+
+    /** Options with every default. */
+    public static final EngineOptions DEFAULTS = builder().build();
+
+    private final Clock clock;
+    private final int maxSteps;
+    private final boolean recordHistory;
+    private final Duration idempotencyTtl;
+    private final Duration executionTimeout;
+    private final Duration waitTimeout;
+
+    private EngineOptions(Builder b) {
+        this.clock = b.clock;
+        this.maxSteps = b.maxSteps;
+        this.recordHistory = b.recordHistory;
+        this.idempotencyTtl = b.idempotencyTtl;
+        this.executionTimeout = b.executionTimeout;
+        this.waitTimeout = b.waitTimeout;
+    }
+
+    /**
+     * Starts options with the {@code DEFAULT_*} values and no timeouts.
+     *
+     * @return a builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Returns the clock for timestamps, waits, retries and timeouts.
+     *
+     * @return the clock
+     */
+    public Clock clock() {
+        return clock;
+    }
+
+    /**
+     * Returns how many steps an execution may run in all before it fails with {@code MAX_STEPS_EXCEEDED}.
+     *
+     * @return at least 1
+     */
+    public int maxSteps() {
+        return maxSteps;
+    }
+
+    /**
+     * Tells whether each step appends a {@link io.flowmonkey.execution.StepHistory} to its execution.
+     *
+     * @return true if history is recorded
+     */
+    public boolean recordHistory() {
+        return recordHistory;
+    }
+
+    /**
+     * Returns how long an idempotency key holds when {@link CreateOptions#idempotencyTtl()} is not set.
+     *
+     * @return a positive duration
+     */
+    public Duration idempotencyTtl() {
+        return idempotencyTtl;
+    }
+
+    /**
+     * Returns the execution timeout for creates that set none.
+     *
+     * @return the timeout, or null for no limit
+     */
+    public Duration executionTimeout() {
+        return executionTimeout;
+    }
+
+    /**
+     * Returns the wait timeout for creates that set none.
+     *
+     * @return the timeout, or null for no limit
+     */
+    public Duration waitTimeout() {
+        return waitTimeout;
+    }
+
+    @Override
+    public String toString() {
+        return "EngineOptions{clock=" + clock + ", maxSteps=" + maxSteps + ", recordHistory=" + recordHistory
+                + ", idempotencyTtl=" + idempotencyTtl + ", executionTimeout=" + executionTimeout
+                + ", waitTimeout=" + waitTimeout + "}";
+    }
+
+    /** Builds {@link EngineOptions}. Not thread-safe. */
+    public static final class Builder {
+        private Clock clock = DEFAULT_CLOCK;
+        private int maxSteps = DEFAULT_MAX_STEPS;
+        private boolean recordHistory = DEFAULT_RECORD_HISTORY;
+        private Duration idempotencyTtl = DEFAULT_IDEMPOTENCY_TTL;
+        private Duration executionTimeout;
+        private Duration waitTimeout;
+
+        private Builder() {
+        }
+
+        /**
+         * Sets the clock; tests pass one they can move.
+         *
+         * @param clock the clock
+         * @return this builder
+         */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock must not be null");
+            return this;
+        }
+
+        /**
+         * Sets how many steps an execution may run in all; a flow that loops forever fails at this limit
+         * with code {@code MAX_STEPS_EXCEEDED}.
+         *
+         * @param maxSteps at least 1
+         * @return this builder
+         * @throws IllegalArgumentException if less than 1
+         */
+        public Builder maxSteps(int maxSteps) {
+            if (maxSteps < 1) {
+                throw new IllegalArgumentException("maxSteps must be at least 1, got " + maxSteps);
+            }
+            this.maxSteps = maxSteps;
+            return this;
+        }
+
+        /**
+         * Sets whether each step appends a {@link io.flowmonkey.execution.StepHistory} to its execution.
+         * Turning it off keeps rows small for long-running flows.
+         *
+         * @param recordHistory true to record
+         * @return this builder
+         */
+        public Builder recordHistory(boolean recordHistory) {
+            this.recordHistory = recordHistory;
+            return this;
+        }
+
+        /**
+         * Sets how long an idempotency key holds when a create sets no TTL.
+         *
+         * @param ttl a positive duration
+         * @return this builder
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder idempotencyTtl(Duration ttl) {
+            this.idempotencyTtl = Options.positive(Objects.requireNonNull(ttl, "idempotencyTtl must not be null"),
+                    "idempotencyTtl");
+            return this;
+        }
+
+        /**
+         * Sets the execution timeout for creates that set none: how long an execution may take from its
+         * creation before it is cancelled with source {@code TIMEOUT}.
+         *
+         * @param timeout a positive duration, or null for no limit
+         * @return this builder
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder executionTimeout(Duration timeout) {
+            this.executionTimeout = Options.positive(timeout, "executionTimeout");
+            return this;
+        }
+
+        /**
+         * Sets the wait timeout for creates that set none: how long one wait may last before the execution
+         * is cancelled with source {@code TIMEOUT}.
+         *
+         * @param timeout a positive duration, or null for no limit
+         * @return this builder
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder waitTimeout(Duration timeout) {
+            this.waitTimeout = Options.positive(timeout, "waitTimeout");
+            return this;
+        }
+
+        /**
+         * Builds the options.
+         *
+         * @return the options
+         */
+        public EngineOptions build() {
+            return new EngineOptions(this);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package io.flowmonkey.engine;
+
+/**
+ * A flow definition is inconsistent (an unknown initial step, a transition to a missing step, a step
+ * defined twice) or its JSON does not have FlowMonkey's flow shape. Thrown when the flow is built or
+ * loaded, so that no execution ever meets the mistake. The message names the flow and the step.
+ */
+public class FlowValidationException extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    private final String flowId;
+    private final String stepId;
+
+    /**
+     * Creates the exception.
+     *
+     * @param flowId the flow concerned, or null if unknown
+     * @param stepId the step concerned, or null if the problem is not about one step
+     * @param problem what is wrong
+     */
+    public FlowValidationException(String flowId, String stepId, String problem) {
+        super("flow '" + flowId + "'" + (stepId == null ? "" : ", step '" + stepId + "'") + ": " + problem);
+        this.flowId = flowId;
+        this.stepId = stepId;
+    }
+
+    /**
+     * Returns the id of the flow concerned.
+     *
+     * @return the flow id, or null if the definition had none
+     */
+    public String flowId() {
+        return flowId;
+    }
+
+    /**
+     * Returns the id of the step concerned.
+     *
+     * @return the step id, or null if the problem is not about one step
+     */
+    public String stepId() {
+        return stepId;
+    }
+}

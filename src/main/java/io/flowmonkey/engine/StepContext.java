@@ -1,0 +1,70 @@
+package io.flowmonkey.engine;
+
+import io.flowmonkey.execution.Execution;
+import java.util.Map;
+
+/**
+ * What a {@link StepHandler} sees of the step it runs. Immutable; valid during the handler call.
+ */
+public interface StepContext {
+
+    /**
+     * Returns the step's input, as its {@link InputSelector} picked it from the context.
+     *
+     * @return the input; null when the selector found nothing
+     */
+    Object input();
+
+    /**
+     * Returns the step's configuration, unmodifiable.
+     *
+     * @return the config; empty when the step has none
+     */
+    Map<String, Object> config();
+
+    /**
+     * Returns the execution's whole context, unmodifiable. Handlers change it only through the output
+     * they return.
+     *
+     * @return the context
+     */
+    Map<String, Object> context();
+
+    /**
+     * Returns the step being run.
+     *
+     * @return the step definition
+     */
+    Step step();
+
+    /**
+     * Returns the execution as stored before this step.
+     *
+     * @return the execution
+     */
+    Execution execution();
+
+    /**
+     * Returns the id of the execution, for idempotency keys of side effects.
+     *
+     * @return the execution id
+     */
+    String executionId();
+
+    /**
+     * Returns the id of the step being run.
+     *
+     * @return the step id
+     */
+    String stepId();
+
+    /**
+     * Returns which attempt of this step this is: 1 for the first, 2 for the first retry under the
+     * step's {@link RetryPolicy}, and so on. A re-run after a crash or a lost race has the same number as
+     * the run it repeats, so {@code executionId + stepId + attempt} identifies one attempt. A step that a
+     * flow visits again (a loop) starts at 1 again; add {@code execution().stepCount()} to tell visits apart.
+     *
+     * @return the attempt number, at least 1
+     */
+    int attempt();
+}

@@ -1,0 +1,133 @@
+package io.flowmonkey.postgres;
+
+import io.flowmonkey.execution.LeasingExecutionStore;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import javax.sql.DataSource;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Listens for the notices the table's trigger sends, on a connection of its own, and passes them
+ * on. When the connection fails it reconnects by itself, with growing pauses, and tells the
+ * listener that notices may have been missed.
+ */
+final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DueWorkNotices.class);
+    private static final int WAIT_MILLIS = 500;
+    private static final long MAX_BACKOFF_MILLIS = 10_000;
+
+    private final DataSource dataSource;
+    private final ExecutionSql sql;
+    private final LeasingExecutionStore.DueWorkListener listener;
+    private final Thread thread;
+    private volatile boolean open = true;
+
+    DueWorkNotices(DataSource dataSource, ExecutionSql sql, LeasingExecutionStore.DueWorkListener listener) {
+        this.dataSource = dataSource;
+        this.sql = sql;
+        this.listener = listener;
+        this.thread = new Thread(this, "flowmonkey-listen-" + sql.table);
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    @Override
+    public void run() {
+        long backoff = 100;
+        boolean first = true;
+        while (open) {
+            try (Connection c = dataSource.getConnection()) {
+                String channel = channel(c);
+                try (Statement st = c.createStatement()) {
+                    st.execute(sql.listen(channel));
+                }
+                if (!first) {
+                    LOG.info("Listening for due work on {} again", sql.table);
+                }
+                first = false;
+                // Work saved before LISTEN took effect sent its notice to nobody: look for it now.
+                listener.onMissedNotices();
+                backoff = 100;
+                PGConnection pg = c.unwrap(PGConnection.class);
+                while (open) {
+                    PGNotification[] notices = pg.getNotifications(WAIT_MILLIS);
+                    if (notices != null) {
+                        for (PGNotification notice : notices) {
+                            deliver(notice.getParameter());
+                        }
+                    }
+                }
+                // The connection goes back to the pool: it must not keep collecting notices there.
+                try (Statement st = c.createStatement()) {
+                    st.execute(ExecutionSql.UNLISTEN);
+                }
+            } catch (SQLException | RuntimeException e) {
+                if (!open) {
+                    return;
+                }
+                LOG.warn("Listening for due work on {} failed ({}); reconnecting in {} ms; polling covers the gap",
+                        sql.table, e.getMessage(), backoff);
+                first = false;
+                pause(backoff);
+                backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+            }
+        }
+    }
+
+    private String channel(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql.tableOid)) {
+            ps.setString(1, sql.table);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || rs.getString(1) == null) {
+                    throw new SQLException("table " + sql.table + " does not exist; run SchemaApplier.apply first",
+                            "42P01");
+                }
+                return "flowmonkey_" + rs.getString(1);
+            }
+        }
+    }
+
+    private void deliver(String payload) {
+        int colon = payload.indexOf(':');
+        if (colon < 0) {
+            return;
+        }
+        try {
+            Instant wakeAt = colon == 0 ? null : Instant.ofEpochMilli(Long.parseLong(payload.substring(0, colon)));
+            listener.onDue(payload.substring(colon + 1), wakeAt);
+        } catch (RuntimeException e) {
+            LOG.warn("Due-work listener failed on notice '{}'", payload, e);
+        }
+    }
+
+    private void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            open = false;
+        }
+    }
+
+    @Override
+    public void close() {
+        open = false;
+        thread.interrupt();
+        try {
+            thread.join(WAIT_MILLIS * 4L);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

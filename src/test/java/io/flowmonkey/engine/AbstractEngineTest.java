@@ -1,0 +1,930 @@
+package io.flowmonkey.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import io.flowmonkey.execution.Cancellation;
+import io.flowmonkey.execution.ConcurrentUpdateException;
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionNotFoundException;
+import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.execution.StepHistory;
+import io.flowmonkey.execution.StoreException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The engine's behaviour against one {@link ExecutionStore}; each store gets a subclass (STYLE 11).
+ * Time is a {@link MutableClock}; concurrency is staged with latches and barriers.
+ */
+abstract class AbstractEngineTest {
+
+    private static final Duration CONCURRENCY_BOUND = Duration.ofSeconds(60);
+
+    final MutableClock clock = new MutableClock();
+    ExecutionStore store;
+    FaultyStore faulty;
+    HandlerRegistry handlers;
+    InMemoryFlowRegistry flows;
+    Engine engine;
+
+    /**
+     * Returns the store under test, empty at the start of each test. Every call in one test returns a
+     * store over the same data, as a restarted process would see it.
+     *
+     * @param clock the test clock, for stores that take one
+     * @return the store
+     */
+    abstract ExecutionStore newStore(Clock clock);
+
+    @BeforeEach
+    void setUp() {
+        store = newStore(clock);
+        faulty = new FaultyStore(store);
+        handlers = new HandlerRegistry();
+        flows = new InMemoryFlowRegistry();
+        engine = newEngine(EngineOptions.builder().clock(clock));
+    }
+
+    Engine newEngine(EngineOptions.Builder options) {
+        return new Engine(faulty, handlers, flows, options.build());
+    }
+
+    Execution stored(String id) {
+        return store.load(id).orElseThrow();
+    }
+
+    /** request → await (signal) → decide → fulfil | reject. */
+    private void registerApprovalFlow() {
+        handlers.register("notify", ctx -> StepResult.success(Map.of("ticket", "T-" + ctx.input())))
+                .register("approval", ctx -> StepResult.waitForSignal("manager approval"))
+                .register("decide", ctx -> {
+                    Map<?, ?> decision = (Map<?, ?>) ctx.input();
+                    return Boolean.TRUE.equals(decision.get("approved")) ? StepResult.success(decision.get("by"))
+                            : StepResult.failure("REJECTED", "rejected by " + decision.get("by"));
+                })
+                .register("record", ctx -> StepResult.success(ctx.input()));
+        flows.register(Flow.builder("approval", "1").initialStep("request")
+                .step(Step.builder("request", "notify").input(InputSelector.key("orderId")).outputKey("ticket")
+                        .onSuccess("await").build())
+                .step(Step.builder("await", "approval").onResume("decide").build())
+                .step(Step.builder("decide", "decide").input(InputSelector.key(Engine.RESUME_DATA_KEY))
+                        .outputKey("approvedBy").onSuccess("fulfil").onFailure("reject").build())
+                .step(Step.builder("fulfil", "record").input(InputSelector.value("fulfilled")).outputKey("outcome")
+                        .build())
+                .step(Step.builder("reject", "record").input(InputSelector.value("rejected")).outputKey("outcome")
+                        .build())
+                .build());
+    }
+
+    private static List<String> stepIds(Execution e) {
+        return e.history().stream().map(StepHistory::stepId).toList();
+    }
+
+    @Test
+    void approval_flow_waits_for_a_signal_then_takes_the_approved_branch() {
+        registerApprovalFlow();
+        String id = engine.create("approval", Map.of("orderId", 42)).execution().id();
+
+        Execution waiting = engine.run(id).execution();
+        assertThat(waiting.status()).isEqualTo(ExecutionStatus.WAITING);
+        assertThat(waiting.currentStepId()).isEqualTo("await");
+        assertThat(waiting.waitMetadata().reason()).isEqualTo("manager approval");
+        assertThat(waiting.waitMetadata().wakeAt()).isNull();
+        assertThat(store.findWakeReady(clock.instant().plus(Duration.ofDays(365)))).extracting(Execution::id)
+                .doesNotContain(id);
+
+        Execution done = engine.resume(id, Map.of("approved", true, "by", "maria")).execution();
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(done.completedAt()).isEqualTo(clock.instant());
+        assertThat(done.context()).containsEntry("outcome", "fulfilled").containsEntry("approvedBy", "maria")
+                .containsEntry("ticket", Map.of("ticket", "T-42"))
+                .containsEntry(Engine.RESUME_DATA_KEY, Map.of("approved", true, "by", "maria"));
+        assertThat(stepIds(done)).containsExactly("request", "await", "decide", "fulfil");
+        assertThat(done.waitMetadata()).isNull();
+        assertThat(stored(id)).isEqualTo(done);
+    }
+
+    @Test
+    void approval_flow_takes_the_failure_branch_when_rejected() {
+        registerApprovalFlow();
+        String id = engine.create("approval", Map.of("orderId", 7)).execution().id();
+        engine.run(id);
+
+        Execution done = engine.resume(id, Map.of("approved", false, "by", "li")).execution();
+
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(done.context()).containsEntry("outcome", "rejected").doesNotContainKey("approvedBy");
+        assertThat(done.history()).extracting(StepHistory::outcome)
+                .containsExactly("success", "wait", "failure", "success");
+        assertThat(done.error()).isNull();
+    }
+
+    @Test
+    void create_is_one_save_and_each_step_is_one_save_including_the_wake() {
+        registerApprovalFlow();
+        String id = engine.create("approval", Map.of("orderId", 1)).execution().id();
+        assertThat(faulty.saves()).isEqualTo(1);
+
+        engine.run(id);
+        assertThat(faulty.saves()).isEqualTo(1 + 2);
+
+        engine.resume(id, Map.of("approved", true, "by", "a"));
+        assertThat(faulty.saves()).isEqualTo(1 + 2 + 2);
+        assertThat(stored(id).version()).isEqualTo(5);
+    }
+
+    @Test
+    void create_stores_a_pending_execution_with_tenant_parent_metadata_and_timeouts() {
+        registerApprovalFlow();
+        String parent = engine.create("approval", Map.of()).execution().id();
+
+        CreateResult result = engine.create("approval", Map.of("orderId", 3), CreateOptions.builder()
+                .tenantId("acme").parentExecutionId(parent).metadata(Map.of("source", "api"))
+                .timeout(Duration.ofHours(2)).waitTimeout(Duration.ofMinutes(5))
+                .idempotencyKey("k-" + UUID.randomUUID()).idempotencyTtl(Duration.ofMinutes(30)).build());
+
+        Execution e = result.execution();
+        assertThat(result.created()).isTrue();
+        assertThat(e.status()).isEqualTo(ExecutionStatus.PENDING);
+        assertThat(e.flowId()).isEqualTo("approval");
+        assertThat(e.flowVersion()).isEqualTo("1");
+        assertThat(e.currentStepId()).isEqualTo("request");
+        assertThat(e.tenantId()).isEqualTo("acme");
+        assertThat(e.parentExecutionId()).isEqualTo(parent);
+        assertThat(e.metadata()).isEqualTo(Map.of("source", "api"));
+        assertThat(e.timeoutConfig().executionTimeout()).isEqualTo(Duration.ofHours(2));
+        assertThat(e.timeoutConfig().waitTimeout()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(e.createdAt()).isEqualTo(clock.instant());
+        assertThat(e.idempotencyExpiresAt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(30)));
+        assertThat(e.version()).isEqualTo(1);
+        assertThat(stored(e.id())).isEqualTo(e);
+        assertThat(store.findChildren(parent)).extracting(Execution::id).containsExactly(e.id());
+    }
+
+    @Test
+    void create_uses_the_engine_default_timeouts_and_idempotency_ttl() {
+        registerApprovalFlow();
+        engine = newEngine(EngineOptions.builder().clock(clock).executionTimeout(Duration.ofDays(1))
+                .waitTimeout(Duration.ofHours(1)).idempotencyTtl(Duration.ofMinutes(1)));
+
+        Execution e = engine.create("approval", Map.of(), CreateOptions.builder()
+                .idempotencyKey("k-" + UUID.randomUUID()).build()).execution();
+
+        assertThat(e.timeoutConfig().executionTimeout()).isEqualTo(Duration.ofDays(1));
+        assertThat(e.timeoutConfig().waitTimeout()).isEqualTo(Duration.ofHours(1));
+        assertThat(e.idempotencyExpiresAt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(1)));
+    }
+
+    @Test
+    void create_refuses_an_unknown_flow_and_a_missing_or_ended_parent() {
+        registerApprovalFlow();
+        assertThatThrownBy(() -> engine.create("nope", Map.of())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("flow 'nope' is not registered");
+        assertThatThrownBy(() -> engine.create("approval", Map.of(), CreateOptions.builder()
+                .parentExecutionId("missing-" + UUID.randomUUID()).build()))
+                .isInstanceOf(ExecutionNotFoundException.class);
+
+        String parent = engine.create("approval", Map.of()).execution().id();
+        engine.cancel(parent, Cancellation.Source.USER, null);
+        assertThatThrownBy(() -> engine.create("approval", Map.of(), CreateOptions.builder()
+                .parentExecutionId(parent).build()))
+                .isInstanceOf(IllegalExecutionStateException.class).hasMessageContaining("is cancelled");
+        assertThat(faulty.saves()).isEqualTo(1 + 2);
+    }
+
+    @Test
+    void concurrent_creates_with_one_idempotency_key_store_one_execution() throws Exception {
+        registerApprovalFlow();
+        String key = "order-" + UUID.randomUUID();
+        int threads = 32;
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<CreateResult>> futures = new ArrayList<>();
+            for (int i = 0; i < threads; i++) {
+                int n = i;
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    return engine.create("approval", Map.of("caller", n),
+                            CreateOptions.builder().idempotencyKey(key).build());
+                }));
+            }
+            start.countDown();
+            List<CreateResult> results = new ArrayList<>();
+            for (Future<CreateResult> f : futures) {
+                results.add(f.get(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS));
+            }
+
+            assertThat(results).filteredOn(CreateResult::created).hasSize(1);
+            String id = results.stream().filter(CreateResult::created).findFirst().orElseThrow().execution().id();
+            assertThat(results).extracting(r -> r.execution().id()).containsOnly(id);
+            assertThat(store.findByIdempotencyKey(key)).map(Execution::id).contains(id);
+            assertThat(store.findByStatus(ExecutionStatus.PENDING, 1000))
+                    .filteredOn(e -> key.equals(e.idempotencyKey())).hasSize(1);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void two_concurrent_runs_apply_each_step_once_and_the_loser_gets_ConcurrentUpdateException() {
+        CyclicBarrier bothInsideStep = new CyclicBarrier(2);
+        AtomicInteger firstStepCalls = new AtomicInteger();
+        handlers.register("increment", ctx -> {
+            firstStepCalls.incrementAndGet();
+            // Both runs have loaded the same version once both are here.
+            bothInsideStep.await(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS);
+            int count = ((Number) ctx.context().getOrDefault("count", 0)).intValue();
+            return StepResult.success(count + 1);
+        }).register("echo", ctx -> StepResult.success(ctx.input()));
+        flows.register(Flow.builder("race", "1").initialStep("a")
+                .step(Step.builder("a", "increment").outputKey("count").onSuccess("b").build())
+                .step(Step.builder("b", "echo").input(InputSelector.value("done")).outputKey("b").build())
+                .build());
+        String id = engine.create("race", Map.of()).execution().id();
+
+        List<Object> outcomes = new CopyOnWriteArrayList<>();
+        assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> {
+            Thread t1 = new Thread(() -> outcomes.add(runCatching(id)));
+            Thread t2 = new Thread(() -> outcomes.add(runCatching(id)));
+            t1.start();
+            t2.start();
+            t1.join();
+            t2.join();
+        });
+
+        assertThat(outcomes).hasSize(2);
+        assertThat(outcomes).filteredOn(o -> o instanceof ConcurrentUpdateException).hasSize(1);
+        assertThat(outcomes).filteredOn(o -> o instanceof RunResult r
+                && r.execution().status() == ExecutionStatus.COMPLETED).hasSize(1);
+        assertThat(firstStepCalls).hasValue(2);
+        Execution done = stored(id);
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(done.context()).containsEntry("count", 1);
+        assertThat(stepIds(done)).containsExactly("a", "b");
+        assertThat(done.stepCount()).isEqualTo(2);
+    }
+
+    @Test
+    void two_concurrent_resumes_apply_one_signal_and_the_loser_gets_ConcurrentUpdateException() {
+        CyclicBarrier bothDeciding = new CyclicBarrier(2);
+        handlers.register("wait", ctx -> StepResult.waitForSignal("approval"))
+                .register("decide", ctx -> {
+                    bothDeciding.await(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS);
+                    return StepResult.success(((Map<?, ?>) ctx.input()).get("by"));
+                });
+        flows.register(Flow.builder("signal", "1").initialStep("wait")
+                .step(Step.builder("wait", "wait").onResume("decide").build())
+                .step(Step.builder("decide", "decide").input(InputSelector.key(Engine.RESUME_DATA_KEY))
+                        .outputKey("by").build())
+                .build());
+        String id = engine.create("signal", Map.of()).execution().id();
+        engine.run(id);
+
+        List<Object> outcomes = new CopyOnWriteArrayList<>();
+        assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> {
+            Thread t1 = new Thread(() -> outcomes.add(resumeCatching(id, "first")));
+            Thread t2 = new Thread(() -> outcomes.add(resumeCatching(id, "second")));
+            t1.start();
+            t2.start();
+            t1.join();
+            t2.join();
+        });
+
+        assertThat(outcomes).filteredOn(o -> o instanceof ConcurrentUpdateException).hasSize(1);
+        RunResult winner = (RunResult) outcomes.stream().filter(o -> o instanceof RunResult).findFirst().orElseThrow();
+        Execution done = stored(id);
+        assertThat(done).isEqualTo(winner.execution());
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(stepIds(done)).containsExactly("wait", "decide");
+        assertThat(done.context().get("by")).isEqualTo(((Map<?, ?>) done.context().get(Engine.RESUME_DATA_KEY)).get("by"));
+    }
+
+    private Object resumeCatching(String id, String by) {
+        try {
+            return engine.resume(id, Map.of("by", by));
+        } catch (RuntimeException e) {
+            return e;
+        }
+    }
+
+    private Object runCatching(String id) {
+        try {
+            return engine.run(id);
+        } catch (RuntimeException e) {
+            return e;
+        }
+    }
+
+    private void registerThreeStepFlow(AtomicInteger a, AtomicInteger b, AtomicInteger c) {
+        handlers.register("a", ctx -> StepResult.success(a.incrementAndGet()))
+                .register("b", ctx -> StepResult.success(b.incrementAndGet()))
+                .register("c", ctx -> StepResult.success(c.incrementAndGet()));
+        flows.register(Flow.builder("three", "1").initialStep("a")
+                .step(Step.builder("a", "a").outputKey("a").onSuccess("b").build())
+                .step(Step.builder("b", "b").outputKey("b").onSuccess("c").build())
+                .step(Step.builder("c", "c").outputKey("c").build())
+                .build());
+    }
+
+    @Test
+    void a_run_that_crashes_midway_is_continued_by_a_new_engine_from_the_last_saved_step() {
+        AtomicInteger a = new AtomicInteger();
+        AtomicInteger b = new AtomicInteger();
+        AtomicInteger c = new AtomicInteger();
+        registerThreeStepFlow(a, b, c);
+        String id = engine.create("three", Map.of()).execution().id();
+        faulty.failOnSave(2);
+
+        assertThatThrownBy(() -> engine.run(id)).isInstanceOf(StoreException.class).hasMessageContaining("crash");
+
+        Execution afterCrash = stored(id);
+        assertThat(afterCrash.status()).isEqualTo(ExecutionStatus.RUNNING);
+        assertThat(afterCrash.currentStepId()).isEqualTo("b");
+        assertThat(afterCrash.stepCount()).isEqualTo(1);
+        assertThat(afterCrash.context()).containsOnlyKeys("a");
+
+        Engine restarted = new Engine(newStore(clock), handlers, flows, EngineOptions.builder().clock(clock).build());
+        Execution done = restarted.run(id).execution();
+
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(stepIds(done)).containsExactly("a", "b", "c");
+        assertThat(done.context()).containsEntry("a", 1).containsEntry("b", 2).containsEntry("c", 1);
+        assertThat(List.of(a.get(), b.get(), c.get())).containsExactly(1, 2, 1);
+    }
+
+    @Test
+    void a_resume_that_crashes_leaves_the_execution_waiting_for_another_resume() {
+        registerApprovalFlow();
+        String id = engine.create("approval", Map.of("orderId", 5)).execution().id();
+        engine.run(id);
+        faulty.failOnSave(1);
+
+        assertThatThrownBy(() -> engine.resume(id, Map.of("approved", true, "by", "x")))
+                .isInstanceOf(StoreException.class);
+        assertThat(stored(id).status()).isEqualTo(ExecutionStatus.WAITING);
+
+        Execution done = engine.resume(id, Map.of("approved", true, "by", "y")).execution();
+        assertThat(done.context()).containsEntry("approvedBy", "y");
+    }
+
+    @Test
+    void timed_wait_wakes_through_findWakeReady_and_continues_at_onResume() {
+        handlers.register("pause", ctx -> StepResult.waitFor(Duration.ofHours(1), "cool-off"))
+                .register("echo", ctx -> StepResult.success(ctx.input()));
+        flows.register(Flow.builder("timed", "1").initialStep("pause")
+                .step(Step.builder("pause", "pause").onResume("finish").build())
+                .step(Step.builder("finish", "echo").input(InputSelector.value("done")).outputKey("result").build())
+                .build());
+        String id = engine.create("timed", Map.of()).execution().id();
+        Instant start = clock.instant();
+
+        Execution waiting = engine.run(id).execution();
+        assertThat(waiting.status()).isEqualTo(ExecutionStatus.WAITING);
+        assertThat(waiting.waitMetadata().wakeAt()).isEqualTo(start.plus(Duration.ofHours(1)));
+        assertThat(waiting.waitMetadata().waitStartedAt()).isEqualTo(start);
+        assertThat(engine.runWakeReady(10)).isEmpty();
+
+        clock.advance(Duration.ofMinutes(59));
+        assertThat(store.findWakeReady(clock.instant())).extracting(Execution::id).doesNotContain(id);
+        clock.advance(Duration.ofMinutes(1));
+        assertThat(store.findWakeReady(clock.instant())).extracting(Execution::id).contains(id);
+
+        List<RunResult> woken = engine.runWakeReady(10);
+
+        assertThat(woken).extracting(r -> r.execution().id()).containsExactly(id);
+        Execution done = stored(id);
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(done.context()).containsEntry("result", "done").doesNotContainKey(Engine.RESUME_DATA_KEY);
+        assertThat(stepIds(done)).containsExactly("pause", "finish");
+    }
+
+    @Test
+    void run_on_a_timed_wait_that_is_due_reruns_the_step_when_there_is_no_onResume() {
+        AtomicInteger calls = new AtomicInteger();
+        handlers.register("poll", ctx -> calls.incrementAndGet() == 1
+                ? StepResult.waitUntil(clock.instant().plusSeconds(30), "not ready")
+                : StepResult.success("ready"));
+        flows.register(Flow.builder("poll", "1").initialStep("poll")
+                .step(Step.builder("poll", "poll").outputKey("state").build()).build());
+        String id = engine.create("poll", Map.of()).execution().id();
+        Execution waiting = engine.run(id).execution();
+        int savesBefore = faulty.saves();
+
+        assertThat(engine.run(id).execution()).isEqualTo(waiting);
+        assertThat(faulty.saves()).isEqualTo(savesBefore);
+
+        clock.advance(Duration.ofSeconds(30));
+        Execution done = engine.run(id).execution();
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(done.context()).containsEntry("state", "ready");
+        assertThat(calls).hasValue(2);
+    }
+
+    private void registerRetryFlow(RetryPolicy policy, List<Integer> attempts, String code, int succeedOn) {
+        handlers.register("charge", ctx -> {
+            attempts.add(ctx.attempt());
+            return ctx.attempt() == succeedOn ? StepResult.success("receipt-" + ctx.attempt())
+                    : StepResult.failure(code, "gateway said " + code);
+        });
+        flows.register(Flow.builder("pay", "1").initialStep("charge")
+                .step(Step.builder("charge", "charge").outputKey("receipt").retry(policy).build()).build());
+    }
+
+    @Test
+    void retries_back_off_as_timed_waits_and_succeed_on_the_third_attempt() {
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        registerRetryFlow(RetryPolicy.builder().maxAttempts(3).backoff(Duration.ofSeconds(10)).multiplier(2)
+                .maxBackoff(Duration.ofSeconds(15)).build(), attempts, "TIMEOUT", 3);
+        String id = engine.create("pay", Map.of()).execution().id();
+
+        Execution first = engine.run(id).execution();
+        assertThat(first.status()).isEqualTo(ExecutionStatus.WAITING);
+        assertThat(first.waitMetadata().wakeAt()).isEqualTo(clock.instant().plusSeconds(10));
+        assertThat(first.waitMetadata().data()).containsEntry("wake", "retry").containsEntry("attempt", 2);
+
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(engine.runWakeReady(10)).hasSize(1);
+        Execution second = stored(id);
+        assertThat(second.status()).isEqualTo(ExecutionStatus.WAITING);
+        // 10s * 2 = 20s, capped at 15s.
+        assertThat(second.waitMetadata().wakeAt()).isEqualTo(clock.instant().plusSeconds(15));
+
+        clock.advance(Duration.ofSeconds(15));
+        Execution done = engine.run(id).execution();
+
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(done.context()).containsEntry("receipt", "receipt-3");
+        assertThat(attempts).containsExactly(1, 2, 3);
+        assertThat(done.history()).extracting(StepHistory::outcome).containsExactly("failure", "failure", "success");
+        assertThat(done.history().get(0).error()).isEqualTo(Map.of("code", "TIMEOUT", "message", "gateway said TIMEOUT"));
+    }
+
+    @Test
+    void retries_fail_the_execution_after_the_last_attempt() {
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        registerRetryFlow(RetryPolicy.builder().maxAttempts(3).backoff(Duration.ofSeconds(1)).build(), attempts,
+                "TIMEOUT", 99);
+        String id = engine.create("pay", Map.of()).execution().id();
+
+        engine.run(id);
+        clock.advance(Duration.ofSeconds(1));
+        engine.run(id);
+        clock.advance(Duration.ofSeconds(2));
+        Execution failed = engine.run(id).execution();
+
+        assertThat(attempts).containsExactly(1, 2, 3);
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.failedAt()).isEqualTo(clock.instant());
+        assertThat(failed.error().code()).isEqualTo("TIMEOUT");
+        assertThat(failed.error().stepId()).isEqualTo("charge");
+        assertThat(failed.waitMetadata()).isNull();
+    }
+
+    @Test
+    void retries_only_the_listed_codes() {
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        registerRetryFlow(RetryPolicy.builder().maxAttempts(5).retryOn("TIMEOUT").build(), attempts, "DECLINED", 99);
+        String id = engine.create("pay", Map.of()).execution().id();
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(attempts).containsExactly(1);
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo("DECLINED");
+    }
+
+    @Test
+    void resume_of_a_retry_wait_runs_the_next_attempt_at_once() {
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        registerRetryFlow(RetryPolicy.builder().maxAttempts(3).backoff(Duration.ofHours(1)).build(), attempts,
+                "TIMEOUT", 2);
+        String id = engine.create("pay", Map.of()).execution().id();
+        engine.run(id);
+
+        Execution done = engine.resume(id, null).execution();
+
+        assertThat(attempts).containsExactly(1, 2);
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+    }
+
+    @Test
+    void a_throwing_handler_becomes_a_HANDLER_ERROR_failure_with_its_message() {
+        handlers.register("boom", ctx -> {
+            throw new IllegalStateException("disk on fire");
+        });
+        flows.register(Flow.builder("boom", "1").initialStep("boom")
+                .step(Step.builder("boom", "boom").build()).build());
+        String id = engine.create("boom", Map.of()).execution().id();
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.HANDLER_ERROR);
+        assertThat(failed.error().message()).isEqualTo("disk on fire");
+        assertThat(failed.error().stepId()).isEqualTo("boom");
+        assertThat(failed.error().details()).isEqualTo(Map.of("exception", "java.lang.IllegalStateException"));
+    }
+
+    @Test
+    void a_missing_handler_or_a_null_result_fails_the_step_not_the_engine() {
+        handlers.register("null", ctx -> null);
+        flows.register(Flow.builder("odd", "1").initialStep("a")
+                .step(Step.builder("a", "null").onFailure("b").build())
+                .step(Step.builder("b", "unregistered").build()).build());
+        String id = engine.create("odd", Map.of()).execution().id();
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.history()).extracting(h -> (Object) ((Map<?, ?>) h.error()).get("code"))
+                .containsExactly(Engine.HANDLER_ERROR, Engine.HANDLER_NOT_FOUND);
+        assertThat(failed.error().code()).isEqualTo(Engine.HANDLER_NOT_FOUND);
+        assertThat(failed.error().stepId()).isEqualTo("b");
+    }
+
+    @Test
+    void onFailure_leads_to_a_compensating_step_and_the_execution_completes() {
+        handlers.register("fail", ctx -> StepResult.failure("OUT_OF_STOCK", "none left"))
+                .register("echo", ctx -> StepResult.success(ctx.input()));
+        flows.register(Flow.builder("comp", "1").initialStep("reserve")
+                .step(Step.builder("reserve", "fail").onSuccess("ship").onFailure("refund").build())
+                .step(Step.builder("ship", "echo").build())
+                .step(Step.builder("refund", "echo").input(InputSelector.value(true)).outputKey("refunded").build())
+                .build());
+        String id = engine.create("comp", Map.of()).execution().id();
+
+        Execution done = engine.run(id).execution();
+
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(stepIds(done)).containsExactly("reserve", "refund");
+        assertThat(done.context()).containsEntry("refunded", true);
+        assertThat(done.error()).isNull();
+    }
+
+    @Test
+    void handlers_see_input_config_execution_id_step_id_and_attempt() {
+        AtomicReference<StepContext> seen = new AtomicReference<>();
+        handlers.register("inspect", ctx -> {
+            seen.set(ctx);
+            return StepResult.success(null);
+        });
+        Step step = Step.builder("look", "inspect").config(Map.of("url", "https://example.test"))
+                .input(InputSelector.path("order.id")).build();
+        flows.register(Flow.builder("inspect", "1").initialStep("look").step(step).build());
+        Execution created = engine.create("inspect", Map.of("order", Map.of("id", "o-1"))).execution();
+
+        engine.run(created.id());
+
+        StepContext ctx = seen.get();
+        assertThat(ctx.input()).isEqualTo("o-1");
+        assertThat(ctx.config()).isEqualTo(Map.of("url", "https://example.test"));
+        assertThat(ctx.executionId()).isEqualTo(created.id());
+        assertThat(ctx.stepId()).isEqualTo("look");
+        assertThat(ctx.attempt()).isEqualTo(1);
+        assertThat(ctx.step()).isEqualTo(step);
+        assertThat(ctx.execution()).isEqualTo(created);
+        assertThat(ctx.context()).isEqualTo(created.context());
+    }
+
+    @Test
+    void history_records_each_step_with_its_timings() {
+        handlers.register("slow", ctx -> {
+            clock.advance(Duration.ofMillis(250));
+            return StepResult.success(1);
+        });
+        flows.register(Flow.builder("slow", "1").initialStep("s")
+                .step(Step.builder("s", "slow").build()).build());
+        String id = engine.create("slow", Map.of()).execution().id();
+        Instant start = clock.instant();
+
+        StepHistory h = engine.run(id).execution().history().get(0);
+
+        assertThat(h).isEqualTo(new StepHistory("s", "slow", "success", start, start.plusMillis(250), 250, null));
+    }
+
+    @Test
+    void history_is_not_recorded_when_switched_off() {
+        engine = newEngine(EngineOptions.builder().clock(clock).recordHistory(false));
+        AtomicInteger a = new AtomicInteger();
+        registerThreeStepFlow(a, new AtomicInteger(), new AtomicInteger());
+        String id = engine.create("three", Map.of()).execution().id();
+
+        Execution done = engine.run(id).execution();
+
+        assertThat(done.history()).isEmpty();
+        assertThat(done.stepCount()).isEqualTo(3);
+    }
+
+    @Test
+    void an_endless_flow_fails_with_MAX_STEPS_EXCEEDED() {
+        engine = newEngine(EngineOptions.builder().clock(clock).maxSteps(5));
+        AtomicInteger calls = new AtomicInteger();
+        handlers.register("loop", ctx -> StepResult.success(calls.incrementAndGet()));
+        flows.register(Flow.builder("loop", "1").initialStep("a")
+                .step(Step.builder("a", "loop").onSuccess("a").build()).build());
+        String id = engine.create("loop", Map.of()).execution().id();
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(calls).hasValue(5);
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.MAX_STEPS_EXCEEDED);
+    }
+
+    @Test
+    void an_execution_continues_on_the_flow_version_it_started_on() {
+        handlers.register("echo", ctx -> StepResult.success(ctx.input()));
+        flows.register(Flow.builder("versioned", "1").initialStep("a")
+                .step(Step.builder("a", "echo").input(InputSelector.value("v1")).outputKey("v").build()).build());
+        String id = engine.create("versioned", Map.of()).execution().id();
+        flows.register(Flow.builder("versioned", "2").initialStep("a")
+                .step(Step.builder("a", "echo").input(InputSelector.value("v2")).outputKey("v").build()).build());
+
+        assertThat(engine.run(id).execution().context()).containsEntry("v", "v1");
+        assertThat(engine.create("versioned", Map.of()).execution().flowVersion()).isEqualTo("2");
+    }
+
+    @Test
+    void a_step_can_start_a_sub_flow_that_is_found_through_findChildren() {
+        handlers.register("echo", ctx -> StepResult.success(ctx.input()));
+        flows.register(Flow.builder("child", "1").initialStep("work")
+                .step(Step.builder("work", "echo").input(InputSelector.template("child of ${parent}"))
+                        .outputKey("result").build()).build());
+        handlers.register("spawn", ctx -> {
+            CreateResult child = engine.create("child", Map.of("parent", ctx.executionId()),
+                    CreateOptions.builder().parentExecutionId(ctx.executionId()).build());
+            return StepResult.success(engine.run(child.execution().id()).execution().context().get("result"));
+        });
+        flows.register(Flow.builder("parent", "1").initialStep("spawn")
+                .step(Step.builder("spawn", "spawn").outputKey("childResult").build()).build());
+        String parent = engine.create("parent", Map.of()).execution().id();
+
+        Execution done = engine.run(parent).execution();
+
+        assertThat(done.context()).containsEntry("childResult", "child of " + parent);
+        assertThat(store.findChildren(parent)).singleElement().satisfies(child -> {
+            assertThat(child.parentExecutionId()).isEqualTo(parent);
+            assertThat(child.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        });
+    }
+
+    private String createWaiting(String parentId) {
+        CreateOptions options = parentId == null ? CreateOptions.DEFAULTS
+                : CreateOptions.builder().parentExecutionId(parentId).build();
+        String id = engine.create("hold", Map.of(), options).execution().id();
+        assertThat(engine.run(id).execution().status()).isEqualTo(ExecutionStatus.WAITING);
+        return id;
+    }
+
+    private void registerHoldFlow() {
+        handlers.register("hold", ctx -> StepResult.waitForSignal("held"));
+        flows.register(Flow.builder("hold", "1").initialStep("hold")
+                .step(Step.builder("hold", "hold").build()).build());
+    }
+
+    @Test
+    void cancel_records_source_and_reason_and_cascades_to_children_with_source_PARENT() {
+        registerHoldFlow();
+        String parent = createWaiting(null);
+        String child = createWaiting(parent);
+        String grandchild = createWaiting(child);
+
+        CancelResult result = engine.cancel(parent, Cancellation.Source.USER, "customer changed their mind");
+
+        assertThat(result.cancelled()).isTrue();
+        Execution p = result.execution();
+        assertThat(p.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(p.cancelledAt()).isEqualTo(clock.instant());
+        assertThat(p.cancellation()).isEqualTo(new Cancellation(Cancellation.Source.USER,
+                "customer changed their mind", clock.instant()));
+        assertThat(p.waitMetadata()).isNull();
+        for (String id : List.of(child, grandchild)) {
+            Execution e = stored(id);
+            assertThat(e.status()).isEqualTo(ExecutionStatus.CANCELLED);
+            assertThat(e.cancellation().source()).isEqualTo(Cancellation.Source.PARENT);
+        }
+        assertThat(stored(child).cancellation().reason()).contains(parent);
+    }
+
+    @Test
+    void cancel_of_an_ended_execution_is_a_no_op() {
+        registerHoldFlow();
+        String id = createWaiting(null);
+        Execution cancelled = engine.cancel(id, Cancellation.Source.ADMIN, "first").execution();
+        int saves = faulty.saves();
+
+        CancelResult again = engine.cancel(id, Cancellation.Source.USER, "second");
+
+        assertThat(again.cancelled()).isFalse();
+        assertThat(again.execution()).isEqualTo(cancelled);
+        assertThat(again.execution().cancellation().reason()).isEqualTo("first");
+        assertThat(faulty.saves()).isEqualTo(saves);
+        assertThat(engine.run(id).execution()).isEqualTo(cancelled);
+    }
+
+    @Test
+    void a_cancellation_interrupted_by_a_crash_is_finished_by_the_next_run() {
+        registerHoldFlow();
+        String parent = createWaiting(null);
+        String child = createWaiting(parent);
+        // Save 1 marks the parent cancelling; save 2 (the child's) dies.
+        faulty.failOnSave(2);
+
+        assertThatThrownBy(() -> engine.cancel(parent, Cancellation.Source.USER, "stop"))
+                .isInstanceOf(StoreException.class);
+        assertThat(stored(parent).status()).isEqualTo(ExecutionStatus.CANCELLING);
+        assertThat(stored(child).status()).isEqualTo(ExecutionStatus.WAITING);
+
+        Execution done = engine.run(parent).execution();
+
+        assertThat(done.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(done.cancellation().reason()).isEqualTo("stop");
+        assertThat(stored(child).status()).isEqualTo(ExecutionStatus.CANCELLED);
+    }
+
+    @Test
+    void a_cancel_while_a_step_runs_wins_and_the_step_result_is_discarded() throws Exception {
+        CountDownLatch stepStarted = new CountDownLatch(1);
+        CountDownLatch cancelDone = new CountDownLatch(1);
+        handlers.register("slow", ctx -> {
+            stepStarted.countDown();
+            cancelDone.await(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS);
+            return StepResult.success("charged");
+        });
+        flows.register(Flow.builder("slow", "1").initialStep("charge")
+                .step(Step.builder("charge", "slow").outputKey("charge").build()).build());
+        String id = engine.create("slow", Map.of()).execution().id();
+
+        AtomicReference<Object> runOutcome = new AtomicReference<>();
+        Thread runner = new Thread(() -> runOutcome.set(runCatching(id)));
+        runner.start();
+        assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> {
+            stepStarted.await();
+            assertThat(engine.cancel(id, Cancellation.Source.ADMIN, "stop").cancelled()).isTrue();
+            cancelDone.countDown();
+            runner.join();
+        });
+
+        assertThat(runOutcome.get()).isInstanceOf(ConcurrentUpdateException.class);
+        Execution cancelled = stored(id);
+        assertThat(cancelled.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(cancelled.context()).doesNotContainKey("charge");
+        assertThat(cancelled.history()).isEmpty();
+    }
+
+    @Test
+    void an_interrupted_handler_saves_nothing_and_the_step_runs_again() {
+        AtomicInteger calls = new AtomicInteger();
+        handlers.register("sleepy", ctx -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new InterruptedException("shutting down");
+            }
+            return StepResult.success("ok");
+        });
+        flows.register(Flow.builder("sleepy", "1").initialStep("s")
+                .step(Step.builder("s", "sleepy").outputKey("s").build()).build());
+        String id = engine.create("sleepy", Map.of()).execution().id();
+
+        assertThatThrownBy(() -> engine.run(id)).isInstanceOf(java.util.concurrent.CancellationException.class)
+                .hasMessageContaining("nothing of the step was saved");
+        assertThat(Thread.interrupted()).isTrue();
+        assertThat(stored(id).status()).isEqualTo(ExecutionStatus.PENDING);
+
+        assertThat(engine.run(id).execution().context()).containsEntry("s", "ok");
+        assertThat(calls).hasValue(2);
+    }
+
+    @Test
+    void a_retry_pause_beyond_the_execution_deadline_wakes_at_the_deadline_and_cancels() {
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        registerRetryFlow(RetryPolicy.builder().maxAttempts(3).backoff(Duration.ofHours(2)).build(), attempts,
+                "TIMEOUT", 99);
+        String id = engine.create("pay", Map.of(), CreateOptions.builder().timeout(Duration.ofHours(1)).build())
+                .execution().id();
+
+        Execution waiting = engine.run(id).execution();
+        assertThat(waiting.waitMetadata().wakeAt()).isEqualTo(waiting.createdAt().plus(Duration.ofHours(1)));
+
+        clock.advance(Duration.ofHours(1));
+        Execution cancelled = engine.run(id).execution();
+
+        assertThat(cancelled.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(cancelled.cancellation().source()).isEqualTo(Cancellation.Source.TIMEOUT);
+        assertThat(attempts).containsExactly(1);
+    }
+
+    @Test
+    void illegal_requests_are_refused_with_clear_exceptions() {
+        registerApprovalFlow();
+        String missing = "missing-" + UUID.randomUUID();
+        assertThatThrownBy(() -> engine.run(missing)).isInstanceOf(ExecutionNotFoundException.class)
+                .hasMessageContaining(missing);
+        assertThatThrownBy(() -> engine.resume(missing, null)).isInstanceOf(ExecutionNotFoundException.class);
+        assertThatThrownBy(() -> engine.cancel(missing, Cancellation.Source.USER, null))
+                .isInstanceOf(ExecutionNotFoundException.class);
+
+        String id = engine.create("approval", Map.of("orderId", 1)).execution().id();
+        assertThatThrownBy(() -> engine.resume(id, Map.of())).isInstanceOf(IllegalExecutionStateException.class)
+                .hasMessageContaining("is pending; only a waiting execution can be resumed");
+        engine.run(id);
+        Execution completed = engine.resume(id, Map.of("approved", true, "by", "x")).execution();
+        int saves = faulty.saves();
+
+        assertThatThrownBy(() -> engine.resume(id, Map.of()))
+                .isInstanceOfSatisfying(IllegalExecutionStateException.class, e -> {
+                    assertThat(e.executionId()).isEqualTo(id);
+                    assertThat(e.status()).isEqualTo(ExecutionStatus.COMPLETED);
+                });
+        assertThat(engine.run(id).execution()).isEqualTo(completed);
+        assertThat(faulty.saves()).isEqualTo(saves);
+    }
+
+    @Test
+    void a_signal_wait_past_the_execution_timeout_is_cancelled_with_source_TIMEOUT() {
+        registerHoldFlow();
+        String id = engine.create("hold", Map.of(), CreateOptions.builder().timeout(Duration.ofHours(1)).build())
+                .execution().id();
+        Instant deadline = clock.instant().plus(Duration.ofHours(1));
+
+        Execution waiting = engine.run(id).execution();
+        assertThat(waiting.waitMetadata().wakeAt()).isEqualTo(deadline);
+        assertThat(waiting.waitMetadata().data()).containsEntry("wake", "timeout").containsEntry("timeout", "execution");
+
+        clock.advance(Duration.ofHours(1));
+        Execution cancelled = engine.runWakeReady(10).get(0).execution();
+
+        assertThat(cancelled.id()).isEqualTo(id);
+        assertThat(cancelled.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(cancelled.cancellation().source()).isEqualTo(Cancellation.Source.TIMEOUT);
+        assertThat(cancelled.cancellation().reason()).contains("execution timed out after PT1H");
+    }
+
+    @Test
+    void a_running_execution_past_its_timeout_is_cancelled_before_its_next_step() {
+        AtomicInteger second = new AtomicInteger();
+        handlers.register("slow", ctx -> {
+            clock.advance(Duration.ofMinutes(2));
+            return StepResult.success(null);
+        }).register("next", ctx -> StepResult.success(second.incrementAndGet()));
+        flows.register(Flow.builder("slow", "1").initialStep("a")
+                .step(Step.builder("a", "slow").onSuccess("b").build())
+                .step(Step.builder("b", "next").build()).build());
+        String id = engine.create("slow", Map.of(), CreateOptions.builder().timeout(Duration.ofMinutes(1)).build())
+                .execution().id();
+
+        Execution cancelled = engine.run(id).execution();
+
+        assertThat(cancelled.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(cancelled.cancellation().source()).isEqualTo(Cancellation.Source.TIMEOUT);
+        assertThat(stepIds(cancelled)).containsExactly("a");
+        assertThat(second).hasValue(0);
+    }
+
+    @Test
+    void a_wait_longer_than_the_wait_timeout_is_cancelled_with_source_TIMEOUT() {
+        registerHoldFlow();
+        String id = engine.create("hold", Map.of(), CreateOptions.builder().waitTimeout(Duration.ofMinutes(10))
+                .build()).execution().id();
+        Execution waiting = engine.run(id).execution();
+        assertThat(waiting.waitMetadata().wakeAt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(10)));
+
+        clock.advance(Duration.ofMinutes(10));
+        Execution cancelled = engine.run(id).execution();
+
+        assertThat(cancelled.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(cancelled.cancellation().source()).isEqualTo(Cancellation.Source.TIMEOUT);
+        assertThat(cancelled.cancellation().reason()).isEqualTo("wait of step 'hold' timed out after PT10M");
+    }
+
+    @Test
+    void a_resume_before_the_wait_timeout_continues_normally() {
+        registerApprovalFlow();
+        String id = engine.create("approval", Map.of("orderId", 1), CreateOptions.builder()
+                .waitTimeout(Duration.ofMinutes(10)).build()).execution().id();
+        engine.run(id);
+        clock.advance(Duration.ofMinutes(9));
+
+        Execution done = engine.resume(id, Map.of("approved", true, "by", "z")).execution();
+
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+    }
+}

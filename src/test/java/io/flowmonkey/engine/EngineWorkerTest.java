@@ -1,0 +1,179 @@
+package io.flowmonkey.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.memory.InMemoryExecutionStore;
+import io.flowmonkey.postgres.PgExecutionStore;
+import io.flowmonkey.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Workers in this JVM sharing one PostgreSQL database. */
+class EngineWorkerTest {
+
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    private final WorkerFlows flows = new WorkerFlows();
+
+    @BeforeEach
+    void emptyTable() throws SQLException {
+        sql("TRUNCATE executions");
+    }
+
+    @Test
+    void four_workers_of_two_threads_run_two_thousand_executions_each_step_exactly_once() throws Exception {
+        HikariDataSource ds = PG.newDataSource(24);
+        PgExecutionStore store = new PgExecutionStore(ds);
+        Engine engine = flows.engine(store);
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            ids.add(engine.create(WorkerFlows.THREE_STEPS, Map.of("n", i)).execution().id());
+        }
+        List<EngineWorker> workers = new ArrayList<>();
+        try {
+            for (int w = 0; w < 4; w++) {
+                workers.add(EngineWorker.builder(flows.engine(store)).workerId("w" + w).threads(2)
+                        .pollInterval(Duration.ofMillis(200)).build().start());
+            }
+
+            awaitTrue(Duration.ofSeconds(120), () -> store.findByStatus(ExecutionStatus.COMPLETED, 2000).size() == 2000);
+        } finally {
+            workers.forEach(EngineWorker::close);
+        }
+
+        for (String id : ids) {
+            for (String step : List.of("a", "b", "c")) {
+                assertThat(flows.callsOf(id, step)).as("calls of %s/%s", id, step).isEqualTo(1);
+            }
+        }
+        long claimed = workers.stream().mapToLong(w -> w.stats().claimed()).sum();
+        assertThat(claimed).isEqualTo(2000);
+        assertThat(workers).allSatisfy(w -> assertThat(w.stats().claimed()).isPositive());
+        assertThat(workers).allSatisfy(w -> assertThat(w.stats().failed()).isZero());
+    }
+
+    @Test
+    void a_timed_wait_is_woken_by_notify_long_before_the_poll_interval() throws Exception {
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+        Engine engine = flows.engine(store);
+        try (EngineWorker worker = EngineWorker.builder(engine).pollInterval(Duration.ofSeconds(60)).build().start()) {
+            awaitListening(store);
+            long start = System.nanoTime();
+            String id = engine.create(WorkerFlows.TIMED_WAIT, Map.of()).execution().id();
+
+            awaitTrue(Duration.ofSeconds(20), () -> status(store, id) == ExecutionStatus.COMPLETED);
+
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+            assertThat(worker.stats().wakeupsByPoll()).isZero();
+            assertThat(worker.stats().wakeupsByNotify()).isGreaterThanOrEqualTo(2);
+        }
+    }
+
+    @Test
+    void with_notices_lost_polling_still_wakes_a_timed_wait() throws Exception {
+        HikariDataSource silent = PG.newDataSource(8,
+                config -> config.setConnectionInitSql("SET flowmonkey.notify = 'off'"));
+        PgExecutionStore store = new PgExecutionStore(silent);
+        Engine engine = flows.engine(store);
+        try (EngineWorker worker = EngineWorker.builder(engine).pollInterval(Duration.ofMillis(500)).build().start()) {
+            sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
+            String id = engine.create(WorkerFlows.TIMED_WAIT, Map.of()).execution().id();
+
+            awaitTrue(Duration.ofSeconds(20), () -> status(store, id) == ExecutionStatus.COMPLETED);
+
+            assertThat(worker.stats().wakeupsByPoll()).isPositive();
+        }
+    }
+
+    @Test
+    void close_with_work_in_flight_leaves_nothing_stuck_and_a_new_worker_finishes_it() throws Exception {
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+        CountDownLatch entered = new CountDownLatch(3);
+        CountDownLatch never = new CountDownLatch(1);
+        Engine blocking = flows.engine(store, ctx -> {
+            entered.countDown();
+            never.await();
+            return StepResult.success("b");
+        }, Duration.ofMillis(300));
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            ids.add(blocking.create(WorkerFlows.THREE_STEPS, Map.of()).execution().id());
+        }
+        EngineWorker first = EngineWorker.builder(blocking).workerId("first").threads(3)
+                .leaseTtl(Duration.ofMinutes(5)).shutdownTimeout(Duration.ofMillis(200)).build().start();
+        assertThat(entered.await(20, TimeUnit.SECONDS)).isTrue();
+
+        first.close();
+
+        assertThat(first.stats().inFlight()).isZero();
+        try (EngineWorker second = EngineWorker.builder(flows.engine(store)).workerId("second")
+                .pollInterval(Duration.ofMillis(200)).leaseTtl(Duration.ofMinutes(5)).build().start()) {
+            // Far sooner than the five-minute lease: close() released it.
+            awaitTrue(Duration.ofSeconds(20), () -> ids.stream().allMatch(id -> status(store, id)
+                    == ExecutionStatus.COMPLETED));
+        }
+    }
+
+    @Test
+    void the_builder_checks_its_arguments() {
+        Engine memory = flows.engine(new PgExecutionStore(PG.dataSource()));
+        assertThatThrownBy(() -> EngineWorker.builder(memory).threads(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("threads");
+        assertThatThrownBy(() -> EngineWorker.builder(memory).leaseTtl(Duration.ofMillis(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaseTtl");
+        assertThatThrownBy(() -> EngineWorker.builder(memory).workerId(" "))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("workerId");
+        assertThatThrownBy(() -> EngineWorker.builder(new Engine(new InMemoryExecutionStore(), new HandlerRegistry(),
+                new InMemoryFlowRegistry()))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("lease");
+    }
+
+    private static ExecutionStatus status(PgExecutionStore store, String id) {
+        return store.load(id).orElseThrow().status();
+    }
+
+    /** Polls a condition; the bound keeps a broken worker from hanging the build. */
+    static void awaitTrue(Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met within " + timeout);
+            }
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
+    }
+
+    private static void awaitListening(PgExecutionStore store) throws Exception {
+        awaitTrue(Duration.ofSeconds(10), () -> {
+            try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement();
+                 var rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' "
+                         + "AND state = 'idle' AND backend_type = 'client backend'")) {
+                rs.next();
+                return rs.getInt(1) > 0;
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    private static void sql(String statement) throws SQLException {
+        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
+            st.execute(statement);
+        }
+    }
+}

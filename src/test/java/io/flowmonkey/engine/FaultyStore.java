@@ -1,0 +1,83 @@
+package io.flowmonkey.engine;
+
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.execution.StoreException;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Delegates to a real store, counts saves, and can simulate a crash: the save numbered
+ * {@code failingSave} throws before reaching the store.
+ */
+final class FaultyStore implements ExecutionStore {
+
+    private final ExecutionStore delegate;
+    private final AtomicInteger saves = new AtomicInteger();
+    private volatile int failingSave;
+
+    FaultyStore(ExecutionStore delegate) {
+        this.delegate = delegate;
+    }
+
+    /** Makes the n-th save from now throw, as if the process died on it. */
+    void failOnSave(int n) {
+        failingSave = saves.get() + n;
+    }
+
+    int saves() {
+        return saves.get();
+    }
+
+    @Override
+    public Execution save(Execution e) {
+        if (saves.incrementAndGet() == failingSave) {
+            throw new StoreException(e.id(), "simulated crash on save " + failingSave);
+        }
+        return delegate.save(e);
+    }
+
+    @Override
+    public List<Execution> saveAll(Collection<Execution> es) {
+        throw new UnsupportedOperationException("the engine saves one execution at a time");
+    }
+
+    @Override
+    public Optional<Execution> load(String id) {
+        return delegate.load(id);
+    }
+
+    @Override
+    public boolean delete(String id) {
+        return delegate.delete(id);
+    }
+
+    @Override
+    public Optional<Execution> findByIdempotencyKey(String key) {
+        return delegate.findByIdempotencyKey(key);
+    }
+
+    @Override
+    public List<Execution> findByStatus(ExecutionStatus status, int limit) {
+        return delegate.findByStatus(status, limit);
+    }
+
+    @Override
+    public List<Execution> findByTenant(String tenantId, int limit) {
+        return delegate.findByTenant(tenantId, limit);
+    }
+
+    @Override
+    public List<Execution> findWakeReady(Instant now, int limit) {
+        return delegate.findWakeReady(now, limit);
+    }
+
+    @Override
+    public List<Execution> findChildren(String parentExecutionId) {
+        return delegate.findChildren(parentExecutionId);
+    }
+}

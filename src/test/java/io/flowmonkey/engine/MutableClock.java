@@ -1,0 +1,38 @@
+package io.flowmonkey.engine;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+
+/** A clock that tests move by hand, so that waits, retries and timeouts pass without sleeping. */
+final class MutableClock extends Clock {
+
+    private volatile Instant now;
+
+    /** Starts at the current time, truncated to milliseconds as stored. */
+    MutableClock() {
+        this.now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    void advance(Duration d) {
+        now = now.plus(d);
+    }
+
+    @Override
+    public Instant instant() {
+        return now;
+    }
+
+    @Override
+    public ZoneId getZone() {
+        return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+        throw new UnsupportedOperationException("a test clock has one zone");
+    }
+}

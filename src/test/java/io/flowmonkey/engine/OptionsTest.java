@@ -1,0 +1,82 @@
+package io.flowmonkey.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class OptionsTest {
+
+    @Test
+    void engine_options_default_to_the_published_constants() {
+        EngineOptions options = EngineOptions.DEFAULTS;
+
+        assertThat(options.clock()).isEqualTo(EngineOptions.DEFAULT_CLOCK);
+        assertThat(options.maxSteps()).isEqualTo(EngineOptions.DEFAULT_MAX_STEPS);
+        assertThat(options.recordHistory()).isEqualTo(EngineOptions.DEFAULT_RECORD_HISTORY);
+        assertThat(options.idempotencyTtl()).isEqualTo(EngineOptions.DEFAULT_IDEMPOTENCY_TTL);
+        assertThat(options.executionTimeout()).isNull();
+        assertThat(options.waitTimeout()).isNull();
+    }
+
+    @Test
+    void engine_option_setters_reject_bad_values_in_domain_words() {
+        EngineOptions.Builder b = EngineOptions.builder();
+        assertThatThrownBy(() -> b.maxSteps(0)).hasMessage("maxSteps must be at least 1, got 0");
+        assertThatThrownBy(() -> b.clock(null)).hasMessage("clock must not be null");
+        assertThatThrownBy(() -> b.idempotencyTtl(Duration.ZERO)).hasMessage("idempotencyTtl must be positive, got PT0S");
+        assertThatThrownBy(() -> b.executionTimeout(Duration.ofSeconds(-1)))
+                .hasMessage("executionTimeout must be positive, got PT-1S");
+        assertThatThrownBy(() -> b.waitTimeout(Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void create_option_setters_reject_bad_values_and_copy_metadata() {
+        CreateOptions.Builder b = CreateOptions.builder();
+        assertThatThrownBy(() -> b.tenantId(" ")).hasMessage("tenantId must be null or a non-blank string, got ' '");
+        assertThatThrownBy(() -> b.idempotencyKey("")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> b.parentExecutionId(" ")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> b.timeout(Duration.ZERO)).hasMessage("timeout must be positive, got PT0S");
+        assertThatThrownBy(() -> b.idempotencyTtl(Duration.ofMinutes(-1))).isInstanceOf(IllegalArgumentException.class);
+
+        Map<String, Object> metadata = new HashMap<>(Map.of("a", 1));
+        CreateOptions options = b.metadata(metadata).build();
+        metadata.put("b", 2);
+        assertThat(options.metadata()).isEqualTo(Map.of("a", 1));
+        assertThatThrownBy(() -> options.metadata().put("c", 3)).isInstanceOf(UnsupportedOperationException.class);
+    }
+
+    @Test
+    void retry_backoff_grows_by_the_multiplier_up_to_the_cap() {
+        RetryPolicy policy = RetryPolicy.builder().maxAttempts(5).backoff(Duration.ofSeconds(1)).multiplier(3)
+                .maxBackoff(Duration.ofSeconds(20)).build();
+
+        assertThat(policy.backoffAfter(1)).isEqualTo(Duration.ofSeconds(1));
+        assertThat(policy.backoffAfter(2)).isEqualTo(Duration.ofSeconds(3));
+        assertThat(policy.backoffAfter(3)).isEqualTo(Duration.ofSeconds(9));
+        assertThat(policy.backoffAfter(4)).isEqualTo(Duration.ofSeconds(20));
+        assertThat(policy.backoffAfter(1000)).isEqualTo(Duration.ofSeconds(20));
+        assertThat(policy.retries("ANY", 4)).isTrue();
+        assertThat(policy.retries("ANY", 5)).isFalse();
+    }
+
+    @Test
+    void retry_policy_rejects_bad_values() {
+        assertThatThrownBy(() -> RetryPolicy.builder().maxAttempts(0)).hasMessage("maxAttempts must be at least 1, got 0");
+        assertThatThrownBy(() -> RetryPolicy.builder().multiplier(0.5)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> RetryPolicy.builder().retryOn("A", " ")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> RetryPolicy.builder().backoff(Duration.ofMinutes(2)).maxBackoff(Duration.ofMinutes(1))
+                .build()).hasMessageContaining("maxBackoff (PT1M) must not be shorter than backoff (PT2M)");
+        assertThat(RetryPolicy.builder().backoff(Duration.ofHours(1)).build().maxBackoff()).isEqualTo(Duration.ofHours(1));
+    }
+
+    @Test
+    void step_results_reject_blank_codes_and_non_positive_waits() {
+        assertThatThrownBy(() -> StepResult.failure(" ", "x")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("failure code must be a non-blank string");
+        assertThatThrownBy(() -> StepResult.waitFor(Duration.ZERO, "x")).isInstanceOf(IllegalArgumentException.class);
+    }
+}

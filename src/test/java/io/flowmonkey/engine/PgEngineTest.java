@@ -1,0 +1,31 @@
+package io.flowmonkey.engine;
+
+import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.postgres.PgExecutionStore;
+import io.flowmonkey.postgres.PgStoreOptions;
+import io.flowmonkey.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The engine suite on {@link PgExecutionStore}; each call of {@link #newStore} is a fresh store over one database. */
+class PgEngineTest extends AbstractEngineTest {
+
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    @BeforeEach
+    void emptyTable() throws SQLException {
+        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
+            st.execute("TRUNCATE executions");
+        }
+    }
+
+    @Override
+    ExecutionStore newStore(Clock clock) {
+        return new PgExecutionStore(PG.dataSource(), PgStoreOptions.builder().clock(clock).build());
+    }
+}

@@ -1,0 +1,255 @@
+package io.flowmonkey.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.StoreException;
+import io.flowmonkey.execution.WaitMetadata;
+import io.flowmonkey.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Each test works in a schema or table of its own, in a database that starts without the schema. */
+class SchemaApplierTest {
+
+    @RegisterExtension
+    static final PostgresExtension PG = PostgresExtension.withoutSchema();
+
+    private static PgStoreOptions in(String schema) {
+        return PgStoreOptions.builder().schema(schema).build();
+    }
+
+    @Test
+    void applying_twice_is_a_no_op_the_second_time() throws SQLException {
+        assertThat(SchemaApplier.apply(PG.dataSource(), in("twice"))).isEqualTo(SchemaApplier.latestVersion());
+        assertThat(SchemaApplier.apply(PG.dataSource(), in("twice"))).isEqualTo(SchemaApplier.latestVersion());
+
+        assertThat(queryLong("SELECT count(*) FROM twice.flowmonkey_schema_history"))
+                .isEqualTo(SchemaApplier.latestVersion());
+    }
+
+    @Test
+    void four_processes_applying_at_once_apply_each_migration_once() throws Exception {
+        int threads = 4;
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        List<Future<Integer>> results = new ArrayList<>();
+        try {
+            for (int i = 0; i < threads; i++) {
+                DataSource ownPool = PG.newDataSource(1);
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return SchemaApplier.apply(ownPool, in("together"));
+                }));
+            }
+            start.countDown();
+            pool.shutdown();
+            assertThat(pool.awaitTermination(60, TimeUnit.SECONDS)).isTrue();
+            for (Future<Integer> r : results) {
+                assertThat(r.get()).isEqualTo(SchemaApplier.latestVersion());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(queryLong("SELECT count(*) FROM together.flowmonkey_schema_history"))
+                .isEqualTo(SchemaApplier.latestVersion());
+        assertThat(new PgExecutionStore(PG.dataSource(), in("together")).save(
+                Execution.builder("after-race", "f", "1").build()).version()).isEqualTo(1);
+    }
+
+    @Test
+    void a_table_made_from_the_seed_ddl_alone_upgrades_in_place_and_its_rows_load() throws SQLException {
+        execute("CREATE SCHEMA seeded");
+        execute("SET search_path TO seeded; "
+                + "CREATE TABLE IF NOT EXISTS executions ("
+                + "  id TEXT PRIMARY KEY, flow_id TEXT NOT NULL, flow_version TEXT NOT NULL, tenant_id TEXT,"
+                + "  status TEXT NOT NULL, context JSONB NOT NULL, history JSONB NOT NULL DEFAULT '[]', error JSONB,"
+                + "  wait_metadata JSONB, cancellation JSONB, idempotency_key TEXT UNIQUE, idempotency_expires_at BIGINT,"
+                + "  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, completed_at BIGINT, failed_at BIGINT,"
+                + "  cancelled_at BIGINT);"
+                + "CREATE INDEX idx_executions_status ON executions(status);"
+                + "CREATE INDEX idx_executions_tenant ON executions(tenant_id);"
+                + "CREATE INDEX idx_executions_idempotency ON executions(idempotency_key);"
+                + "INSERT INTO executions (id, flow_id, flow_version, tenant_id, status, context, history, error,"
+                + "  wait_metadata, created_at, updated_at) VALUES"
+                + " ('ts-1', 'order', '1', 'acme', 'waiting', '{\"orderId\": 7}',"
+                + "  '[{\"stepId\": \"a\", \"handlerType\": \"h\", \"outcome\": \"success\", \"startedAt\": 1,"
+                + "    \"completedAt\": 3, \"durationMs\": 2}]', NULL,"
+                + "  '{\"wakeAt\": 1700000000000, \"reason\": \"timer\"}', 1600000000000, 1600000000001),"
+                + " ('ts-2', 'order', '1', NULL, 'completed', '{}', '[]', NULL, NULL, 1600000000002, 1600000000003);"
+                + "SET search_path TO public");
+
+        SchemaApplier.apply(PG.dataSource(), in("seeded"));
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource(), in("seeded"));
+
+        Execution ts1 = store.load("ts-1").orElseThrow();
+        assertThat(ts1.context()).isEqualTo(Map.of("orderId", 7));
+        assertThat(ts1.version()).isEqualTo(1);
+        assertThat(ts1.history()).singleElement().returns(2L, h -> h.durationMs());
+        assertThat(store.findWakeReady(Instant.ofEpochMilli(1700000000000L))).extracting(Execution::id)
+                .containsExactly("ts-1");
+        assertThat(store.findByTenant("acme")).extracting(Execution::id).containsExactly("ts-1");
+        assertThat(store.save(ts1.toBuilder().status(ExecutionStatus.RUNNING).build()).version()).isEqualTo(2);
+        assertThat(indexes("seeded")).contains("idx_executions_status_created", "idx_executions_wake")
+                .doesNotContain("idx_executions_status", "idx_executions_idempotency");
+    }
+
+    @Test
+    void a_custom_schema_and_table_work_side_by_side_with_the_default() {
+        PgStoreOptions custom = PgStoreOptions.builder().schema("flow").tableName("runs").build();
+        PgStoreOptions other = PgStoreOptions.builder().schema("flow").tableName("archive").build();
+        SchemaApplier.apply(PG.dataSource());
+        SchemaApplier.apply(PG.dataSource(), custom);
+        SchemaApplier.apply(PG.dataSource(), other);
+        PgExecutionStore defaults = new PgExecutionStore(PG.dataSource());
+        PgExecutionStore runs = new PgExecutionStore(PG.dataSource(), custom);
+
+        defaults.save(Execution.builder("same-id", "default-flow", "1").build());
+        runs.save(Execution.builder("same-id", "custom-flow", "1").build());
+
+        assertThat(defaults.load("same-id").orElseThrow().flowId()).isEqualTo("default-flow");
+        assertThat(runs.load("same-id").orElseThrow().flowId()).isEqualTo("custom-flow");
+        assertThat(new PgExecutionStore(PG.dataSource(), other).load("same-id")).isEmpty();
+    }
+
+    @Test
+    void an_invalid_identifier_is_refused_when_the_options_are_built() {
+        for (String bad : List.of("a;b", "Executions", "1table", "", "x\"y", "public.executions", "drop table x")) {
+            assertThatThrownBy(() -> PgStoreOptions.builder().tableName(bad))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("table name must be a lower-case SQL identifier");
+            assertThatThrownBy(() -> PgStoreOptions.builder().schema(bad))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("schema must be a lower-case SQL identifier");
+        }
+        assertThatThrownBy(() -> PgStoreOptions.builder().tableName("t".repeat(41)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most 40");
+    }
+
+    @Test
+    void a_database_upgraded_by_a_newer_library_is_refused() throws SQLException {
+        SchemaApplier.apply(PG.dataSource(), in("future"));
+        execute("INSERT INTO future.flowmonkey_schema_history (table_name, version, description, checksum) "
+                + "VALUES ('executions', 99, 'from the future', 0)");
+
+        assertThatThrownBy(() -> SchemaApplier.apply(PG.dataSource(), in("future")))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("99").hasMessageContaining("newer").hasMessageContaining("upgrade");
+    }
+
+    @Test
+    void a_failing_migration_is_rolled_back_and_reported() throws SQLException {
+        execute("CREATE SCHEMA broken");
+        // A view with the table's name makes migration 1 fail after the history table exists.
+        execute("CREATE VIEW broken.executions AS SELECT 1 AS id");
+
+        assertThatThrownBy(() -> SchemaApplier.apply(PG.dataSource(), in("broken")))
+                .isInstanceOf(StoreException.class).hasMessageContaining("rolled back");
+        assertThat(queryLong("SELECT count(*) FROM broken.flowmonkey_schema_history")).isZero();
+    }
+
+    @Test
+    void the_indexes_serve_the_finders_without_sorting() throws SQLException {
+        SchemaApplier.apply(PG.dataSource(), in("plans"));
+        String table = "plans.executions";
+        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
+            st.execute("SET enable_seqscan = off");
+            assertThat(plan(st, "SELECT id FROM " + table + " WHERE status = 'running' "
+                    + "ORDER BY created_at DESC, id DESC LIMIT 100"))
+                    .contains("idx_executions_status_created").doesNotContain("Sort");
+            assertThat(plan(st, "SELECT id FROM " + table + " WHERE tenant_id = 't' "
+                    + "ORDER BY created_at DESC, id DESC LIMIT 100"))
+                    .contains("idx_executions_tenant_created").doesNotContain("Sort");
+            assertThat(plan(st, "SELECT id FROM " + table + " WHERE status = 'waiting' AND wake_at <= 5 "
+                    + "ORDER BY wake_at, id LIMIT 100"))
+                    .contains("idx_executions_wake").doesNotContain("Sort");
+            st.execute("RESET enable_seqscan");
+        }
+    }
+
+    @Test
+    void the_application_role_needs_only_dml_and_cannot_run_migrations() throws SQLException {
+        SchemaApplier.apply(PG.dataSource(), in("app"));
+        String role = "fm_app_" + ProcessHandle.current().pid();
+        execute("DROP ROLE IF EXISTS " + role);
+        execute("CREATE ROLE " + role + " LOGIN PASSWORD 'app-secret'");
+        execute("GRANT USAGE ON SCHEMA app TO " + role);
+        execute("GRANT SELECT, INSERT, UPDATE, DELETE ON app.executions TO " + role);
+        DataSource appPool = PG.newDataSource(4, role, "app-secret");
+        PgExecutionStore store = new PgExecutionStore(appPool, in("app"));
+
+        Execution e = store.save(Execution.builder("lp-1", "f", "1").tenantId("t").idempotencyKey("k")
+                .idempotencyExpiresAt(Instant.now().plus(Duration.ofHours(1))).build());
+        store.save(e.toBuilder().status(ExecutionStatus.WAITING)
+                .waitMetadata(new WaitMetadata(Instant.EPOCH, "timer", null, null)).build());
+        store.saveAll(List.of(Execution.builder("lp-2", "f", "1").parentExecutionId("lp-1").build()));
+        store.inTransaction(tx -> tx.save(Execution.builder("lp-3", "f", "1").idempotencyKey("k3").build()));
+        assertThat(store.load("lp-1")).isPresent();
+        assertThat(store.findByStatus(ExecutionStatus.WAITING)).hasSize(1);
+        assertThat(store.findByTenant("t")).hasSize(1);
+        assertThat(store.findWakeReady(Instant.now())).hasSize(1);
+        assertThat(store.findByIdempotencyKey("k")).isPresent();
+        assertThat(store.findChildren("lp-1")).hasSize(1);
+        assertThat(store.delete("lp-2")).isTrue();
+
+        assertThatThrownBy(() -> SchemaApplier.apply(appPool, in("app")))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("lacks the privilege").hasMessageContaining("owner");
+        assertThatThrownBy(() -> SchemaApplier.apply(appPool, PgStoreOptions.builder().schema("app")
+                .tableName("other").build()))
+                .isInstanceOf(StoreException.class).hasMessageContaining("privilege");
+    }
+
+    private static String plan(Statement st, String query) throws SQLException {
+        StringBuilder plan = new StringBuilder();
+        try (ResultSet rs = st.executeQuery("EXPLAIN " + query)) {
+            while (rs.next()) {
+                plan.append(rs.getString(1)).append('\n');
+            }
+        }
+        return plan.toString();
+    }
+
+    private static List<String> indexes(String schema) throws SQLException {
+        List<String> names = new ArrayList<>();
+        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT indexname FROM pg_indexes WHERE schemaname = '" + schema + "'")) {
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+        }
+        return names;
+    }
+
+    private static long queryLong(String query) throws SQLException {
+        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(query)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static void execute(String sql) throws SQLException {
+        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+}
