@@ -16,6 +16,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import javax.sql.DataSource;
@@ -74,6 +75,9 @@ public final class Bench {
                 }
             }
         }
+        if (config.runs("worker")) {
+            measureWorkers(scenarios.engine());
+        }
         countRoundTrips(scenarios);
         checkTargets();
         describeHeap();
@@ -108,10 +112,57 @@ public final class Bench {
         }
         Report.Result result = new Report.Result(scenario, threads, storeTotal, rawTotal);
         report.add(result);
-        System.out.printf(Locale.ROOT, "%-20s %3d threads: store %,10.0f ops/s (p50 %,6d µs, p99 %,7d µs) | raw "
-                        + "%,10.0f ops/s (p50 %,6d µs, p99 %,7d µs) | ratio %.2f%n", scenario.name(), threads,
-                storeTotal.opsPerSecond(), storeTotal.p50Micros(), storeTotal.p99Micros(), rawTotal.opsPerSecond(),
-                rawTotal.p50Micros(), rawTotal.p99Micros(), result.ratio());
+        System.out.printf(Locale.ROOT, "%-20s %3d threads: store %,9.0f ops/s (p50 %,6d µs, p99 %,7d µs, cpu %,6.0f "
+                        + "µs/op) | raw %,9.0f ops/s (p50 %,6d µs, p99 %,7d µs, cpu %,6.0f µs/op) | ratio %.2f%n",
+                scenario.name(), threads, storeTotal.opsPerSecond(), storeTotal.p50Micros(), storeTotal.p99Micros(),
+                storeTotal.cpuMicrosPerOp(), rawTotal.opsPerSecond(), rawTotal.p50Micros(), rawTotal.p99Micros(),
+                rawTotal.cpuMicrosPerOp(), result.ratio());
+    }
+
+    /**
+     * Worker throughput: one {@code EngineWorker} drains a table of pending executions of the
+     * three-step flow. Its own table, so that the main table's old running rows, which look
+     * abandoned to a claim, are not taken.
+     */
+    private void measureWorkers(EngineScenarios engine) throws Exception {
+        PgStoreOptions workerOptions = PgStoreOptions.builder().schema(SCHEMA).tableName("worker_executions").build();
+        BenchSql workerSql = BenchSql.of(workerOptions);
+        try (HikariDataSource setup = pool(1)) {
+            SchemaApplier.apply(setup, workerOptions);
+        }
+        int count = config.workerExecutions();
+        for (int threads : config.threads()) {
+            // The runners, the claim loop and the LISTEN connection.
+            try (HikariDataSource pool = pool(threads + 2)) {
+                PgExecutionStore plain = new PgExecutionStore(pool, workerOptions);
+                fill(pool, workerSql, plain, engine, Math.max(threads * 4, count / 10));
+                engine.drain(plain, threads, Math.max(threads * 4, count / 10)); // warm-up
+                fill(pool, workerSql, plain, engine, count);
+                RoundTripCounter counter = new RoundTripCounter(pool);
+                long nanos = engine.drain(new PgExecutionStore(counter.dataSource(), workerOptions), threads, count);
+                double perSecond = count * 1e9 / nanos;
+                double roundTrips = counter.roundTrips() / (double) count;
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("operation", "EngineWorker drain, 3 steps");
+                row.put("threads", threads);
+                row.put("executions", count);
+                row.put("opsPerSecond", perSecond);
+                row.put("roundTripsPerOp", String.format(Locale.ROOT, "%.2f", roundTrips));
+                report.extra(row);
+                System.out.printf(Locale.ROOT, "%-28s %3d threads: %,9.0f executions/s, %.2f round trips each%n",
+                        "EngineWorker drain, 3 steps", threads, perSecond, roundTrips);
+            }
+        }
+    }
+
+    private static void fill(DataSource ds, BenchSql sql, PgExecutionStore store, EngineScenarios engine, int count)
+            throws SQLException {
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            st.execute("TRUNCATE " + sql.table());
+        }
+        for (int done = 0; done < count; done += 500) {
+            store.saveAll(engine.pending(Math.min(500, count - done)));
+        }
     }
 
     /** Runs each operation a few times through a counting wrapper: the store must not add round trips. */
@@ -127,8 +178,12 @@ public final class Bench {
                 }
                 double store = perCall(counter, scenario.store().apply(target).create(0));
                 double raw = perCall(counter, scenario.raw().apply(target).create(0));
-                String expected = scenario.key().startsWith("saveall") ? "2 (batch, commit)" : "1";
-                report.roundTrips(scenario.name(), store, raw, expected);
+                report.roundTrips(scenario.name(), store, raw, scenario.expectedRoundTrips());
+                if (scenario.key().equals("engine")) {
+                    report.check("engine create+run of a 3-step flow: one round trip per step plus one for create",
+                            String.format(Locale.ROOT, "%.2f round trips per execution", store),
+                            store <= EngineScenarios.STEPS + 1);
+                }
             }
         }
     }

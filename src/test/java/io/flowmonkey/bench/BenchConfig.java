@@ -19,9 +19,11 @@ import java.util.TreeSet;
  * @param threads the thread counts ({@code bench.threads}, default 1,4,16,64); the pool matches each
  * @param operations the operations to run ({@code bench.ops}, default all)
  * @param outputDir where results.json and results.md go ({@code bench.out}, default target/bench)
+ * @param workerExecutions executions the worker drains at each thread count
+ *     ({@code bench.workerExecutions}, default 200 per second of {@code bench.seconds})
  */
 record BenchConfig(long rows, int seconds, int warmupSeconds, int rounds, List<Integer> threads,
-                   Set<String> operations, String outputDir) {
+                   Set<String> operations, String outputDir, int workerExecutions) {
 
     static final long DEFAULT_ROWS = 1_000_000;
     static final int DEFAULT_SECONDS = 10;
@@ -47,7 +49,10 @@ record BenchConfig(long rows, int seconds, int warmupSeconds, int rounds, List<I
                 Arrays.stream(property("bench.threads", DEFAULT_THREADS).split(","))
                         .map(String::trim).map(Integer::valueOf).toList(),
                 operations(property("bench.ops", "all")),
-                property("bench.out", "target/bench"));
+                property("bench.out", "target/bench"),
+                Integer.parseInt(property("bench.workerExecutions",
+                        Integer.toString(200 * Integer.parseInt(property("bench.seconds",
+                                Integer.toString(DEFAULT_SECONDS)))))));
     }
 
     boolean runs(String operation) {

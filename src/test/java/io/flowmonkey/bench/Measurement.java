@@ -1,10 +1,13 @@
 package io.flowmonkey.bench;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -29,16 +32,28 @@ final class Measurement {
         Op create(int thread) throws Exception;
     }
 
-    /** What a run produced; {@link #plus} adds rounds together. */
-    record Sample(long ops, long nanos, Histogram latencies) {
+    /**
+     * What a run produced; {@link #plus} adds rounds together.
+     *
+     * @param ops calls completed
+     * @param nanos wall time from start until the last thread finished
+     * @param cpuNanos CPU time the calling threads used, JDBC driver included: the client's cost,
+     *     which neighbours on the machine disturb far less than they disturb wall time
+     * @param latencies each call's latency in microseconds
+     */
+    record Sample(long ops, long nanos, long cpuNanos, Histogram latencies) {
         static Sample empty() {
-            return new Sample(0, 0, new Histogram(MAX_MICROS, 3));
+            return new Sample(0, 0, 0, new Histogram(MAX_MICROS, 3));
         }
 
         Sample plus(Sample other) {
             Histogram h = latencies.copy();
             h.add(other.latencies);
-            return new Sample(ops + other.ops, nanos + other.nanos, h);
+            return new Sample(ops + other.ops, nanos + other.nanos, cpuNanos + other.cpuNanos, h);
+        }
+
+        double cpuMicrosPerOp() {
+            return ops == 0 ? 0 : cpuNanos / 1e3 / ops;
         }
 
         double opsPerSecond() {
@@ -65,6 +80,8 @@ final class Measurement {
         CountDownLatch ready = new CountDownLatch(threads);
         CountDownLatch start = new CountDownLatch(1);
         AtomicReference<Throwable> failure = new AtomicReference<>();
+        LongAdder cpu = new LongAdder();
+        ThreadMXBean threadBean = ManagementFactory.getThreadMXBean();
         List<Histogram> histograms = new ArrayList<>();
         List<Thread> workers = new ArrayList<>();
         long[] deadline = new long[1];
@@ -82,6 +99,7 @@ final class Measurement {
                     }
                     start.await();
                     long end = deadline[0];
+                    long cpuStart = threadBean.getCurrentThreadCpuTime();
                     while (failure.get() == null) {
                         long began = System.nanoTime();
                         if (began >= end) {
@@ -90,6 +108,7 @@ final class Measurement {
                         op.run();
                         h.recordValue(Math.min(MAX_MICROS, (System.nanoTime() - began) / 1_000));
                     }
+                    cpu.add(threadBean.getCurrentThreadCpuTime() - cpuStart);
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                 }
@@ -110,6 +129,6 @@ final class Measurement {
         }
         Histogram all = new Histogram(MAX_MICROS, 3);
         histograms.forEach(all::add);
-        return new Sample(all.getTotalCount(), elapsed, all);
+        return new Sample(all.getTotalCount(), elapsed, cpu.sum(), all);
     }
 }

@@ -30,15 +30,17 @@ final class RawJdbc {
         this.fixtures = fixtures;
     }
 
-    /** A running row as the raw updater tracks it. */
+    /** A row as the raw updater tracks it. */
     static final class Row {
-        final long n;
+        final String id;
+        final String tenantId;
         long version;
         int stepCount;
         final long createdAt;
 
-        Row(long n, long version, int stepCount, long createdAt) {
-            this.n = n;
+        Row(String id, String tenantId, long version, int stepCount, long createdAt) {
+            this.id = id;
+            this.tenantId = tenantId;
             this.version = version;
             this.stepCount = stepCount;
             this.createdAt = createdAt;
@@ -46,13 +48,19 @@ final class RawJdbc {
     }
 
     void insert(String id, String tenantId) throws SQLException {
+        insert(id, tenantId, "running");
+    }
+
+    /** Inserts a new row of the fixture's shape; returns it as the updater tracks it. */
+    Row insert(String id, String tenantId, String status) throws SQLException {
         long now = System.currentTimeMillis();
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql.insert())) {
             ps.setString(1, id);
-            int next = bindNew(ps, 2, tenantId, now);
+            int next = bindNew(ps, 2, tenantId, status, now);
             ps.setLong(next, 1L);
             ps.executeUpdate();
         }
+        return new Row(id, tenantId, 1, Fixtures.STEP_COUNT, now);
     }
 
     void insertBatch(List<String> ids, String tenantId) throws SQLException {
@@ -62,7 +70,7 @@ final class RawJdbc {
             try (PreparedStatement ps = c.prepareStatement(sql.insert())) {
                 for (String id : ids) {
                     ps.setString(1, id);
-                    int next = bindNew(ps, 2, tenantId, now);
+                    int next = bindNew(ps, 2, tenantId, "running", now);
                     ps.setLong(next, 1L);
                     ps.addBatch();
                 }
@@ -86,19 +94,19 @@ final class RawJdbc {
                 if (!rs.next()) {
                     throw new IllegalStateException("row " + DataLoader.id(n) + " is missing");
                 }
-                return new Row(n, rs.getLong(1), rs.getInt(2), rs.getLong(3));
+                return new Row(DataLoader.id(n), DataLoader.tenant(n), rs.getLong(1), rs.getInt(2), rs.getLong(3));
             }
         }
     }
 
-    /** Writes a running row back with one more step, as the store's update of the same row would. */
+    /** Writes a row back as running with one more step, as the store's update of the same row would. */
     void update(Row row) throws SQLException {
         long now = System.currentTimeMillis();
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql.update())) {
             int i = 1;
             ps.setString(i++, Fixtures.FLOW_ID);
             ps.setString(i++, Fixtures.FLOW_VERSION);
-            ps.setString(i++, DataLoader.tenant(row.n));
+            ps.setString(i++, row.tenantId);
             ps.setString(i++, "running");
             ps.setString(i++, Fixtures.CURRENT_STEP);
             ps.setInt(i++, row.stepCount + 1);
@@ -109,10 +117,10 @@ final class RawJdbc {
             ps.setNull(i++, Types.BIGINT); // failed_at
             ps.setNull(i++, Types.BIGINT); // cancelled_at
             ps.setLong(i++, row.version + 1);
-            ps.setString(i++, DataLoader.id(row.n));
+            ps.setString(i++, row.id);
             ps.setLong(i, row.version);
             if (ps.executeUpdate() != 1) {
-                throw new IllegalStateException("raw update of " + DataLoader.id(row.n) + " matched no row");
+                throw new IllegalStateException("raw update of " + row.id + " matched no row");
             }
             row.version++;
             row.stepCount++;
@@ -189,12 +197,13 @@ final class RawJdbc {
     }
 
     /** Binds the data columns of a new running execution, in {@link BenchSql#dataColumns()} order. */
-    private int bindNew(PreparedStatement ps, int index, String tenantId, long now) throws SQLException {
+    private int bindNew(PreparedStatement ps, int index, String tenantId, String status, long now)
+            throws SQLException {
         int i = index;
         ps.setString(i++, Fixtures.FLOW_ID);
         ps.setString(i++, Fixtures.FLOW_VERSION);
         ps.setString(i++, tenantId);
-        ps.setString(i++, "running");
+        ps.setString(i++, status);
         ps.setString(i++, Fixtures.CURRENT_STEP);
         ps.setInt(i++, Fixtures.STEP_COUNT);
         i = bindJson(ps, i);

@@ -48,7 +48,7 @@ final class Report {
         roundTrips.add(row);
     }
 
-    /** Results that have no raw-JDBC twin, such as the engine's. */
+    /** Results that have no raw-JDBC twin: the worker's. */
     void extra(Map<String, Object> row) {
         extra.add(row);
     }
@@ -64,21 +64,23 @@ final class Report {
     String markdown() {
         StringBuilder md = new StringBuilder();
         md.append("| Operation | Threads | Store ops/s | Raw JDBC ops/s | Store ÷ raw | Store rows/s | "
-                + "Store p50 / p99 µs | Raw p50 / p99 µs |\n");
-        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+                + "Store p50 / p99 µs | Raw p50 / p99 µs | Client CPU µs/op store / raw |\n");
+        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (Result r : results) {
-            md.append(String.format(Locale.ROOT, "| %s | %d | %,.0f | %,.0f | %.2f | %,.0f | %,d / %,d | %,d / %,d |%n",
+            md.append(String.format(Locale.ROOT,
+                    "| %s | %d | %,.0f | %,.0f | %.2f | %,.0f | %,d / %,d | %,d / %,d | %,.0f / %,.0f |%n",
                     r.scenario().name(), r.threads(), r.store().opsPerSecond(), r.raw().opsPerSecond(), r.ratio(),
                     r.store().opsPerSecond() * r.scenario().rowsPerOp(), r.store().p50Micros(),
-                    r.store().p99Micros(), r.raw().p50Micros(), r.raw().p99Micros()));
+                    r.store().p99Micros(), r.raw().p50Micros(), r.raw().p99Micros(), r.store().cpuMicrosPerOp(),
+                    r.raw().cpuMicrosPerOp()));
         }
         if (!extra.isEmpty()) {
-            md.append("\n| Engine | Threads | Executions/s | p50 / p99 µs | Round trips per execution |\n");
+            md.append("\n| Worker | Threads | Executions drained | Executions/s | Round trips per execution |\n");
             md.append("| --- | ---: | ---: | ---: | ---: |\n");
             for (Map<String, Object> e : extra) {
-                md.append(String.format(Locale.ROOT, "| %s | %d | %,.0f | %,d / %,d | %s |%n", e.get("operation"),
-                        (Integer) e.get("threads"), (Double) e.get("opsPerSecond"), (Long) e.get("p50Micros"),
-                        (Long) e.get("p99Micros"), e.get("roundTripsPerOp")));
+                md.append(String.format(Locale.ROOT, "| %s | %d | %,d | %,.0f | %s |%n", e.get("operation"),
+                        (Integer) e.get("threads"), (Integer) e.get("executions"), (Double) e.get("opsPerSecond"),
+                        e.get("roundTripsPerOp")));
             }
         }
         if (!roundTrips.isEmpty()) {
@@ -118,7 +120,7 @@ final class Report {
             rows.add(row);
         }
         json.put("results", rows);
-        json.put("engine", extra);
+        json.put("worker", extra);
         json.put("roundTrips", roundTrips);
         json.put("checks", checks);
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve("results.json").toFile(),
@@ -134,6 +136,7 @@ final class Report {
         m.put("p50Micros", s.p50Micros());
         m.put("p99Micros", s.p99Micros());
         m.put("maxMicros", s.maxMicros());
+        m.put("clientCpuMicrosPerOp", round(s.cpuMicrosPerOp(), 1));
         return m;
     }
 

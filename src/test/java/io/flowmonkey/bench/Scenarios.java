@@ -28,10 +28,11 @@ final class Scenarios {
      * @param name its name in the report
      * @param rowsPerOp rows written or read per call (for rows/s)
      * @param ratioTarget the store ÷ raw ops/s the performance contract asks for, or 0 for none
+     * @param expectedRoundTrips what one call should cost in round trips, for the report
      * @param store the store's side
      * @param raw the raw-JDBC side
      */
-    record Scenario(String key, String name, int rowsPerOp, double ratioTarget,
+    record Scenario(String key, String name, int rowsPerOp, double ratioTarget, String expectedRoundTrips,
                     Function<Target, Measurement.OpFactory> store, Function<Target, Measurement.OpFactory> raw) {
     }
 
@@ -41,39 +42,46 @@ final class Scenarios {
         ExecutionStatus.WAITING, ExecutionStatus.FAILED, ExecutionStatus.PENDING};
 
     private final Fixtures fixtures;
+    private final EngineScenarios engine;
     private final long rows;
     private final AtomicLong newIds = new AtomicLong();
     private final AtomicLong updateCursor = new AtomicLong();
 
     Scenarios(Fixtures fixtures, long rows) {
         this.fixtures = fixtures;
+        this.engine = new EngineScenarios(fixtures, this::newId);
         this.rows = rows;
+    }
+
+    EngineScenarios engine() {
+        return engine;
     }
 
     List<Scenario> all() {
         return List.of(
-                new Scenario("save-insert", "save (insert)", 1, 0.85,
+                new Scenario("save-insert", "save (insert)", 1, 0.85, "1",
                         t -> thread -> () -> t.store().save(fixtures.newExecution(newId(), tenant())),
                         t -> thread -> () -> t.raw().insert(newId(), tenant())),
-                new Scenario("save-update", "save (update)", 1, 0.85, this::storeUpdate, this::rawUpdate),
-                new Scenario("load", "load", 1, 0.85,
+                new Scenario("save-update", "save (update)", 1, 0.85, "1", this::storeUpdate, this::rawUpdate),
+                new Scenario("load", "load", 1, 0.85, "1",
                         t -> thread -> () -> t.store().load(loadedId()).orElseThrow(),
                         t -> thread -> () -> require(t.raw().load(loadedId()))),
-                new Scenario("find-status", "findByStatus(100)", FIND_LIMIT, 0,
+                new Scenario("find-status", "findByStatus(100)", FIND_LIMIT, 0, "1",
                         t -> thread -> () -> t.store().findByStatus(status(), FIND_LIMIT),
                         t -> thread -> () -> t.raw().findByStatus(status().wireName(), FIND_LIMIT)),
-                new Scenario("find-tenant", "findByTenant(100)", FIND_LIMIT, 0,
+                new Scenario("find-tenant", "findByTenant(100)", FIND_LIMIT, 0, "1",
                         t -> thread -> () -> t.store().findByTenant(tenant(), FIND_LIMIT),
                         t -> thread -> () -> t.raw().findByTenant(tenant(), FIND_LIMIT)),
-                new Scenario("find-wake", "findWakeReady(100)", FIND_LIMIT, 0,
+                new Scenario("find-wake", "findWakeReady(100)", FIND_LIMIT, 0, "1",
                         t -> thread -> () -> t.store().findWakeReady(Instant.now(), FIND_LIMIT),
                         t -> thread -> () -> t.raw().findWakeReady(System.currentTimeMillis(), FIND_LIMIT)),
                 saveAll(100),
-                saveAll(1_000));
+                saveAll(1_000),
+                engine.createAndRun());
     }
 
     private Scenario saveAll(int size) {
-        return new Scenario("saveall-" + size, "saveAll(" + size + ")", size, 0,
+        return new Scenario("saveall-" + size, "saveAll(" + size + ")", size, 0, "2 (batch, commit)",
                 t -> thread -> () -> {
                     String tenant = tenant();
                     List<Execution> batch = new ArrayList<>(size);
