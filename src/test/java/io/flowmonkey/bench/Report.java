@@ -14,8 +14,14 @@ import java.util.Map;
 /** Collects results and writes them as a console table, results.md and results.json. */
 final class Report {
 
-    /** One operation at one thread count, both sides. */
-    record Result(Scenarios.Scenario scenario, int threads, Measurement.Sample store, Measurement.Sample raw) {
+    /**
+     * One operation at one thread count, both sides.
+     *
+     * @param medianRoundRatio the median over rounds of store ÷ raw ops/s, each round's pair measured
+     *     back to back: steadier than the totals' ratio when a neighbour's burst hits a few rounds
+     */
+    record Result(Scenarios.Scenario scenario, int threads, Measurement.Sample store, Measurement.Sample raw,
+                  double medianRoundRatio) {
         double ratio() {
             return raw.opsPerSecond() == 0 ? 0 : store.opsPerSecond() / raw.opsPerSecond();
         }
@@ -63,13 +69,14 @@ final class Report {
 
     String markdown() {
         StringBuilder md = new StringBuilder();
-        md.append("| Operation | Threads | Store ops/s | Raw JDBC ops/s | Store ÷ raw | Store rows/s | "
+        md.append("| Operation | Threads | Store ops/s | Raw JDBC ops/s | Store ÷ raw | Rounds' median | Store rows/s | "
                 + "Store p50 / p99 µs | Raw p50 / p99 µs | Client CPU µs/op store / raw |\n");
-        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (Result r : results) {
             md.append(String.format(Locale.ROOT,
-                    "| %s | %d | %,.0f | %,.0f | %.2f | %,.0f | %,d / %,d | %,d / %,d | %,.0f / %,.0f |%n",
+                    "| %s | %d | %,.0f | %,.0f | %.2f | %.2f | %,.0f | %,d / %,d | %,d / %,d | %,.0f / %,.0f |%n",
                     r.scenario().name(), r.threads(), r.store().opsPerSecond(), r.raw().opsPerSecond(), r.ratio(),
+                    r.medianRoundRatio(),
                     r.store().opsPerSecond() * r.scenario().rowsPerOp(), r.store().p50Micros(),
                     r.store().p99Micros(), r.raw().p50Micros(), r.raw().p99Micros(), r.store().cpuMicrosPerOp(),
                     r.raw().cpuMicrosPerOp()));
@@ -117,6 +124,7 @@ final class Report {
             row.put("store", sample(r.store(), r.scenario().rowsPerOp()));
             row.put("raw", sample(r.raw(), r.scenario().rowsPerOp()));
             row.put("ratio", round(r.ratio(), 3));
+            row.put("medianRoundRatio", round(r.medianRoundRatio(), 3));
             rows.add(row);
         }
         json.put("results", rows);
