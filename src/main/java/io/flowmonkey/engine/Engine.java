@@ -326,6 +326,11 @@ public final class Engine {
         return store;
     }
 
+    /** The flows, whose executions an {@link EngineWorker} of this engine claims. */
+    FlowRegistry flows() {
+        return flows;
+    }
+
     /** The clock, for the {@link EngineWorker}'s wake-up timers. */
     Clock clock() {
         return clock;

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * {@link Engine#create}, timed waits whose wake-up time has passed, and executions abandoned by a
  * worker that died. Any number of workers, in any number of JVMs, may share one database.
  *
- * <p>How it works: one loop thread claims due executions with
+ * <p>How it works: one loop thread claims due executions of the engine's flows with
  * {@link LeasingExecutionStore#claimDue} (one statement for a batch, leased to this worker until the
  * database's clock passes the lease) and hands them to a pool of {@code threads} runners. While an
  * execution runs, its lease is renewed every third of {@code leaseTtl}. The loop looks for work when
@@ -200,7 +200,8 @@ public final class EngineWorker implements AutoCloseable {
             if (free > 0) {
                 List<Execution> batch;
                 try {
-                    batch = store.claimDue(workerId, leaseTtl, free);
+                    Set<String> flowIds = engine.flows().flowIds();
+                    batch = flowIds.isEmpty() ? List.of() : store.claimDue(workerId, flowIds, leaseTtl, free);
                 } catch (RuntimeException e) {
                     LOG.warn("Worker {} could not claim work: {}; trying again in {}", workerId, e.getMessage(),
                             ERROR_BACKOFF);

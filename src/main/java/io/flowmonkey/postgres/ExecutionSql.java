@@ -84,15 +84,17 @@ final class ExecutionSql {
         this.claimDue = """
                 WITH woken AS (
                   SELECT id FROM %1$s
-                  WHERE status = 'waiting' AND wake_at <= %2$s AND coalesce(lease_expires_at, 0) <= %2$s
+                  WHERE status = 'waiting' AND flow_id = ANY (?) AND wake_at <= %2$s
+                    AND coalesce(lease_expires_at, 0) <= %2$s
                   ORDER BY wake_at LIMIT ? FOR UPDATE SKIP LOCKED),
                 pending AS (
                   SELECT id FROM %1$s
-                  WHERE status = 'pending' AND coalesce(lease_expires_at, 0) <= %2$s
+                  WHERE status = 'pending' AND flow_id = ANY (?) AND coalesce(lease_expires_at, 0) <= %2$s
                   ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED),
                 abandoned AS (
                   SELECT id FROM %1$s
-                  WHERE status = 'running' AND coalesce(lease_expires_at, updated_at + ?) <= %2$s
+                  WHERE status = 'running' AND flow_id = ANY (?)
+                    AND coalesce(lease_expires_at, updated_at + ?) <= %2$s
                   LIMIT ? FOR UPDATE SKIP LOCKED),
                 due AS (
                   SELECT id FROM woken UNION ALL SELECT id FROM pending UNION ALL SELECT id FROM abandoned

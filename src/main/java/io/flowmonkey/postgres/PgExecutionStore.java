@@ -362,18 +362,23 @@ public final class PgExecutionStore implements LeasingExecutionStore {
     }
 
     @Override
-    public List<Execution> claimDue(String workerId, Duration leaseTtl, int limit) {
+    public List<Execution> claimDue(String workerId, Collection<String> flowIds, Duration leaseTtl, int limit) {
         requireId(workerId, "workerId");
+        Objects.requireNonNull(flowIds, "flowIds must not be null");
         long ttl = requireLease(leaseTtl);
         requireLimit(limit);
         return query(null, "claim of due executions", sql.claimDue, ps -> {
-            ps.setInt(1, limit); // woken
-            ps.setInt(2, limit); // pending
-            ps.setLong(3, ttl); // grace of running rows no worker holds
-            ps.setInt(4, limit); // abandoned
-            ps.setInt(5, limit); // due
-            ps.setString(6, workerId); // lease_owner
-            ps.setLong(7, ttl); // lease length
+            Array flows = textArray(ps.getConnection(), flowIds);
+            ps.setArray(1, flows); // woken
+            ps.setInt(2, limit);
+            ps.setArray(3, flows); // pending
+            ps.setInt(4, limit);
+            ps.setArray(5, flows); // abandoned
+            ps.setLong(6, ttl); // grace of running rows no worker holds
+            ps.setInt(7, limit);
+            ps.setInt(8, limit); // due
+            ps.setString(9, workerId); // lease_owner
+            ps.setLong(10, ttl); // lease length
         });
     }
 
