@@ -18,7 +18,6 @@ import io.flowmonkey.execution.WaitMetadata;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.postgres.SchemaApplier;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -32,7 +32,7 @@ class EngineWorkerTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        sql("TRUNCATE executions");
+        PG.execute("TRUNCATE executions");
     }
 
     @Test
@@ -91,7 +91,7 @@ class EngineWorkerTest {
         PgExecutionStore store = new PgExecutionStore(silent);
         Engine engine = flows.engine(store);
         try (EngineWorker worker = EngineWorker.builder(engine).pollInterval(Duration.ofMillis(500)).build().start()) {
-            sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
+            PG.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
             String id = engine.create(WorkerFlows.TIMED_WAIT, Map.of()).execution().id();
 
             awaitTrue(Duration.ofSeconds(20), () -> status(store, id) == ExecutionStatus.COMPLETED);
@@ -171,9 +171,4 @@ class EngineWorkerTest {
         });
     }
 
-    private static void sql(String statement) throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
-            st.execute(statement);
-        }
-    }
 }

@@ -40,7 +40,7 @@ class PgExecutionStoreTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        sql("TRUNCATE executions");
+        PG.execute("TRUNCATE executions");
         store = new PgExecutionStore(PG.dataSource());
     }
 
@@ -145,7 +145,7 @@ class PgExecutionStoreTest {
     @Test
     void rows_written_by_other_versions_with_unknown_fields_still_load() throws SQLException {
         Execution e = store.save(execution().error(new ExecutionError("E", "m", null, null, T0)).build());
-        sql("UPDATE executions SET error = error || '{\"addedLater\": [1, 2]}', "
+        PG.execute("UPDATE executions SET error = error || '{\"addedLater\": [1, 2]}', "
                 + "history = '[{\"stepId\": \"a\", \"handlerType\": \"h\", \"outcome\": \"success\", \"startedAt\": 1, "
                 + "\"completedAt\": 2, \"durationMs\": 1, \"attempt\": 3, \"tags\": {}}]' WHERE id = '" + e.id() + "'");
 
@@ -197,20 +197,20 @@ class PgExecutionStoreTest {
     @Test
     void a_corrupt_row_is_reported_with_its_id_and_column() throws SQLException {
         Execution badJson = store.save(execution().build());
-        sql("UPDATE executions SET history = '{\"not\": \"a list\"}' WHERE id = '" + badJson.id() + "'");
+        PG.execute("UPDATE executions SET history = '{\"not\": \"a list\"}' WHERE id = '" + badJson.id() + "'");
         Execution badContext = store.save(execution().build());
-        sql("UPDATE executions SET context = '[1, 2]' WHERE id = '" + badContext.id() + "'");
+        PG.execute("UPDATE executions SET context = '[1, 2]' WHERE id = '" + badContext.id() + "'");
         Execution badStatus = store.save(execution().build());
-        sql("ALTER TABLE executions DROP CONSTRAINT executions_status_check");
+        PG.execute("ALTER TABLE executions DROP CONSTRAINT executions_status_check");
         try {
-            sql("UPDATE executions SET status = 'exploded' WHERE id = '" + badStatus.id() + "'");
+            PG.execute("UPDATE executions SET status = 'exploded' WHERE id = '" + badStatus.id() + "'");
 
             assertCorrupt(badJson.id(), "history");
             assertCorrupt(badContext.id(), "context");
             assertCorrupt(badStatus.id(), "status");
         } finally {
-            sql("DELETE FROM executions WHERE id = '" + badStatus.id() + "'");
-            sql("ALTER TABLE executions ADD CONSTRAINT executions_status_check CHECK (status IN ('pending', "
+            PG.execute("DELETE FROM executions WHERE id = '" + badStatus.id() + "'");
+            PG.execute("ALTER TABLE executions ADD CONSTRAINT executions_status_check CHECK (status IN ('pending', "
                     + "'running', 'waiting', 'cancelling', 'cancelled', 'completed', 'failed')) NOT VALID");
         }
     }
@@ -226,7 +226,7 @@ class PgExecutionStoreTest {
     void the_status_check_refuses_unknown_statuses_written_behind_the_stores_back() {
         Execution e = store.save(execution().build());
 
-        assertThatThrownBy(() -> sql("UPDATE executions SET status = 'bogus' WHERE id = '" + e.id() + "'"))
+        assertThatThrownBy(() -> PG.execute("UPDATE executions SET status = 'bogus' WHERE id = '" + e.id() + "'"))
                 .isInstanceOf(SQLException.class).hasMessageContaining("executions_status_check");
     }
 
@@ -299,11 +299,6 @@ class PgExecutionStoreTest {
                 .hasMessageContaining("never_created").hasMessageContaining("SchemaApplier.apply");
     }
 
-    private static void sql(String statement) throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
-            st.execute(statement);
-        }
-    }
 
     private static Map<String, String> rawRow(String id, String... columns) throws SQLException {
         try (Connection c = PG.dataSource().getConnection();

@@ -45,7 +45,7 @@ class PgLeasingTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        sql("TRUNCATE executions");
+        PG.execute("TRUNCATE executions");
         store = new PgExecutionStore(PG.dataSource());
     }
 
@@ -96,7 +96,7 @@ class PgLeasingTest {
         Execution created = store.save(execution().build());
         Execution heldByW1 = store.claimDue("w1", FLOWS, LEASE, 1).get(0);
         Execution running = store.save(heldByW1.toBuilder().status(ExecutionStatus.RUNNING).build());
-        sql("UPDATE executions SET lease_expires_at = 0 WHERE id = '" + created.id() + "'");
+        PG.execute("UPDATE executions SET lease_expires_at = 0 WHERE id = '" + created.id() + "'");
 
         Execution heldByW2 = store.claimDue("w2", FLOWS, LEASE, 1).get(0);
 
@@ -112,7 +112,7 @@ class PgLeasingTest {
     void a_running_execution_nobody_holds_is_claimed_once_it_was_not_saved_for_a_lease() throws SQLException {
         Execution fresh = store.save(execution().status(ExecutionStatus.RUNNING).build());
         Execution stale = store.save(execution().status(ExecutionStatus.RUNNING).build());
-        sql("UPDATE executions SET updated_at = 0 WHERE id = '" + stale.id() + "'");
+        PG.execute("UPDATE executions SET updated_at = 0 WHERE id = '" + stale.id() + "'");
 
         assertThat(store.claimDue("w1", FLOWS, LEASE, 10)).extracting(Execution::id).containsExactly(stale.id());
         assertThat(store.load(fresh.id()).orElseThrow().version()).isEqualTo(1);
@@ -219,7 +219,7 @@ class PgLeasingTest {
         CountDownLatch missed = new CountDownLatch(2);
         try (LeasingExecutionStore.Subscription ignored = store.subscribe(recorder(heard, missed))) {
             awaitListening(heard);
-            sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
+            PG.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
 
             assertThat(missed.await(30, TimeUnit.SECONDS)).as("told that notices may have been missed").isTrue();
             Execution after = store.save(execution().build());
@@ -255,7 +255,7 @@ class PgLeasingTest {
             for (String h = heard.poll(200, TimeUnit.MILLISECONDS); h != null; h = heard.poll(50, TimeUnit.MILLISECONDS)) {
                 if (h.equals(probe + "@now")) {
                     heard.clear();
-                    sql("DELETE FROM executions");
+                    PG.execute("DELETE FROM executions");
                     return;
                 }
             }
@@ -268,9 +268,4 @@ class PgLeasingTest {
                 .waitMetadata(new WaitMetadata(wakeAt, "timer", Instant.now(), Map.of())).build();
     }
 
-    private static void sql(String statement) throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
-            st.execute(statement);
-        }
-    }
 }
