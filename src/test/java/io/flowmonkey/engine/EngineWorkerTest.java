@@ -130,6 +130,55 @@ class EngineWorkerTest {
     }
 
     @Test
+    void a_step_longer_than_the_lease_keeps_it_by_renewal() throws Exception {
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+        Engine slow = flows.engine(store, ctx -> {
+            TimeUnit.SECONDS.sleep(3);
+            return StepResult.success("b");
+        }, Duration.ofMillis(300));
+        String id = slow.create(WorkerFlows.THREE_STEPS, Map.of()).execution().id();
+        try (EngineWorker holder = EngineWorker.builder(slow).workerId("holder").leaseTtl(Duration.ofSeconds(1))
+                .pollInterval(Duration.ofMillis(100)).build().start();
+             EngineWorker rival = EngineWorker.builder(flows.engine(store)).workerId("rival")
+                     .leaseTtl(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(100)).build().start()) {
+
+            awaitTrue(Duration.ofSeconds(30), () -> status(store, id) == ExecutionStatus.COMPLETED);
+
+            assertThat(holder.stats().leaseLost()).isZero();
+            assertThat(rival.stats().claimed()).isZero();
+        }
+        assertThat(flows.callsOf(id, "b")).isEqualTo(1);
+    }
+
+    @Test
+    void a_worker_that_lost_its_lease_saves_nothing_and_counts_it() throws Exception {
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+        CountDownLatch inStep = new CountDownLatch(1);
+        CountDownLatch finish = new CountDownLatch(1);
+        Engine stalled = flows.engine(store, ctx -> {
+            inStep.countDown();
+            finish.await();
+            return StepResult.success("stale");
+        }, Duration.ofMillis(300));
+        String id = stalled.create(WorkerFlows.THREE_STEPS, Map.of()).execution().id();
+        try (EngineWorker loser = EngineWorker.builder(stalled).workerId("loser").pollInterval(Duration.ofMillis(100))
+                .build().start()) {
+            assertThat(inStep.await(20, TimeUnit.SECONDS)).isTrue();
+            // As if the loser had paused past its lease and someone else had claimed the execution.
+            PG.execute("UPDATE executions SET lease_owner = 'ghost', lease_expires_at = 0 WHERE id = '" + id + "'");
+            try (EngineWorker taker = EngineWorker.builder(flows.engine(store)).workerId("taker")
+                    .pollInterval(Duration.ofMillis(100)).build().start()) {
+                awaitTrue(Duration.ofSeconds(20), () -> status(store, id) == ExecutionStatus.COMPLETED);
+            }
+            finish.countDown();
+            awaitTrue(Duration.ofSeconds(20), () -> loser.stats().inFlight() == 0);
+
+            assertThat(loser.stats().leaseLost()).isEqualTo(1);
+        }
+        assertThat(store.load(id).orElseThrow().context()).containsEntry("b", "b");
+    }
+
+    @Test
     void the_builder_checks_its_arguments() {
         Engine memory = flows.engine(new PgExecutionStore(PG.dataSource()));
         assertThatThrownBy(() -> EngineWorker.builder(memory).threads(0))
