@@ -48,6 +48,12 @@ final class ExecutionRow {
         return new ExecutionRow(e, json);
     }
 
+    /** Binds the idempotency key and its expiry at {@code index} and the next index. */
+    void bindKey(PreparedStatement ps, int index) throws SQLException {
+        ps.setString(index, execution.idempotencyKey());
+        setMillis(ps, index + 1, execution.idempotencyExpiresAt());
+    }
+
     /** Binds {@link ExecutionSql#DATA_COLUMNS} from {@code index} on; returns the next free index. */
     int bind(PreparedStatement ps, int index, Instant updatedAt) throws SQLException {
         Execution e = execution;
@@ -63,12 +69,9 @@ final class ExecutionRow {
         ps.setObject(i++, error, Types.OTHER);
         ps.setObject(i++, waitMetadata, Types.OTHER);
         ps.setObject(i++, cancellation, Types.OTHER);
-        ps.setString(i++, e.idempotencyKey());
-        setMillis(ps, i++, e.idempotencyExpiresAt());
         ps.setString(i++, e.parentExecutionId());
         ps.setObject(i++, metadata, Types.OTHER);
         ps.setObject(i++, timeoutConfig, Types.OTHER);
-        setMillis(ps, i++, e.waitMetadata() == null ? null : e.waitMetadata().wakeAt()); // wake_at
         setMillis(ps, i++, e.createdAt());
         setMillis(ps, i++, updatedAt);
         setMillis(ps, i++, e.completedAt());
@@ -98,19 +101,19 @@ final class ExecutionRow {
             b.waitMetadata(json.readWait(rs.getString(11)));
             column = "cancellation";
             b.cancellation(json.readCancellation(rs.getString(12)));
-            b.idempotencyKey(rs.getString(13));
-            b.idempotencyExpiresAt(getMillis(rs, 14));
-            b.parentExecutionId(rs.getString(15));
+            b.parentExecutionId(rs.getString(13));
             column = "metadata";
-            b.metadata(json.readObject(rs.getString(16)));
+            b.metadata(json.readObject(rs.getString(14)));
             column = "timeout_config";
-            b.timeoutConfig(json.readTimeout(rs.getString(17)));
+            b.timeoutConfig(json.readTimeout(rs.getString(15)));
             column = "created_at";
-            b.createdAt(getMillis(rs, 18));
-            b.updatedAt(getMillis(rs, 19));
-            b.completedAt(getMillis(rs, 20));
-            b.failedAt(getMillis(rs, 21));
-            b.cancelledAt(getMillis(rs, 22));
+            b.createdAt(getMillis(rs, 16));
+            b.updatedAt(getMillis(rs, 17));
+            b.completedAt(getMillis(rs, 18));
+            b.failedAt(getMillis(rs, 19));
+            b.cancelledAt(getMillis(rs, 20));
+            b.idempotencyKey(rs.getString(21));
+            b.idempotencyExpiresAt(getMillis(rs, 22));
             b.version(rs.getLong(23));
             column = "row";
             return b.build();

@@ -206,7 +206,8 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         try (PreparedStatement ps = c.prepareStatement(sql.insert)) {
             for (ExecutionRow row : rows) {
                 ps.setString(1, row.execution.id());
-                int next = row.bind(ps, 2, now);
+                row.bindKey(ps, 2);
+                int next = row.bind(ps, 4, now);
                 ps.setLong(next, 1L); // version
                 if (rows.size() == 1) {
                     ps.executeUpdate();
