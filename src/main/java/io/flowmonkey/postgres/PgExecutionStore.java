@@ -13,6 +13,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Array;
 import java.time.Clock;
 import java.time.Duration;
@@ -161,13 +162,9 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         String firstId = rows.get(0).execution.id();
         boolean single = rows.size() == 1 && !keyed;
         boolean hasKeyedInserts = keyed;
-        try {
-            withConnection(firstId, "save", c -> single
-                    ? writeRows(c, inserts, updates, false, now)
-                    : atomically(c, () -> writeRows(c, inserts, updates, hasKeyedInserts, now)));
-        } catch (KeyTaken taken) {
-            throw new DuplicateIdempotencyKeyException(taken.executionId, taken.key, holderOf(taken.key));
-        }
+        withConnection(firstId, "save", c -> single
+                ? writeRows(c, inserts, updates, false, now)
+                : atomically(c, () -> writeRows(c, inserts, updates, hasKeyedInserts, now)));
         List<Execution> saved = new ArrayList<>(rows.size());
         for (ExecutionRow row : rows) {
             saved.add(row.execution.toBuilder().updatedAt(now).version(row.execution.version() + 1).build());
@@ -175,12 +172,21 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         return List.copyOf(saved);
     }
 
+    /** Runs in a transaction when {@code keyed}: the savepoint that reports a taken key needs one. */
     private Void writeRows(Connection c, List<ExecutionRow> inserts, List<ExecutionRow> updates,
-                           boolean releaseKeys, Instant now) throws SQLException {
-        if (releaseKeys) {
+                           boolean keyed, Instant now) throws SQLException {
+        if (keyed) {
             releaseExpiredKeys(c, inserts, now);
-        }
-        if (!inserts.isEmpty()) {
+            // Rolling back to here after a taken key keeps the transaction usable, so the holder is
+            // looked up on this same connection, and a caller's transaction is not left aborted.
+            Savepoint beforeInsert = c.setSavepoint();
+            try {
+                insert(c, inserts, now);
+            } catch (KeyTaken taken) {
+                c.rollback(beforeInsert);
+                throw new DuplicateIdempotencyKeyException(taken.executionId, taken.key, holderOf(c, taken.key));
+            }
+        } else if (!inserts.isEmpty()) {
             insert(c, inserts, now);
         }
         if (!updates.isEmpty()) {
@@ -286,16 +292,12 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         }
     }
 
-    /** Looks up who holds a key, on a connection of its own: the failed one may be in an aborted transaction. */
-    private String holderOf(String key) {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement(sql.holderOfKey)) {
+    private String holderOf(Connection c, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql.holderOfKey)) {
             ps.setString(1, key);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getString(1) : null;
             }
-        } catch (SQLException e) {
-            throw SqlErrors.translate(e, null, "lookup of idempotency key holder", sql.table);
         }
     }
 
@@ -529,7 +531,7 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         void bind(PreparedStatement ps) throws SQLException;
     }
 
-    /** Carries a taken idempotency key out of the connection, which must be released before the holder is looked up. */
+    /** Carries a taken idempotency key from the failed insert to the savepoint that handles it. */
     private static final class KeyTaken extends RuntimeException {
         private static final long serialVersionUID = 1L;
         private final String executionId;

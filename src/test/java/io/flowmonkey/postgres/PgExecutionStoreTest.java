@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flowmonkey.execution.Cancellation;
+import io.flowmonkey.execution.DuplicateIdempotencyKeyException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionError;
@@ -116,6 +117,25 @@ class PgExecutionStoreTest {
         }
 
         assertThat(store.load(fresh.id())).isPresent();
+    }
+
+    @Test
+    void a_taken_key_inside_the_callers_transaction_names_the_holder_and_leaves_it_usable() throws SQLException {
+        Execution holder = store.save(execution().idempotencyKey("tx-key").build());
+        Execution after = execution().build();
+        try (Connection c = PG.dataSource().getConnection()) {
+            c.setAutoCommit(false);
+            ExecutionStore joined = store.using(c);
+
+            DuplicateIdempotencyKeyException e = catchThrowableOfType(DuplicateIdempotencyKeyException.class,
+                    () -> joined.save(execution().idempotencyKey("tx-key").build()));
+            joined.save(after);
+            c.commit();
+            c.setAutoCommit(true);
+
+            assertThat(e.holderExecutionId()).isEqualTo(holder.id());
+        }
+        assertThat(store.load(after.id())).isPresent();
     }
 
     @Test
