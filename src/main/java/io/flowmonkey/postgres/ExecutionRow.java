@@ -35,13 +35,13 @@ final class ExecutionRow {
         requireStorableText(e, "current_step_id", e.currentStepId());
         requireStorableText(e, "idempotency_key", e.idempotencyKey());
         requireStorableText(e, "parent_execution_id", e.parentExecutionId());
-        this.context = toJson(e, json, "context", e.context());
-        this.history = toJson(e, json, "history", e.history());
-        this.error = toJson(e, json, "error", e.error());
-        this.waitMetadata = toJson(e, json, "wait_metadata", e.waitMetadata());
-        this.cancellation = toJson(e, json, "cancellation", e.cancellation());
-        this.metadata = toJson(e, json, "metadata", e.metadata());
-        this.timeoutConfig = toJson(e, json, "timeout_config", e.timeoutConfig());
+        this.context = toJson(e, "context", () -> json.writeValues(e.context()));
+        this.history = toJson(e, "history", () -> json.writeModel(e.history()));
+        this.error = toJson(e, "error", () -> json.writeModel(e.error()));
+        this.waitMetadata = toJson(e, "wait_metadata", () -> json.writeModel(e.waitMetadata()));
+        this.cancellation = toJson(e, "cancellation", () -> json.writeModel(e.cancellation()));
+        this.metadata = toJson(e, "metadata", () -> json.writeValues(e.metadata()));
+        this.timeoutConfig = toJson(e, "timeout_config", () -> json.writeModel(e.timeoutConfig()));
     }
 
     static ExecutionRow of(Execution e, ExecutionJson json) {
@@ -92,7 +92,7 @@ final class ExecutionRow {
             b.currentStepId(rs.getString(6));
             b.stepCount(rs.getInt(7));
             column = "context";
-            b.context(json.readObject(rs.getString(8)));
+            b.context(json.readValues(rs.getString(8)));
             column = "history";
             b.history(json.readHistory(rs.getString(9)));
             column = "error";
@@ -103,7 +103,7 @@ final class ExecutionRow {
             b.cancellation(json.readCancellation(rs.getString(12)));
             b.parentExecutionId(rs.getString(13));
             column = "metadata";
-            b.metadata(json.readObject(rs.getString(14)));
+            b.metadata(json.readValues(rs.getString(14)));
             column = "timeout_config";
             b.timeoutConfig(json.readTimeout(rs.getString(15)));
             column = "created_at";
@@ -123,10 +123,10 @@ final class ExecutionRow {
         }
     }
 
-    private static String toJson(Execution e, ExecutionJson json, String column, Object value) {
+    private static String toJson(Execution e, String column, JsonText write) {
         String text;
         try {
-            text = json.write(value);
+            text = write.get();
         } catch (JsonProcessingException ex) {
             throw new ExecutionDataException(e.id(), column, "value cannot be written as JSON: "
                     + ex.getOriginalMessage(), ex);
@@ -156,5 +156,10 @@ final class ExecutionRow {
     private static Instant getMillis(ResultSet rs, int index) throws SQLException {
         long millis = rs.getLong(index);
         return rs.wasNull() ? null : Instant.ofEpochMilli(millis);
+    }
+
+    @FunctionalInterface
+    private interface JsonText {
+        String get() throws JsonProcessingException;
     }
 }

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.DuplicateIdempotencyKeyException;
 import io.flowmonkey.execution.Execution;
@@ -287,16 +289,21 @@ class PgExecutionStoreTest {
     }
 
     @Test
-    void a_callers_object_mapper_is_used_for_context_values() {
+    void a_callers_object_mapper_serves_context_values_but_not_the_stored_shapes() throws SQLException {
         ObjectMapper mapper = new ObjectMapper();
         mapper.addMixIn(Money.class, MoneyMixIn.class);
+        mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+        mapper.setSerializationInclusion(JsonInclude.Include.NON_EMPTY);
         PgExecutionStore custom = new PgExecutionStore(PG.dataSource(),
                 PgStoreOptions.builder().objectMapper(mapper).build());
 
-        Execution e = custom.save(execution().context(Map.of("price", new Money(1999, "EUR"))).build());
+        Execution e = custom.save(execution().context(Map.of("price", new Money(1999, "EUR")))
+                .error(new ExecutionError("E", "m", "step-1", null, T0)).build());
 
         assertThat(custom.load(e.id()).orElseThrow().context())
                 .containsEntry("price", Map.of("amountCents", 1999, "ccy", "EUR"));
+        assertThat(rawRow(e.id(), "error::text").get("error")).contains("\"stepId\": \"step-1\"");
+        assertThat(custom.load(e.id()).orElseThrow().error().stepId()).isEqualTo("step-1");
     }
 
     record Money(long cents, String currency) {
