@@ -318,7 +318,7 @@ public final class Engine {
 
     /** Advances an execution an {@link EngineWorker} has just claimed, without loading it again. */
     RunResult runClaimed(Execution claimed) {
-        return new RunResult(drive(claimed, null, false));
+        return new RunResult(drive(claimed, null, false, true));
     }
 
     /** The store, for the {@link EngineWorker} that claims this engine's work. */
@@ -346,11 +346,22 @@ public final class Engine {
      * {@code resumeData} goes to the context when it does.
      */
     private Execution drive(Execution loaded, Map<String, ?> resumeData, boolean resumeRequested) {
+        return drive(loaded, resumeData, resumeRequested, false);
+    }
+
+    /**
+     * As {@link #drive(Execution, Map, boolean)}; {@code claimedDue} says a store found the wait due
+     * by the database's clock, which wins over this engine's clock so that a worker whose clock lags
+     * does not claim, skip and release the same execution over and over.
+     */
+    private Execution drive(Execution loaded, Map<String, ?> resumeData, boolean resumeRequested,
+                            boolean claimedDue) {
         Execution current = loaded;
         int attempt = 1;
         if (current.status() == ExecutionStatus.WAITING) {
             WaitMetadata wait = current.waitMetadata();
-            boolean due = wait != null && wait.wakeAt() != null && !wait.wakeAt().isAfter(clock.instant());
+            boolean due = wait != null && wait.wakeAt() != null
+                    && (claimedDue || !wait.wakeAt().isAfter(clock.instant()));
             if (!due && !resumeRequested) {
                 return current;
             }
@@ -467,19 +478,32 @@ public final class Engine {
             return StepResult.failure(INPUT_ERROR, "input of step '" + step.id() + "' could not be resolved: "
                     + e.getMessage());
         }
+        StepResult result;
         try {
-            StepResult result = handler.get().execute(new DefaultStepContext(input, step, execution, attempt));
-            return result != null ? result : StepResult.failure(HANDLER_ERROR, "handler '" + step.handlerType()
-                    + "' of step '" + step.id() + "' returned null instead of a StepResult");
+            result = handler.get().execute(new DefaultStepContext(input, step, execution, attempt));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new CancellationException("interrupted while step '" + step.id() + "' of execution "
-                    + execution.id() + " ran; nothing of the step was saved and it runs again on the next run");
+            throw interrupted(step, execution);
         } catch (Exception e) {
+            if (Thread.currentThread().isInterrupted()) {
+                // The interrupt surfaced as some other exception (an I/O client's, say): not the step's fault.
+                throw interrupted(step, execution);
+            }
             // A handler's exception is the step's failure, never the engine's: it follows retry and onFailure.
             return StepResult.failure(HANDLER_ERROR, e.getMessage() != null ? e.getMessage() : e.toString(),
                     Map.of("exception", e.getClass().getName()));
         }
+        if (Thread.currentThread().isInterrupted()) {
+            // Whoever interrupted us (a stopping worker) may already have handed the execution on.
+            throw interrupted(step, execution);
+        }
+        return result != null ? result : StepResult.failure(HANDLER_ERROR, "handler '" + step.handlerType()
+                + "' of step '" + step.id() + "' returned null instead of a StepResult");
+    }
+
+    private static CancellationException interrupted(Step step, Execution execution) {
+        return new CancellationException("interrupted while step '" + step.id() + "' of execution "
+                + execution.id() + " ran; nothing of the step was saved and it runs again on the next run");
     }
 
     /**

@@ -3,6 +3,7 @@ package io.flowmonkey.engine;
 import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.LeasingExecutionStore;
+import io.flowmonkey.execution.WaitMetadata;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -66,6 +67,7 @@ public final class EngineWorker implements AutoCloseable {
     private final Duration leaseTtl;
     private final Duration shutdownTimeout;
 
+    private final Notices notices = new Notices();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final Set<String> lost = ConcurrentHashMap.newKeySet();
     private final Object signal = new Object();
@@ -130,7 +132,7 @@ public final class EngineWorker implements AutoCloseable {
         timers = Executors.newSingleThreadScheduledExecutor(named("flowmonkey-timer-" + workerId));
         long renewEvery = Math.max(1, leaseTtl.toMillis() / 3);
         timers.scheduleAtFixedRate(this::renewLeases, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
-        subscription = store.subscribe(new Notices());
+        subscription = store.subscribe(notices);
         loop = named("flowmonkey-claim-" + workerId).newThread(this::claimLoop);
         loop.start();
         LOG.info("Worker {} started: {} threads, poll every {}, lease {}", workerId, threads, pollInterval, leaseTtl);
@@ -236,6 +238,11 @@ public final class EngineWorker implements AutoCloseable {
             if (!result.status().isTerminal()) {
                 // A waiting execution must be claimable by anyone once it is due, not only after the lease.
                 store.releaseLeases(workerId, List.of(id));
+                WaitMetadata wait = result.waitMetadata();
+                if (wait != null && wait.wakeAt() != null) {
+                    // Its notice went out with the save, while our lease still hid it from claims.
+                    notices.onDue(id, wait.wakeAt());
+                }
             }
         } catch (ConcurrentUpdateException e) {
             if (lost.add(id)) {
@@ -246,10 +253,13 @@ public final class EngineWorker implements AutoCloseable {
         } catch (CancellationException e) {
             failed.incrementAndGet();
             LOG.info("Worker {} interrupted execution {} while stopping; its step was not saved", workerId, id);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             failed.incrementAndGet();
             LOG.error("Worker {} failed to run execution {}; it will be claimed again when its lease ends", workerId,
                     id, e);
+            if (e instanceof VirtualMachineError fatal) {
+                throw fatal;
+            }
         } finally {
             inFlight.remove(id);
             lost.remove(id);

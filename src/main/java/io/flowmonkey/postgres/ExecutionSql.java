@@ -97,7 +97,7 @@ final class ExecutionSql {
                   ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED),
                 abandoned AS (
                   SELECT id FROM %1$s
-                  WHERE status = 'running' AND flow_id = ANY (?)
+                  WHERE status IN ('running', 'cancelling') AND flow_id = ANY (?)
                     AND coalesce(lease_expires_at, updated_at + ?) <= %2$s
                   LIMIT ? FOR UPDATE SKIP LOCKED),
                 due AS (
