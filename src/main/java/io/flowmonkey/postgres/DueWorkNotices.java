@@ -26,6 +26,7 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
     private static final int WAIT_MILLIS = 500;
     private static final long MAX_BACKOFF_MILLIS = 10_000;
     private static final long RECYCLE_NANOS = TimeUnit.MINUTES.toNanos(10);
+    private static final long PROBE_NANOS = TimeUnit.SECONDS.toNanos(30);
 
     private final DataSource dataSource;
     private final ExecutionSql sql;
@@ -65,12 +66,18 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
                 PGConnection pg = c.unwrap(PGConnection.class);
                 // Give the connection back now and then, so the pool can retire it at its maxLifetime.
                 long recycleAt = System.nanoTime() + RECYCLE_NANOS;
+                long probeAt = System.nanoTime() + PROBE_NANOS;
                 while (open && System.nanoTime() < recycleAt) {
                     PGNotification[] notices = pg.getNotifications(WAIT_MILLIS);
                     if (notices != null) {
                         for (PGNotification notice : notices) {
                             deliver(notice.getParameter());
                         }
+                    }
+                    if (System.nanoTime() > probeAt) {
+                        // Waiting for notices never touches the socket; a query finds a half-open connection.
+                        probe(c);
+                        probeAt = System.nanoTime() + PROBE_NANOS;
                     }
                 }
                 // The connection goes back to the pool: it must not keep collecting notices there.
@@ -87,6 +94,13 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
                 pause(backoff);
                 backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
             }
+        }
+    }
+
+    private static void probe(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.setQueryTimeout(10);
+            st.execute(ExecutionSql.PROBE);
         }
     }
 

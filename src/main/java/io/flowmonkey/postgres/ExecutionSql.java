@@ -20,6 +20,7 @@ final class ExecutionSql {
     static final int DATA_COLUMN_COUNT = 19;
 
     static final String UNLISTEN = "UNLISTEN *";
+    static final String PROBE = "SELECT 1";
 
     /** The columns read back, in the order {@link ExecutionRow#read} expects. */
     private static final String SELECT_COLUMNS = "id, " + DATA_COLUMNS

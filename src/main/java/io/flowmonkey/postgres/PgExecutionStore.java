@@ -102,16 +102,17 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         }
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
+            T result;
             try {
-                T result = work.apply(new PgExecutionStore(this, c));
+                result = work.apply(new PgExecutionStore(this, c));
                 c.commit();
-                return result;
             } catch (SQLException | RuntimeException | Error e) {
                 rollbackQuietly(c, e);
+                restoreAutoCommit(c, e);
                 throw e;
-            } finally {
-                c.setAutoCommit(true);
             }
+            c.setAutoCommit(true);
+            return result;
         } catch (SQLException e) {
             throw SqlErrors.translate(e, null, "transaction", sql.table);
         }
@@ -489,9 +490,21 @@ public final class PgExecutionStore implements LeasingExecutionStore {
             return result;
         } catch (SQLException | RuntimeException | Error e) {
             rollbackQuietly(c, e);
+            restoreAutoCommit(c, e);
             throw e;
         } finally {
+            if (!c.getAutoCommit()) {
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
+    /** Keeps the failure that matters when a broken connection also refuses to leave the transaction. */
+    private static void restoreAutoCommit(Connection c, Throwable failure) {
+        try {
             c.setAutoCommit(true);
+        } catch (SQLException restoreFailure) {
+            failure.addSuppressed(restoreFailure);
         }
     }
 

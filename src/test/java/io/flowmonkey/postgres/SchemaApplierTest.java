@@ -46,7 +46,7 @@ class SchemaApplierTest {
     }
 
     @Test
-    void four_processes_applying_at_once_apply_each_migration_once() throws Exception {
+    void four_processes_applying_to_two_tables_of_a_new_schema_apply_each_migration_once() throws Exception {
         int threads = 4;
         CountDownLatch start = new CountDownLatch(1);
         ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -54,9 +54,11 @@ class SchemaApplierTest {
         try {
             for (int i = 0; i < threads; i++) {
                 DataSource ownPool = PG.newDataSource(1);
+                // Two threads per table, two tables in one schema that none of them has created yet.
+                PgStoreOptions table = PgStoreOptions.builder().schema("together").tableName("t" + i % 2).build();
                 results.add(pool.submit(() -> {
                     start.await();
-                    return SchemaApplier.apply(ownPool, in("together"));
+                    return SchemaApplier.apply(ownPool, table);
                 }));
             }
             start.countDown();
@@ -70,9 +72,12 @@ class SchemaApplierTest {
         }
 
         assertThat(PG.queryLong("SELECT count(*) FROM together.flowmonkey_schema_history"))
-                .isEqualTo(SchemaApplier.latestVersion());
-        assertThat(new PgExecutionStore(PG.dataSource(), in("together")).save(
-                Execution.builder("after-race", "f", "1").build()).version()).isEqualTo(1);
+                .isEqualTo(2L * SchemaApplier.latestVersion());
+        for (String table : List.of("t0", "t1")) {
+            assertThat(new PgExecutionStore(PG.dataSource(), PgStoreOptions.builder().schema("together")
+                    .tableName(table).build()).save(Execution.builder("after-race", "f", "1").build()).version())
+                    .isEqualTo(1);
+        }
     }
 
     @Test
