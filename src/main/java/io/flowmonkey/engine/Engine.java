@@ -166,7 +166,9 @@ public final class Engine {
         Execution fresh = builder.build();
         for (int attempt = 1;; attempt++) {
             try {
-                return new CreateResult(store.save(fresh), true);
+                Execution created = store.save(fresh);
+                return new CreateResult(created.parentExecutionId() == null ? created : cancelIfOrphaned(created),
+                        true);
             } catch (DuplicateIdempotencyKeyException taken) {
                 Optional<Execution> holder = taken.holderExecutionId() != null
                         ? store.load(taken.holderExecutionId())
@@ -180,6 +182,18 @@ public final class Engine {
                 }
             }
         }
+    }
+
+    /**
+     * Closes the race with a cancel of the parent: its cascade saves the parent as cancelling before
+     * it looks for children, so a child saved too late for that look sees the parent cancelling here.
+     */
+    private Execution cancelIfOrphaned(Execution child) {
+        Optional<Execution> parent = store.load(child.parentExecutionId());
+        boolean cancelled = parent.map(p -> p.status() == ExecutionStatus.CANCELLING
+                || p.status() == ExecutionStatus.CANCELLED).orElse(true);
+        return cancelled ? cancel(child.id(), Cancellation.Source.PARENT, "parent execution "
+                + child.parentExecutionId() + " was cancelled while this sub-flow was created").execution() : child;
     }
 
     private void requireLiveParent(String parentId) {

@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * database's clock passes the lease) and hands them to a pool of {@code threads} runners. While an
  * execution runs, its lease is renewed every third of {@code leaseTtl}. The loop looks for work when
  * a notice says some is due (LISTEN/NOTIFY; a timed wait is woken at its {@code wakeAt}), when a
- * runner frees up after a full batch, and every {@code pollInterval} in any case.
+ * runner frees up after a full batch, and every {@code pollInterval} in any case. The leases of
+ * executions that ended are cleared in one statement per heartbeat.
  *
  * <p>Delivery is at least once per step: if a worker dies after a handler ran but before its step
  * was saved, another worker runs that step again once the lease expires. Handlers make their side
@@ -70,6 +71,7 @@ public final class EngineWorker implements AutoCloseable {
     private final Notices notices = new Notices();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final Set<String> lost = ConcurrentHashMap.newKeySet();
+    private final Set<String> finished = ConcurrentHashMap.newKeySet();
     private final Object signal = new Object();
     private boolean notified;
     private volatile boolean running;
@@ -131,7 +133,7 @@ public final class EngineWorker implements AutoCloseable {
         runners = Executors.newFixedThreadPool(threads, named("flowmonkey-run-" + workerId));
         timers = Executors.newSingleThreadScheduledExecutor(named("flowmonkey-timer-" + workerId));
         long renewEvery = Math.max(1, leaseTtl.toMillis() / 3);
-        timers.scheduleAtFixedRate(this::renewLeases, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
+        timers.scheduleAtFixedRate(this::heartbeat, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
         subscription = store.subscribe(notices);
         loop = named("flowmonkey-claim-" + workerId).newThread(this::claimLoop);
         loop.start();
@@ -184,15 +186,9 @@ public final class EngineWorker implements AutoCloseable {
         }
         timers.shutdownNow();
         unfinished.addAll(inFlight);
-        if (!unfinished.isEmpty()) {
-            // Interrupted steps were not saved: let another worker take them over now, not after the lease.
-            try {
-                store.releaseLeases(workerId, unfinished);
-            } catch (RuntimeException e) {
-                LOG.warn("Worker {} could not release {} lease(s); they expire in {}", workerId, unfinished.size(),
-                        leaseTtl, e);
-            }
-        }
+        // Interrupted steps were not saved: let another worker take them over now, not after the lease.
+        release(unfinished);
+        releaseFinished();
         LOG.info("Worker {} stopped: {}", workerId, stats());
     }
 
@@ -235,7 +231,10 @@ public final class EngineWorker implements AutoCloseable {
         try {
             Execution result = engine.runClaimed(claimedExecution).execution();
             completed.incrementAndGet();
-            if (!result.status().isTerminal()) {
+            if (result.status().isTerminal()) {
+                // Released with the next heartbeat, batched, rather than with a statement of its own.
+                finished.add(id);
+            } else {
                 // A waiting execution must be claimable by anyone once it is due, not only after the lease.
                 store.releaseLeases(workerId, List.of(id));
                 WaitMetadata wait = result.waitMetadata();
@@ -266,6 +265,31 @@ public final class EngineWorker implements AutoCloseable {
             if (backlog) {
                 wake(false);
             }
+        }
+    }
+
+    private void heartbeat() {
+        renewLeases();
+        releaseFinished();
+    }
+
+    /** Clears the leases of executions that ended, in one statement for all since the last heartbeat. */
+    private void releaseFinished() {
+        Set<String> ended = new HashSet<>(finished);
+        if (!ended.isEmpty()) {
+            finished.removeAll(ended);
+            release(ended);
+        }
+    }
+
+    private void release(Set<String> ids) {
+        if (ids.isEmpty()) {
+            return;
+        }
+        try {
+            store.releaseLeases(workerId, ids);
+        } catch (RuntimeException e) {
+            LOG.warn("Worker {} could not release {} lease(s); they expire in {}", workerId, ids.size(), leaseTtl, e);
         }
     }
 

@@ -687,6 +687,27 @@ abstract class AbstractEngineTest {
         });
     }
 
+    @Test
+    void a_sub_flow_created_while_its_parent_is_being_cancelled_is_cancelled_too() {
+        registerHoldFlow();
+        String parent = createWaiting(null);
+        // The parent's cancel starts after the child's create checked the parent, and before it saved.
+        faulty.beforeSave(e -> {
+            if (parent.equals(e.parentExecutionId())) {
+                faulty.beforeSave(x -> { });
+                Execution p = stored(parent);
+                store.save(p.toBuilder().status(ExecutionStatus.CANCELLING)
+                        .cancellation(new Cancellation(Cancellation.Source.USER, "stop", clock.instant())).build());
+            }
+        });
+
+        CreateResult child = engine.create("hold", Map.of(), CreateOptions.builder().parentExecutionId(parent).build());
+
+        assertThat(child.created()).isTrue();
+        assertThat(child.execution().status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(child.execution().cancellation().source()).isEqualTo(Cancellation.Source.PARENT);
+    }
+
     private String createWaiting(String parentId) {
         CreateOptions options = parentId == null ? CreateOptions.DEFAULTS
                 : CreateOptions.builder().parentExecutionId(parentId).build();

@@ -65,6 +65,7 @@ class EngineWorkerTest {
                 assertThat(flows.callsOf(id, step)).as("calls of %s/%s", id, step).isEqualTo(1);
             }
         }
+        assertThat(count("lease_owner IS NOT NULL")).as("nothing left claimed").isZero();
         long claimed = workers.stream().mapToLong(w -> w.stats().claimed()).sum();
         assertThat(claimed).isEqualTo(2000);
         assertThat(workers).allSatisfy(w -> assertThat(w.stats().claimed()).isPositive());

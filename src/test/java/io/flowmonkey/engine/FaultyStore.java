@@ -9,6 +9,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * Delegates to a real store, counts saves, and can simulate a crash: the save numbered
@@ -19,6 +20,7 @@ final class FaultyStore implements ExecutionStore {
     private final ExecutionStore delegate;
     private final AtomicInteger saves = new AtomicInteger();
     private volatile int failingSave;
+    private volatile Consumer<Execution> beforeSave = e -> { };
 
     FaultyStore(ExecutionStore delegate) {
         this.delegate = delegate;
@@ -27,6 +29,11 @@ final class FaultyStore implements ExecutionStore {
     /** Makes the n-th save from now throw, as if the process died on it. */
     void failOnSave(int n) {
         failingSave = saves.get() + n;
+    }
+
+    /** Runs {@code hook} before every save reaches the store, as if another process acted just then. */
+    void beforeSave(Consumer<Execution> hook) {
+        beforeSave = hook;
     }
 
     int saves() {
@@ -38,6 +45,7 @@ final class FaultyStore implements ExecutionStore {
         if (saves.incrementAndGet() == failingSave) {
             throw new StoreException(e.id(), "simulated crash on save " + failingSave);
         }
+        beforeSave.accept(e);
         return delegate.save(e);
     }
 

@@ -67,6 +67,8 @@ class MultiProcessWorkerTest {
         assertThat(PG.queryLong("SELECT count(*) FROM (SELECT 1 FROM handler_log GROUP BY execution_id, step_id "
                 + "HAVING count(*) > 1) twice")).isZero();
         assertThat(workersSeen()).containsExactlyInAnyOrder("jvm-a", "jvm-b");
+        assertThat(PG.queryLong("SELECT count(*) FROM executions WHERE lease_owner IS NOT NULL"))
+                .as("nothing left claimed").isZero();
     }
 
     @Test
