@@ -52,37 +52,17 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
         boolean recovering = false;
         while (open) {
             try (Connection c = dataSource.getConnection()) {
-                String channel = channel(c);
-                try (Statement st = c.createStatement()) {
-                    st.execute(sql.listen(channel));
-                }
-                if (recovering) {
-                    LOG.info("Listening for due work on {} again", sql.table);
+                try {
+                    listen(c, recovering);
                     recovering = false;
-                }
-                // Work saved before LISTEN took effect sent its notice to nobody: look for it now.
-                listener.onMissedNotices();
-                backoff = 100;
-                PGConnection pg = c.unwrap(PGConnection.class);
-                // Give the connection back now and then, so the pool can retire it at its maxLifetime.
-                long recycleAt = System.nanoTime() + RECYCLE_NANOS;
-                long probeAt = System.nanoTime() + PROBE_NANOS;
-                while (open && System.nanoTime() < recycleAt) {
-                    PGNotification[] notices = pg.getNotifications(WAIT_MILLIS);
-                    if (notices != null) {
-                        for (PGNotification notice : notices) {
-                            deliver(notice.getParameter());
-                        }
+                    backoff = 100;
+                    // The connection goes back to the pool: it must not keep collecting notices there.
+                    try (Statement st = c.createStatement()) {
+                        st.execute(ExecutionSql.UNLISTEN);
                     }
-                    if (System.nanoTime() > probeAt) {
-                        // Waiting for notices never touches the socket; a query finds a half-open connection.
-                        probe(c);
-                        probeAt = System.nanoTime() + PROBE_NANOS;
-                    }
-                }
-                // The connection goes back to the pool: it must not keep collecting notices there.
-                try (Statement st = c.createStatement()) {
-                    st.execute(ExecutionSql.UNLISTEN);
+                } catch (SQLException | RuntimeException e) {
+                    discardIfBroken(c);
+                    throw e;
                 }
             } catch (SQLException | RuntimeException e) {
                 if (!open) {
@@ -94,6 +74,48 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
                 pause(backoff);
                 backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
             }
+        }
+    }
+
+    /** Listens on {@code c} until the subscription closes or the connection is due for recycling. */
+    private void listen(Connection c, boolean recovering) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute(sql.listen(channel(c)));
+        }
+        if (recovering) {
+            LOG.info("Listening for due work on {} again", sql.table);
+        }
+        // Work saved before LISTEN took effect sent its notice to nobody: look for it now.
+        listener.onMissedNotices();
+        PGConnection pg = c.unwrap(PGConnection.class);
+        // Give the connection back now and then, so the pool can retire it at its maxLifetime.
+        long recycleAt = System.nanoTime() + RECYCLE_NANOS;
+        long probeAt = System.nanoTime() + PROBE_NANOS;
+        while (open && System.nanoTime() < recycleAt) {
+            PGNotification[] notices = pg.getNotifications(WAIT_MILLIS);
+            if (notices != null) {
+                for (PGNotification notice : notices) {
+                    deliver(notice.getParameter());
+                }
+            }
+            if (System.nanoTime() > probeAt) {
+                // Waiting for notices never touches the socket; a query finds a half-open connection.
+                probe(c);
+                probeAt = System.nanoTime() + PROBE_NANOS;
+            }
+        }
+    }
+
+    /**
+     * A failure inside {@link PGConnection#getNotifications} bypasses the pool's proxy, so the pool
+     * would hand the dead connection to the next caller; a query through the proxy lets it see the
+     * failure and discard the connection.
+     */
+    private static void discardIfBroken(Connection c) {
+        try {
+            probe(c);
+        } catch (SQLException expected) {
+            // The pool has seen it now.
         }
     }
 
