@@ -242,6 +242,27 @@ public final class Engine {
     }
 
     /**
+     * Runs an execution already in hand, such as the one {@link #create} returned, exactly like
+     * {@link #run(String)} but without loading it first: one store round trip per step and none
+     * before. The copy must be the stored version; if the store has moved on, the first save fails
+     * with {@link ConcurrentUpdateException} and nothing of that step is written.
+     *
+     * @param execution the stored execution to run
+     * @return the execution as last stored
+     * @throws ConcurrentUpdateException if {@code execution} is not the stored version
+     * @throws IllegalStateException if the execution's flow version is no longer registered (nothing is written)
+     * @throws io.flowmonkey.execution.StoreException if the store fails; steps saved before stay saved
+     */
+    public RunResult run(Execution execution) {
+        Objects.requireNonNull(execution, "execution must not be null");
+        if (execution.version() == 0) {
+            throw new IllegalArgumentException("execution " + execution.id() + " was never stored (version 0); "
+                    + "create it with Engine.create first");
+        }
+        return new RunResult(drive(execution, null, false));
+    }
+
+    /**
      * Ends the wait of a waiting execution and runs on, like {@link #run(String)}. The data, if any, is
      * stored in the context under {@value #RESUME_DATA_KEY}. The execution continues at the waiting
      * step's {@link Step#onResume()}, or runs the waiting step again when that is null; a retry wait

@@ -708,6 +708,30 @@ abstract class AbstractEngineTest {
         assertThat(child.execution().cancellation().source()).isEqualTo(Cancellation.Source.PARENT);
     }
 
+    @Test
+    void create_then_run_of_the_execution_in_hand_is_one_save_per_step_and_no_load() {
+        registerApprovalFlow();
+        int savesBefore = faulty.saves();
+        int loadsBefore = faulty.loads();
+
+        Execution created = engine.create("approval", Map.of("orderId", 7)).execution();
+        Execution waiting = engine.run(created).execution();
+
+        assertThat(waiting.status()).isEqualTo(ExecutionStatus.WAITING);
+        assertThat(faulty.saves() - savesBefore).as("create, then steps request and await").isEqualTo(1 + 2);
+        assertThat(faulty.loads() - loadsBefore).isZero();
+    }
+
+    @Test
+    void run_of_a_stale_copy_in_hand_saves_nothing() {
+        registerApprovalFlow();
+        Execution created = engine.create("approval", Map.of("orderId", 8)).execution();
+        engine.run(created.id());
+
+        assertThatThrownBy(() -> engine.run(created)).isInstanceOf(ConcurrentUpdateException.class);
+        assertThat(stored(created.id()).status()).isEqualTo(ExecutionStatus.WAITING);
+    }
+
     private String createWaiting(String parentId) {
         CreateOptions options = parentId == null ? CreateOptions.DEFAULTS
                 : CreateOptions.builder().parentExecutionId(parentId).build();

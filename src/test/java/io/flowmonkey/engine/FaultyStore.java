@@ -19,6 +19,7 @@ final class FaultyStore implements ExecutionStore {
 
     private final ExecutionStore delegate;
     private final AtomicInteger saves = new AtomicInteger();
+    private final AtomicInteger loads = new AtomicInteger();
     private volatile int failingSave;
     private volatile Consumer<Execution> beforeSave = e -> { };
 
@@ -40,6 +41,10 @@ final class FaultyStore implements ExecutionStore {
         return saves.get();
     }
 
+    int loads() {
+        return loads.get();
+    }
+
     @Override
     public Execution save(Execution e) {
         if (saves.incrementAndGet() == failingSave) {
@@ -56,6 +61,7 @@ final class FaultyStore implements ExecutionStore {
 
     @Override
     public Optional<Execution> load(String id) {
+        loads.incrementAndGet();
         return delegate.load(id);
     }
 
