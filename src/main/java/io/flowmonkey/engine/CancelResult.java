@@ -12,7 +12,12 @@ import java.util.Objects;
  */
 public record CancelResult(Execution execution, boolean cancelled) {
 
-    /** Rejects a null execution. */
+    /**
+     * Rejects a null execution.
+     *
+     * @param execution the execution as stored after the call
+     * @param cancelled true if this call cancelled it; false if it had already ended (completed, failed or cancelled), in which case nothing was written
+     */
     public CancelResult {
         Objects.requireNonNull(execution, "execution must not be null");
     }

@@ -11,7 +11,12 @@ import java.util.Objects;
  */
 public record CreateResult(Execution execution, boolean created) {
 
-    /** Rejects a null execution. */
+    /**
+     * Rejects a null execution.
+     *
+     * @param execution the stored execution: the new one, or the one that already held the idempotency key
+     * @param created true if this call stored a new execution; false on an idempotency hit
+     */
     public CreateResult {
         Objects.requireNonNull(execution, "execution must not be null");
     }

@@ -166,7 +166,9 @@ public final class Engine {
         Execution fresh = builder.build();
         for (int attempt = 1;; attempt++) {
             try {
-                return new CreateResult(store.save(fresh), true);
+                Execution created = store.save(fresh);
+                return new CreateResult(created.parentExecutionId() == null ? created : cancelIfOrphaned(created),
+                        true);
             } catch (DuplicateIdempotencyKeyException taken) {
                 Optional<Execution> holder = taken.holderExecutionId() != null
                         ? store.load(taken.holderExecutionId())
@@ -180,6 +182,18 @@ public final class Engine {
                 }
             }
         }
+    }
+
+    /**
+     * Closes the race with a cancel of the parent: its cascade saves the parent as cancelling before
+     * it looks for children, so a child saved too late for that look sees the parent cancelling here.
+     */
+    private Execution cancelIfOrphaned(Execution child) {
+        Optional<Execution> parent = store.load(child.parentExecutionId());
+        boolean cancelled = parent.map(p -> p.status() == ExecutionStatus.CANCELLING
+                || p.status() == ExecutionStatus.CANCELLED).orElse(true);
+        return cancelled ? cancel(child.id(), Cancellation.Source.PARENT, "parent execution "
+                + child.parentExecutionId() + " was cancelled while this sub-flow was created").execution() : child;
     }
 
     private void requireLiveParent(String parentId) {
@@ -225,6 +239,27 @@ public final class Engine {
      */
     public RunResult run(String executionId) {
         return new RunResult(drive(load(executionId), null, false));
+    }
+
+    /**
+     * Runs an execution already in hand, such as the one {@link #create} returned, exactly like
+     * {@link #run(String)} but without loading it first: one store round trip per step and none
+     * before. The copy must be the stored version; if the store has moved on, the first save fails
+     * with {@link ConcurrentUpdateException} and nothing of that step is written.
+     *
+     * @param execution the stored execution to run
+     * @return the execution as last stored
+     * @throws ConcurrentUpdateException if {@code execution} is not the stored version
+     * @throws IllegalStateException if the execution's flow version is no longer registered (nothing is written)
+     * @throws io.flowmonkey.execution.StoreException if the store fails; steps saved before stay saved
+     */
+    public RunResult run(Execution execution) {
+        Objects.requireNonNull(execution, "execution must not be null");
+        if (execution.version() == 0) {
+            throw new IllegalArgumentException("execution " + execution.id() + " was never stored (version 0); "
+                    + "create it with Engine.create first");
+        }
+        return new RunResult(drive(execution, null, false));
     }
 
     /**
@@ -318,12 +353,17 @@ public final class Engine {
 
     /** Advances an execution an {@link EngineWorker} has just claimed, without loading it again. */
     RunResult runClaimed(Execution claimed) {
-        return new RunResult(drive(claimed, null, false));
+        return new RunResult(drive(claimed, null, false, true));
     }
 
     /** The store, for the {@link EngineWorker} that claims this engine's work. */
     ExecutionStore store() {
         return store;
+    }
+
+    /** The flows, whose executions an {@link EngineWorker} of this engine claims. */
+    FlowRegistry flows() {
+        return flows;
     }
 
     /** The clock, for the {@link EngineWorker}'s wake-up timers. */
@@ -341,11 +381,22 @@ public final class Engine {
      * {@code resumeData} goes to the context when it does.
      */
     private Execution drive(Execution loaded, Map<String, ?> resumeData, boolean resumeRequested) {
+        return drive(loaded, resumeData, resumeRequested, false);
+    }
+
+    /**
+     * As {@link #drive(Execution, Map, boolean)}; {@code claimedDue} says a store found the wait due
+     * by the database's clock, which wins over this engine's clock so that a worker whose clock lags
+     * does not claim, skip and release the same execution over and over.
+     */
+    private Execution drive(Execution loaded, Map<String, ?> resumeData, boolean resumeRequested,
+                            boolean claimedDue) {
         Execution current = loaded;
         int attempt = 1;
         if (current.status() == ExecutionStatus.WAITING) {
             WaitMetadata wait = current.waitMetadata();
-            boolean due = wait != null && wait.wakeAt() != null && !wait.wakeAt().isAfter(clock.instant());
+            boolean due = wait != null && wait.wakeAt() != null
+                    && (claimedDue || !wait.wakeAt().isAfter(clock.instant()));
             if (!due && !resumeRequested) {
                 return current;
             }
@@ -462,19 +513,32 @@ public final class Engine {
             return StepResult.failure(INPUT_ERROR, "input of step '" + step.id() + "' could not be resolved: "
                     + e.getMessage());
         }
+        StepResult result;
         try {
-            StepResult result = handler.get().execute(new DefaultStepContext(input, step, execution, attempt));
-            return result != null ? result : StepResult.failure(HANDLER_ERROR, "handler '" + step.handlerType()
-                    + "' of step '" + step.id() + "' returned null instead of a StepResult");
+            result = handler.get().execute(new DefaultStepContext(input, step, execution, attempt));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new CancellationException("interrupted while step '" + step.id() + "' of execution "
-                    + execution.id() + " ran; nothing of the step was saved and it runs again on the next run");
+            throw interrupted(step, execution);
         } catch (Exception e) {
+            if (Thread.currentThread().isInterrupted()) {
+                // The interrupt surfaced as some other exception (an I/O client's, say): not the step's fault.
+                throw interrupted(step, execution);
+            }
             // A handler's exception is the step's failure, never the engine's: it follows retry and onFailure.
             return StepResult.failure(HANDLER_ERROR, e.getMessage() != null ? e.getMessage() : e.toString(),
                     Map.of("exception", e.getClass().getName()));
         }
+        if (Thread.currentThread().isInterrupted()) {
+            // Whoever interrupted us (a stopping worker) may already have handed the execution on.
+            throw interrupted(step, execution);
+        }
+        return result != null ? result : StepResult.failure(HANDLER_ERROR, "handler '" + step.handlerType()
+                + "' of step '" + step.id() + "' returned null instead of a StepResult");
+    }
+
+    private static CancellationException interrupted(Step step, Execution execution) {
+        return new CancellationException("interrupted while step '" + step.id() + "' of execution "
+                + execution.id() + " ran; nothing of the step was saved and it runs again on the next run");
     }
 
     /**

@@ -3,6 +3,7 @@ package io.flowmonkey.engine;
 import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.LeasingExecutionStore;
+import io.flowmonkey.execution.WaitMetadata;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -28,12 +29,13 @@ import org.slf4j.LoggerFactory;
  * {@link Engine#create}, timed waits whose wake-up time has passed, and executions abandoned by a
  * worker that died. Any number of workers, in any number of JVMs, may share one database.
  *
- * <p>How it works: one loop thread claims due executions with
+ * <p>How it works: one loop thread claims due executions of the engine's flows with
  * {@link LeasingExecutionStore#claimDue} (one statement for a batch, leased to this worker until the
  * database's clock passes the lease) and hands them to a pool of {@code threads} runners. While an
  * execution runs, its lease is renewed every third of {@code leaseTtl}. The loop looks for work when
  * a notice says some is due (LISTEN/NOTIFY; a timed wait is woken at its {@code wakeAt}), when a
- * runner frees up after a full batch, and every {@code pollInterval} in any case.
+ * runner frees up after a full batch, and every {@code pollInterval} in any case. The leases of
+ * executions that ended are cleared in one statement per heartbeat.
  *
  * <p>Delivery is at least once per step: if a worker dies after a handler ran but before its step
  * was saved, another worker runs that step again once the lease expires. Handlers make their side
@@ -66,8 +68,10 @@ public final class EngineWorker implements AutoCloseable {
     private final Duration leaseTtl;
     private final Duration shutdownTimeout;
 
+    private final Notices notices = new Notices();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final Set<String> lost = ConcurrentHashMap.newKeySet();
+    private final Set<String> finished = ConcurrentHashMap.newKeySet();
     private final Object signal = new Object();
     private boolean notified;
     private volatile boolean running;
@@ -129,8 +133,8 @@ public final class EngineWorker implements AutoCloseable {
         runners = Executors.newFixedThreadPool(threads, named("flowmonkey-run-" + workerId));
         timers = Executors.newSingleThreadScheduledExecutor(named("flowmonkey-timer-" + workerId));
         long renewEvery = Math.max(1, leaseTtl.toMillis() / 3);
-        timers.scheduleAtFixedRate(this::renewLeases, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
-        subscription = store.subscribe(new Notices());
+        timers.scheduleAtFixedRate(this::heartbeat, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
+        subscription = store.subscribe(notices);
         loop = named("flowmonkey-claim-" + workerId).newThread(this::claimLoop);
         loop.start();
         LOG.info("Worker {} started: {} threads, poll every {}, lease {}", workerId, threads, pollInterval, leaseTtl);
@@ -182,15 +186,9 @@ public final class EngineWorker implements AutoCloseable {
         }
         timers.shutdownNow();
         unfinished.addAll(inFlight);
-        if (!unfinished.isEmpty()) {
-            // Interrupted steps were not saved: let another worker take them over now, not after the lease.
-            try {
-                store.releaseLeases(workerId, unfinished);
-            } catch (RuntimeException e) {
-                LOG.warn("Worker {} could not release {} lease(s); they expire in {}", workerId, unfinished.size(),
-                        leaseTtl, e);
-            }
-        }
+        // Interrupted steps were not saved: let another worker take them over now, not after the lease.
+        release(unfinished);
+        releaseFinished();
         LOG.info("Worker {} stopped: {}", workerId, stats());
     }
 
@@ -200,7 +198,8 @@ public final class EngineWorker implements AutoCloseable {
             if (free > 0) {
                 List<Execution> batch;
                 try {
-                    batch = store.claimDue(workerId, leaseTtl, free);
+                    Set<String> flowIds = engine.flows().flowIds();
+                    batch = flowIds.isEmpty() ? List.of() : store.claimDue(workerId, flowIds, leaseTtl, free);
                 } catch (RuntimeException e) {
                     LOG.warn("Worker {} could not claim work: {}; trying again in {}", workerId, e.getMessage(),
                             ERROR_BACKOFF);
@@ -232,9 +231,17 @@ public final class EngineWorker implements AutoCloseable {
         try {
             Execution result = engine.runClaimed(claimedExecution).execution();
             completed.incrementAndGet();
-            if (!result.status().isTerminal()) {
+            if (result.status().isTerminal()) {
+                // Released with the next heartbeat, batched, rather than with a statement of its own.
+                finished.add(id);
+            } else {
                 // A waiting execution must be claimable by anyone once it is due, not only after the lease.
                 store.releaseLeases(workerId, List.of(id));
+                WaitMetadata wait = result.waitMetadata();
+                if (wait != null && wait.wakeAt() != null) {
+                    // Its notice went out with the save, while our lease still hid it from claims.
+                    notices.onDue(id, wait.wakeAt());
+                }
             }
         } catch (ConcurrentUpdateException e) {
             if (lost.add(id)) {
@@ -245,16 +252,44 @@ public final class EngineWorker implements AutoCloseable {
         } catch (CancellationException e) {
             failed.incrementAndGet();
             LOG.info("Worker {} interrupted execution {} while stopping; its step was not saved", workerId, id);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             failed.incrementAndGet();
             LOG.error("Worker {} failed to run execution {}; it will be claimed again when its lease ends", workerId,
                     id, e);
+            if (e instanceof VirtualMachineError fatal) {
+                throw fatal;
+            }
         } finally {
             inFlight.remove(id);
             lost.remove(id);
             if (backlog) {
                 wake(false);
             }
+        }
+    }
+
+    private void heartbeat() {
+        renewLeases();
+        releaseFinished();
+    }
+
+    /** Clears the leases of executions that ended, in one statement for all since the last heartbeat. */
+    private void releaseFinished() {
+        Set<String> ended = new HashSet<>(finished);
+        if (!ended.isEmpty()) {
+            finished.removeAll(ended);
+            release(ended);
+        }
+    }
+
+    private void release(Set<String> ids) {
+        if (ids.isEmpty()) {
+            return;
+        }
+        try {
+            store.releaseLeases(workerId, ids);
+        } catch (RuntimeException e) {
+            LOG.warn("Worker {} could not release {} lease(s); they expire in {}", workerId, ids.size(), leaseTtl, e);
         }
     }
 

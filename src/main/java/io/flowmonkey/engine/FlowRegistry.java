@@ -1,6 +1,7 @@
 package io.flowmonkey.engine;
 
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Where the {@link Engine} looks flows up. New executions start on the latest version
@@ -26,4 +27,12 @@ public interface FlowRegistry {
      * @return the flow, or empty if that version is not registered
      */
     Optional<Flow> get(String flowId, String version);
+
+    /**
+     * Returns the ids of the flows registered now. An {@link EngineWorker} claims only executions of
+     * these flows, so that services sharing one table each run only their own flows.
+     *
+     * @return the flow ids, unmodifiable
+     */
+    Set<String> flowIds();
 }

@@ -8,7 +8,9 @@ package io.flowmonkey.engine;
 public class FlowValidationException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
 
+    /** The flow at fault. */
     private final String flowId;
+    /** The step at fault, or null. */
     private final String stepId;
 
     /**

@@ -9,7 +9,9 @@ import io.flowmonkey.execution.ExecutionStatus;
 public class IllegalExecutionStateException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
 
+    /** The execution the request was about. */
     private final String executionId;
+    /** Its status when the request was refused. */
     private final ExecutionStatus status;
 
     /**

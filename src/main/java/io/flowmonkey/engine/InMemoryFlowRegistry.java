@@ -4,6 +4,7 @@ import java.util.Comparator;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 
@@ -57,6 +58,11 @@ public final class InMemoryFlowRegistry implements FlowRegistry {
         Objects.requireNonNull(version, "version must not be null");
         ConcurrentSkipListMap<String, Flow> versions = flows.get(flowId);
         return versions == null ? Optional.empty() : Optional.ofNullable(versions.get(version));
+    }
+
+    @Override
+    public Set<String> flowIds() {
+        return Set.copyOf(flows.keySet());
     }
 
     private static int compareVersions(String a, String b) {

@@ -10,7 +10,11 @@ import java.util.Objects;
  */
 public record RunResult(Execution execution) {
 
-    /** Rejects a null execution. */
+    /**
+     * Rejects a null execution.
+     *
+     * @param execution the execution as last stored by this call (or as loaded, when there was nothing to do)
+     */
     public RunResult {
         Objects.requireNonNull(execution, "execution must not be null");
     }

@@ -102,7 +102,13 @@ public sealed interface StepResult {
      */
     record Failure(String code, String message, Object details) implements StepResult {
 
-        /** Rejects a blank code. */
+        /**
+         * Rejects a blank code.
+         *
+         * @param code a short machine-readable code, never blank
+         * @param message what went wrong, or null
+         * @param details extra JSON-like data, or null
+         */
         public Failure {
             if (code == null || code.isBlank()) {
                 throw new IllegalArgumentException("failure code must be a non-blank string, got "
@@ -120,7 +126,13 @@ public sealed interface StepResult {
      */
     record Wait(Duration duration, Instant wakeAt, String reason) implements StepResult {
 
-        /** Rejects a wait with both a duration and an instant. */
+        /**
+         * Rejects a wait with both a duration and an instant.
+         *
+         * @param duration how long to wait, or null
+         * @param wakeAt when to wake, or null
+         * @param reason why, or null
+         */
         public Wait {
             if (duration != null && wakeAt != null) {
                 throw new IllegalArgumentException("a wait has a duration or a wakeAt, not both");

@@ -13,7 +13,13 @@ import java.util.Objects;
  */
 public record Cancellation(Source source, String reason, Instant cancelledAt) {
 
-    /** Validates the source and truncates the timestamp to milliseconds. */
+    /**
+     * Validates the source and truncates the timestamp to milliseconds.
+     *
+     * @param source who asked for the cancellation
+     * @param reason why, or null
+     * @param cancelledAt when
+     */
     public Cancellation {
         Objects.requireNonNull(source, "cancellation.source must not be null");
         cancelledAt = Values.millis(cancelledAt);

@@ -8,6 +8,7 @@ package io.flowmonkey.execution;
 public class ConcurrentUpdateException extends StoreException {
     private static final long serialVersionUID = 1L;
 
+    /** The version the losing save expected. */
     private final long expectedVersion;
 
     /**

@@ -7,7 +7,9 @@ package io.flowmonkey.execution;
 public class DuplicateIdempotencyKeyException extends StoreException {
     private static final long serialVersionUID = 1L;
 
+    /** The key that is taken. */
     private final String idempotencyKey;
+    /** The execution holding the key, or null. */
     private final String holderExecutionId;
 
     /**

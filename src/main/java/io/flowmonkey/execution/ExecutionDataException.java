@@ -8,6 +8,7 @@ package io.flowmonkey.execution;
 public class ExecutionDataException extends StoreException {
     private static final long serialVersionUID = 1L;
 
+    /** The column or field at fault. */
     private final String column;
 
     /**

@@ -14,7 +14,15 @@ import java.time.Instant;
  */
 public record ExecutionError(String code, String message, String stepId, Object details, Instant timestamp) {
 
-    /** Validates the code and truncates the timestamp to milliseconds, as it is stored. */
+    /**
+     * Validates the code and truncates the timestamp to milliseconds, as it is stored.
+     *
+     * @param code a stable machine-readable code, e.g. {@code HANDLER_ERROR}
+     * @param message a human-readable explanation
+     * @param stepId the step that failed, or null when the failure is not a step's
+     * @param details any JSON value with more detail, or null
+     * @param timestamp when the failure happened, or null
+     */
     public ExecutionError {
         Values.requireText(code, "error.code");
         details = Values.freezeJson(details);

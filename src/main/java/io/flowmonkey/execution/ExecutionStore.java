@@ -11,6 +11,9 @@ import java.util.Optional;
  * <p>Saves are optimistic: an execution of version 0 is inserted, any other is updated only if the
  * stored version still equals it, and the returned copy carries the new version. A lost race is a
  * {@link ConcurrentUpdateException}, never a silent overwrite.
+ *
+ * <p>The idempotency key and its expiry are written by the insert only; updates leave them as
+ * stored. When an expired key is reused, it is taken from the execution that held it.
  */
 public interface ExecutionStore {
 

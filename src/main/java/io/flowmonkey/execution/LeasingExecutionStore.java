@@ -12,23 +12,26 @@ import java.util.Set;
  * subscribers promptly when new work is due.
  *
  * <p>Due means: {@link ExecutionStatus#PENDING}; {@link ExecutionStatus#WAITING} with a
- * {@code wakeAt} that has passed; or {@link ExecutionStatus#RUNNING} whose holder's lease expired
- * (a worker died), or that no worker holds and that was not saved for a lease's length (a process
- * died while running it directly). An execution whose lease has not expired is never handed out.
+ * {@code wakeAt} that has passed; or {@link ExecutionStatus#RUNNING} or
+ * {@link ExecutionStatus#CANCELLING} whose holder's lease expired (a worker died), or that no worker
+ * holds and that was not saved for a lease's length (a process died while running or cancelling it
+ * directly; this grace is measured from {@code updatedAt}, which the saving process's clock wrote).
+ * An execution whose lease has not expired is never handed out.
  */
 public interface LeasingExecutionStore extends ExecutionStore {
 
     /**
-     * Claims up to {@code limit} due executions for {@code workerId} in one atomic step, leasing each
-     * until the store's clock reaches now plus {@code leaseTtl}. Claiming increments each
-     * execution's version, so a previous holder that still runs can no longer save it.
+     * Claims up to {@code limit} due executions of the given flows for {@code workerId} in one atomic
+     * step, leasing each until the store's clock reaches now plus {@code leaseTtl}. Claiming
+     * increments each execution's version, so a previous holder that still runs can no longer save it.
      *
      * @param workerId who claims
+     * @param flowIds the flows the worker can run; executions of other flows are left for others
      * @param leaseTtl how long the lease lasts unless renewed
      * @param limit the most executions to claim, at least 1
      * @return the claimed executions, as stored after the claim, in no particular order
      */
-    List<Execution> claimDue(String workerId, Duration leaseTtl, int limit);
+    List<Execution> claimDue(String workerId, Collection<String> flowIds, Duration leaseTtl, int limit);
 
     /**
      * Extends the leases {@code workerId} still holds. Does not change versions.

@@ -16,7 +16,17 @@ import java.time.Instant;
 public record StepHistory(String stepId, String handlerType, String outcome, Instant startedAt,
                           Instant completedAt, long durationMs, Object error) {
 
-    /** Validates the step id and truncates timestamps to milliseconds, as they are stored. */
+    /**
+     * Validates the step id and truncates timestamps to milliseconds, as they are stored.
+     *
+     * @param stepId the step that ran
+     * @param handlerType the handler type that ran it
+     * @param outcome what came of it: {@code "success"}, {@code "failure"} or {@code "wait"}
+     * @param startedAt when the handler was called
+     * @param completedAt when the handler returned
+     * @param durationMs {@code completedAt - startedAt} in milliseconds
+     * @param error the failure, as a JSON value, or null
+     */
     public StepHistory {
         Values.requireText(stepId, "history.stepId");
         startedAt = Values.millis(startedAt);

@@ -8,6 +8,7 @@ package io.flowmonkey.execution;
 public class StoreException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The execution concerned, or null. */
     private final String executionId;
 
     /**

@@ -11,7 +11,12 @@ import java.time.Duration;
  */
 public record TimeoutConfig(Duration executionTimeout, Duration waitTimeout) {
 
-    /** Rejects negative or zero durations. */
+    /**
+     * Rejects negative or zero durations.
+     *
+     * @param executionTimeout how long the whole execution may take from creation, or null for no limit
+     * @param waitTimeout how long one wait may last, or null for no limit
+     */
     public TimeoutConfig {
         requirePositive(executionTimeout, "timeoutConfig.executionTimeout");
         requirePositive(waitTimeout, "timeoutConfig.waitTimeout");

@@ -14,7 +14,14 @@ import java.util.Map;
  */
 public record WaitMetadata(Instant wakeAt, String reason, Instant waitStartedAt, Map<String, Object> data) {
 
-    /** Truncates timestamps to milliseconds and copies {@code data}. */
+    /**
+     * Truncates timestamps to milliseconds and copies {@code data}.
+     *
+     * @param wakeAt when a timed wait ends, or null for a wait that only a signal ends
+     * @param reason why the execution waits
+     * @param waitStartedAt when the wait began, or null
+     * @param data extra JSON data about the wait; never null (empty when absent)
+     */
     public WaitMetadata {
         wakeAt = Values.millis(wakeAt);
         waitStartedAt = Values.millis(waitStartedAt);

@@ -93,12 +93,19 @@ public final class InMemoryExecutionStore implements ExecutionStore {
                     + "else: expected version " + e.version() + ", found " + stored.version()
                     + "; reload it and apply the change again");
         }
-        if (e.idempotencyKey() != null) {
-            claimKey(e, table, now);
+        Execution.Builder saved = e.toBuilder().updatedAt(now).version(e.version() + 1);
+        if (stored == null) {
+            if (e.idempotencyKey() != null) {
+                claimKey(e, table, now);
+            }
+        } else {
+            // Keys are set by inserts only, as in the PostgreSQL store: an update must not take back a
+            // key that was released from this execution and reused by another.
+            saved.idempotencyKey(stored.idempotencyKey()).idempotencyExpiresAt(stored.idempotencyExpiresAt());
         }
-        Execution saved = e.toBuilder().updatedAt(now).version(e.version() + 1).build();
-        table.put(saved.id(), saved);
-        return saved;
+        Execution result = saved.build();
+        table.put(result.id(), result);
+        return result;
     }
 
     private void claimKey(Execution e, Map<String, Execution> table, Instant now) {

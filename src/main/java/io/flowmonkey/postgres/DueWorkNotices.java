@@ -7,6 +7,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -15,7 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Listens for the notices the table's trigger sends, on a connection of its own, and passes them
- * on. When the connection fails it reconnects by itself, with growing pauses, and tells the
+ * on. When the connection fails it reconnects by itself, with growing pauses; every ten minutes it
+ * returns the connection to the pool and takes another. Each time it starts listening it tells the
  * listener that notices may have been missed.
  */
 final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnable {
@@ -23,6 +25,8 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
     private static final Logger LOG = LoggerFactory.getLogger(DueWorkNotices.class);
     private static final int WAIT_MILLIS = 500;
     private static final long MAX_BACKOFF_MILLIS = 10_000;
+    private static final long RECYCLE_NANOS = TimeUnit.MINUTES.toNanos(10);
+    private static final long PROBE_NANOS = TimeUnit.SECONDS.toNanos(30);
 
     private final DataSource dataSource;
     private final ExecutionSql sql;
@@ -45,32 +49,20 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
     @Override
     public void run() {
         long backoff = 100;
-        boolean first = true;
+        boolean recovering = false;
         while (open) {
             try (Connection c = dataSource.getConnection()) {
-                String channel = channel(c);
-                try (Statement st = c.createStatement()) {
-                    st.execute(sql.listen(channel));
-                }
-                if (!first) {
-                    LOG.info("Listening for due work on {} again", sql.table);
-                }
-                first = false;
-                // Work saved before LISTEN took effect sent its notice to nobody: look for it now.
-                listener.onMissedNotices();
-                backoff = 100;
-                PGConnection pg = c.unwrap(PGConnection.class);
-                while (open) {
-                    PGNotification[] notices = pg.getNotifications(WAIT_MILLIS);
-                    if (notices != null) {
-                        for (PGNotification notice : notices) {
-                            deliver(notice.getParameter());
-                        }
+                try {
+                    listen(c, recovering);
+                    recovering = false;
+                    backoff = 100;
+                    // The connection goes back to the pool: it must not keep collecting notices there.
+                    try (Statement st = c.createStatement()) {
+                        st.execute(ExecutionSql.UNLISTEN);
                     }
-                }
-                // The connection goes back to the pool: it must not keep collecting notices there.
-                try (Statement st = c.createStatement()) {
-                    st.execute(ExecutionSql.UNLISTEN);
+                } catch (SQLException | RuntimeException e) {
+                    discardIfBroken(c);
+                    throw e;
                 }
             } catch (SQLException | RuntimeException e) {
                 if (!open) {
@@ -78,10 +70,59 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
                 }
                 LOG.warn("Listening for due work on {} failed ({}); reconnecting in {} ms; polling covers the gap",
                         sql.table, e.getMessage(), backoff);
-                first = false;
+                recovering = true;
                 pause(backoff);
                 backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
             }
+        }
+    }
+
+    /** Listens on {@code c} until the subscription closes or the connection is due for recycling. */
+    private void listen(Connection c, boolean recovering) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute(sql.listen(channel(c)));
+        }
+        if (recovering) {
+            LOG.info("Listening for due work on {} again", sql.table);
+        }
+        // Work saved before LISTEN took effect sent its notice to nobody: look for it now.
+        listener.onMissedNotices();
+        PGConnection pg = c.unwrap(PGConnection.class);
+        // Give the connection back now and then, so the pool can retire it at its maxLifetime.
+        long recycleAt = System.nanoTime() + RECYCLE_NANOS;
+        long probeAt = System.nanoTime() + PROBE_NANOS;
+        while (open && System.nanoTime() < recycleAt) {
+            PGNotification[] notices = pg.getNotifications(WAIT_MILLIS);
+            if (notices != null) {
+                for (PGNotification notice : notices) {
+                    deliver(notice.getParameter());
+                }
+            }
+            if (System.nanoTime() > probeAt) {
+                // Waiting for notices never touches the socket; a query finds a half-open connection.
+                probe(c);
+                probeAt = System.nanoTime() + PROBE_NANOS;
+            }
+        }
+    }
+
+    /**
+     * A failure inside {@link PGConnection#getNotifications} bypasses the pool's proxy, so the pool
+     * would hand the dead connection to the next caller; a query through the proxy lets it see the
+     * failure and discard the connection.
+     */
+    private static void discardIfBroken(Connection c) {
+        try {
+            probe(c);
+        } catch (SQLException expected) {
+            // The pool has seen it now.
+        }
+    }
+
+    private static void probe(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.setQueryTimeout(10);
+            st.execute(ExecutionSql.PROBE);
         }
     }
 

@@ -43,16 +43,34 @@ final class ExecutionJson {
 
     private static final byte JSONB_BINARY_VERSION = 1;
 
-    private final ObjectWriter writer;
-    private final ObjectReader objectReader;
+    private final ObjectWriter modelWriter;
+    private final ObjectWriter valueWriter;
+    private final ObjectReader valueReader;
     private final ObjectReader historyReader;
     private final ObjectReader errorReader;
     private final ObjectReader waitReader;
     private final ObjectReader cancellationReader;
     private final ObjectReader timeoutReader;
 
+    /**
+     * The model's records always go through a mapper of our own, so that a caller's naming strategy
+     * or inclusion rules cannot change the shapes FlowMonkey for TypeScript reads; the caller's
+     * mapper serves only their own values in {@code context} and {@code metadata}.
+     */
     ExecutionJson(ObjectMapper userMapper) {
-        ObjectMapper mapper = userMapper == null ? new ObjectMapper() : userMapper.copy();
+        ObjectMapper model = configure(new ObjectMapper());
+        ObjectMapper values = userMapper == null ? model : configure(userMapper.copy());
+        this.modelWriter = model.writer();
+        this.valueWriter = values.writer();
+        this.valueReader = values.readerFor(OBJECT);
+        this.historyReader = model.readerFor(HISTORY);
+        this.errorReader = model.readerFor(ExecutionError.class);
+        this.waitReader = model.readerFor(WaitMetadata.class);
+        this.cancellationReader = model.readerFor(Cancellation.class);
+        this.timeoutReader = model.readerFor(TimeoutConfig.class);
+    }
+
+    private static ObjectMapper configure(ObjectMapper mapper) {
         mapper.registerModule(module());
         mapper.enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
         mapper.disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
@@ -61,17 +79,17 @@ final class ExecutionJson {
         mapper.addMixIn(StepHistory.class, OmitNulls.class);
         mapper.addMixIn(WaitMetadata.class, OmitNulls.class);
         mapper.addMixIn(Cancellation.class, OmitNulls.class);
-        this.writer = mapper.writer();
-        this.objectReader = mapper.readerFor(OBJECT);
-        this.historyReader = mapper.readerFor(HISTORY);
-        this.errorReader = mapper.readerFor(ExecutionError.class);
-        this.waitReader = mapper.readerFor(WaitMetadata.class);
-        this.cancellationReader = mapper.readerFor(Cancellation.class);
-        this.timeoutReader = mapper.readerFor(TimeoutConfig.class);
+        return mapper;
     }
 
-    String write(Object value) throws JsonProcessingException {
-        return value == null ? null : writer.writeValueAsString(value);
+    /** Writes one of the model's records (or a list of them). */
+    String writeModel(Object value) throws JsonProcessingException {
+        return value == null ? null : modelWriter.writeValueAsString(value);
+    }
+
+    /** Writes a caller's JSON object: {@code context} or {@code metadata}. */
+    String writeValues(Map<String, Object> value) throws JsonProcessingException {
+        return value == null ? null : valueWriter.writeValueAsString(value);
     }
 
     /*
@@ -80,8 +98,8 @@ final class ExecutionJson {
      * one, and the load path is mostly JSON.
      */
 
-    Map<String, Object> readObject(byte[] json) throws IOException {
-        return read(objectReader, json);
+    Map<String, Object> readValues(byte[] json) throws IOException {
+        return read(valueReader, json);
     }
 
     List<StepHistory> readHistory(byte[] json) throws IOException {

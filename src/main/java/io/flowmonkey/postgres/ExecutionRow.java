@@ -35,17 +35,23 @@ final class ExecutionRow {
         requireStorableText(e, "current_step_id", e.currentStepId());
         requireStorableText(e, "idempotency_key", e.idempotencyKey());
         requireStorableText(e, "parent_execution_id", e.parentExecutionId());
-        this.context = toJson(e, json, "context", e.context());
-        this.history = toJson(e, json, "history", e.history());
-        this.error = toJson(e, json, "error", e.error());
-        this.waitMetadata = toJson(e, json, "wait_metadata", e.waitMetadata());
-        this.cancellation = toJson(e, json, "cancellation", e.cancellation());
-        this.metadata = toJson(e, json, "metadata", e.metadata());
-        this.timeoutConfig = toJson(e, json, "timeout_config", e.timeoutConfig());
+        this.context = toJson(e, "context", () -> json.writeValues(e.context()));
+        this.history = toJson(e, "history", () -> json.writeModel(e.history()));
+        this.error = toJson(e, "error", () -> json.writeModel(e.error()));
+        this.waitMetadata = toJson(e, "wait_metadata", () -> json.writeModel(e.waitMetadata()));
+        this.cancellation = toJson(e, "cancellation", () -> json.writeModel(e.cancellation()));
+        this.metadata = toJson(e, "metadata", () -> json.writeValues(e.metadata()));
+        this.timeoutConfig = toJson(e, "timeout_config", () -> json.writeModel(e.timeoutConfig()));
     }
 
     static ExecutionRow of(Execution e, ExecutionJson json) {
         return new ExecutionRow(e, json);
+    }
+
+    /** Binds the idempotency key and its expiry at {@code index} and the next index. */
+    void bindKey(PreparedStatement ps, int index) throws SQLException {
+        ps.setString(index, execution.idempotencyKey());
+        setMillis(ps, index + 1, execution.idempotencyExpiresAt());
     }
 
     /** Binds {@link ExecutionSql#DATA_COLUMNS} from {@code index} on; returns the next free index. */
@@ -63,12 +69,9 @@ final class ExecutionRow {
         ps.setObject(i++, error, Types.OTHER);
         ps.setObject(i++, waitMetadata, Types.OTHER);
         ps.setObject(i++, cancellation, Types.OTHER);
-        ps.setString(i++, e.idempotencyKey());
-        setMillis(ps, i++, e.idempotencyExpiresAt());
         ps.setString(i++, e.parentExecutionId());
         ps.setObject(i++, metadata, Types.OTHER);
         ps.setObject(i++, timeoutConfig, Types.OTHER);
-        setMillis(ps, i++, e.waitMetadata() == null ? null : e.waitMetadata().wakeAt()); // wake_at
         setMillis(ps, i++, e.createdAt());
         setMillis(ps, i++, updatedAt);
         setMillis(ps, i++, e.completedAt());
@@ -89,7 +92,7 @@ final class ExecutionRow {
             b.currentStepId(rs.getString(6));
             b.stepCount(rs.getInt(7));
             column = "context";
-            b.context(json.readObject(rs.getBytes(8)));
+            b.context(json.readValues(rs.getBytes(8)));
             column = "history";
             b.history(json.readHistory(rs.getBytes(9)));
             column = "error";
@@ -98,19 +101,19 @@ final class ExecutionRow {
             b.waitMetadata(json.readWait(rs.getBytes(11)));
             column = "cancellation";
             b.cancellation(json.readCancellation(rs.getBytes(12)));
-            b.idempotencyKey(rs.getString(13));
-            b.idempotencyExpiresAt(getMillis(rs, 14));
-            b.parentExecutionId(rs.getString(15));
+            b.parentExecutionId(rs.getString(13));
             column = "metadata";
-            b.metadata(json.readObject(rs.getBytes(16)));
+            b.metadata(json.readValues(rs.getBytes(14)));
             column = "timeout_config";
-            b.timeoutConfig(json.readTimeout(rs.getBytes(17)));
+            b.timeoutConfig(json.readTimeout(rs.getBytes(15)));
             column = "created_at";
-            b.createdAt(getMillis(rs, 18));
-            b.updatedAt(getMillis(rs, 19));
-            b.completedAt(getMillis(rs, 20));
-            b.failedAt(getMillis(rs, 21));
-            b.cancelledAt(getMillis(rs, 22));
+            b.createdAt(getMillis(rs, 16));
+            b.updatedAt(getMillis(rs, 17));
+            b.completedAt(getMillis(rs, 18));
+            b.failedAt(getMillis(rs, 19));
+            b.cancelledAt(getMillis(rs, 20));
+            b.idempotencyKey(rs.getString(21));
+            b.idempotencyExpiresAt(getMillis(rs, 22));
             b.version(rs.getLong(23));
             column = "row";
             return b.build();
@@ -120,10 +123,10 @@ final class ExecutionRow {
         }
     }
 
-    private static String toJson(Execution e, ExecutionJson json, String column, Object value) {
+    private static String toJson(Execution e, String column, JsonText write) {
         String text;
         try {
-            text = json.write(value);
+            text = write.get();
         } catch (JsonProcessingException ex) {
             throw new ExecutionDataException(e.id(), column, "value cannot be written as JSON: "
                     + ex.getOriginalMessage(), ex);
@@ -153,5 +156,10 @@ final class ExecutionRow {
     private static Instant getMillis(ResultSet rs, int index) throws SQLException {
         long millis = rs.getLong(index);
         return rs.wasNull() ? null : Instant.ofEpochMilli(millis);
+    }
+
+    @FunctionalInterface
+    private interface JsonText {
+        String get() throws JsonProcessingException;
     }
 }

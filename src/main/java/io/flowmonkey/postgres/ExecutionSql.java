@@ -8,18 +8,23 @@ package io.flowmonkey.postgres;
 final class ExecutionSql {
 
     /**
-     * The columns written by insert and update, in bind order. {@link ExecutionRow#bind} follows it.
+     * The columns written by insert and update, in bind order; {@link ExecutionRow#bind} follows it.
+     * The idempotency key is written by inserts only: an update must not put back a key that was
+     * released from this row and reused by another. {@code wake_at} is generated from
+     * {@code wait_metadata}, so other writers keep it right too.
      */
     static final String DATA_COLUMNS = """
             flow_id, flow_version, tenant_id, status, current_step_id, step_count, context, history, error, \
-            wait_metadata, cancellation, idempotency_key, idempotency_expires_at, parent_execution_id, metadata, \
-            timeout_config, wake_at, created_at, updated_at, completed_at, failed_at, cancelled_at""";
-    static final int DATA_COLUMN_COUNT = 22;
+            wait_metadata, cancellation, parent_execution_id, metadata, timeout_config, created_at, updated_at, \
+            completed_at, failed_at, cancelled_at""";
+    static final int DATA_COLUMN_COUNT = 19;
 
     static final String UNLISTEN = "UNLISTEN *";
+    static final String PROBE = "SELECT 1";
 
     /** The columns read back, in the order {@link ExecutionRow#read} expects. */
-    private static final String SELECT_COLUMNS = "id, " + DATA_COLUMNS.replace(", wake_at", "") + ", version";
+    private static final String SELECT_COLUMNS = "id, " + DATA_COLUMNS
+            + ", idempotency_key, idempotency_expires_at, version";
 
     /**
      * The database's clock in epoch milliseconds, fixed for the statement: leases are compared with
@@ -47,8 +52,8 @@ final class ExecutionSql {
 
     ExecutionSql(PgStoreOptions options) {
         this.table = '"' + options.schema() + "\".\"" + options.tableName() + '"';
-        this.insert = "INSERT INTO " + table + " (id, " + DATA_COLUMNS + ", version) VALUES (?, "
-                + "?, ".repeat(DATA_COLUMN_COUNT) + "?)";
+        this.insert = "INSERT INTO " + table + " (id, idempotency_key, idempotency_expires_at, " + DATA_COLUMNS
+                + ", version) VALUES (?, ?, ?, " + "?, ".repeat(DATA_COLUMN_COUNT) + "?)";
         this.update = "UPDATE " + table + " SET (" + DATA_COLUMNS + ", version) = ROW("
                 + "?, ".repeat(DATA_COLUMN_COUNT) + "?) WHERE id = ? AND version = ?";
         // An expired key is handed back before an insert that wants it; the row keeps everything else.
@@ -84,15 +89,17 @@ final class ExecutionSql {
         this.claimDue = """
                 WITH woken AS (
                   SELECT id FROM %1$s
-                  WHERE status = 'waiting' AND wake_at <= %2$s AND coalesce(lease_expires_at, 0) <= %2$s
+                  WHERE status = 'waiting' AND flow_id = ANY (?) AND wake_at <= %2$s
+                    AND coalesce(lease_expires_at, 0) <= %2$s
                   ORDER BY wake_at LIMIT ? FOR UPDATE SKIP LOCKED),
                 pending AS (
                   SELECT id FROM %1$s
-                  WHERE status = 'pending' AND coalesce(lease_expires_at, 0) <= %2$s
+                  WHERE status = 'pending' AND flow_id = ANY (?) AND coalesce(lease_expires_at, 0) <= %2$s
                   ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED),
                 abandoned AS (
                   SELECT id FROM %1$s
-                  WHERE status = 'running' AND coalesce(lease_expires_at, updated_at + ?) <= %2$s
+                  WHERE status IN ('running', 'cancelling') AND flow_id = ANY (?)
+                    AND coalesce(lease_expires_at, updated_at + ?) <= %2$s
                   LIMIT ? FOR UPDATE SKIP LOCKED),
                 due AS (
                   SELECT id FROM woken UNION ALL SELECT id FROM pending UNION ALL SELECT id FROM abandoned

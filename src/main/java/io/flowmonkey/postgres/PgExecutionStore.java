@@ -13,6 +13,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Array;
 import java.time.Clock;
 import java.time.Duration;
@@ -101,16 +102,17 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         }
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
+            T result;
             try {
-                T result = work.apply(new PgExecutionStore(this, c));
+                result = work.apply(new PgExecutionStore(this, c));
                 c.commit();
-                return result;
             } catch (SQLException | RuntimeException | Error e) {
                 rollbackQuietly(c, e);
+                restoreAutoCommit(c, e);
                 throw e;
-            } finally {
-                c.setAutoCommit(true);
             }
+            c.setAutoCommit(true);
+            return result;
         } catch (SQLException e) {
             throw SqlErrors.translate(e, null, "transaction", sql.table);
         }
@@ -161,13 +163,9 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         String firstId = rows.get(0).execution.id();
         boolean single = rows.size() == 1 && !keyed;
         boolean hasKeyedInserts = keyed;
-        try {
-            withConnection(firstId, "save", c -> single
-                    ? writeRows(c, inserts, updates, false, now)
-                    : atomically(c, () -> writeRows(c, inserts, updates, hasKeyedInserts, now)));
-        } catch (KeyTaken taken) {
-            throw new DuplicateIdempotencyKeyException(taken.executionId, taken.key, holderOf(taken.key));
-        }
+        withConnection(firstId, "save", c -> single
+                ? writeRows(c, inserts, updates, false, now)
+                : atomically(c, () -> writeRows(c, inserts, updates, hasKeyedInserts, now)));
         List<Execution> saved = new ArrayList<>(rows.size());
         for (ExecutionRow row : rows) {
             saved.add(row.execution.toBuilder().updatedAt(now).version(row.execution.version() + 1).build());
@@ -175,12 +173,21 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         return List.copyOf(saved);
     }
 
+    /** Runs in a transaction when {@code keyed}: the savepoint that reports a taken key needs one. */
     private Void writeRows(Connection c, List<ExecutionRow> inserts, List<ExecutionRow> updates,
-                           boolean releaseKeys, Instant now) throws SQLException {
-        if (releaseKeys) {
+                           boolean keyed, Instant now) throws SQLException {
+        if (keyed) {
             releaseExpiredKeys(c, inserts, now);
-        }
-        if (!inserts.isEmpty()) {
+            // Rolling back to here after a taken key keeps the transaction usable, so the holder is
+            // looked up on this same connection, and a caller's transaction is not left aborted.
+            Savepoint beforeInsert = c.setSavepoint();
+            try {
+                insert(c, inserts, now);
+            } catch (KeyTaken taken) {
+                c.rollback(beforeInsert);
+                throw new DuplicateIdempotencyKeyException(taken.executionId, taken.key, holderOf(c, taken.key));
+            }
+        } else if (!inserts.isEmpty()) {
             insert(c, inserts, now);
         }
         if (!updates.isEmpty()) {
@@ -206,7 +213,8 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         try (PreparedStatement ps = c.prepareStatement(sql.insert)) {
             for (ExecutionRow row : rows) {
                 ps.setString(1, row.execution.id());
-                int next = row.bind(ps, 2, now);
+                row.bindKey(ps, 2);
+                int next = row.bind(ps, 4, now);
                 ps.setLong(next, 1L); // version
                 if (rows.size() == 1) {
                     ps.executeUpdate();
@@ -285,16 +293,12 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         }
     }
 
-    /** Looks up who holds a key, on a connection of its own: the failed one may be in an aborted transaction. */
-    private String holderOf(String key) {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement(sql.holderOfKey)) {
+    private String holderOf(Connection c, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql.holderOfKey)) {
             ps.setString(1, key);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getString(1) : null;
             }
-        } catch (SQLException e) {
-            throw SqlErrors.translate(e, null, "lookup of idempotency key holder", sql.table);
         }
     }
 
@@ -362,18 +366,23 @@ public final class PgExecutionStore implements LeasingExecutionStore {
     }
 
     @Override
-    public List<Execution> claimDue(String workerId, Duration leaseTtl, int limit) {
+    public List<Execution> claimDue(String workerId, Collection<String> flowIds, Duration leaseTtl, int limit) {
         requireId(workerId, "workerId");
+        Objects.requireNonNull(flowIds, "flowIds must not be null");
         long ttl = requireLease(leaseTtl);
         requireLimit(limit);
         return query(null, "claim of due executions", sql.claimDue, ps -> {
-            ps.setInt(1, limit); // woken
-            ps.setInt(2, limit); // pending
-            ps.setLong(3, ttl); // grace of running rows no worker holds
-            ps.setInt(4, limit); // abandoned
-            ps.setInt(5, limit); // due
-            ps.setString(6, workerId); // lease_owner
-            ps.setLong(7, ttl); // lease length
+            Array flows = textArray(ps.getConnection(), flowIds);
+            ps.setArray(1, flows); // woken
+            ps.setInt(2, limit);
+            ps.setArray(3, flows); // pending
+            ps.setInt(4, limit);
+            ps.setArray(5, flows); // abandoned
+            ps.setLong(6, ttl); // grace of running rows no worker holds
+            ps.setInt(7, limit);
+            ps.setInt(8, limit); // due
+            ps.setString(9, workerId); // lease_owner
+            ps.setLong(10, ttl); // lease length
         });
     }
 
@@ -481,9 +490,21 @@ public final class PgExecutionStore implements LeasingExecutionStore {
             return result;
         } catch (SQLException | RuntimeException | Error e) {
             rollbackQuietly(c, e);
+            restoreAutoCommit(c, e);
             throw e;
         } finally {
+            if (!c.getAutoCommit()) {
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
+    /** Keeps the failure that matters when a broken connection also refuses to leave the transaction. */
+    private static void restoreAutoCommit(Connection c, Throwable failure) {
+        try {
             c.setAutoCommit(true);
+        } catch (SQLException restoreFailure) {
+            failure.addSuppressed(restoreFailure);
         }
     }
 
@@ -523,7 +544,7 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         void bind(PreparedStatement ps) throws SQLException;
     }
 
-    /** Carries a taken idempotency key out of the connection, which must be released before the holder is looked up. */
+    /** Carries a taken idempotency key from the failed insert to the savepoint that handles it. */
     private static final class KeyTaken extends RuntimeException {
         private static final long serialVersionUID = 1L;
         private final String executionId;

@@ -22,9 +22,10 @@ import org.slf4j.LoggerFactory;
  * {@code io/flowmonkey/postgres/migration}.
  *
  * <p>Applied versions are recorded per table in {@code flowmonkey_schema_history}, in the table's
- * schema. The whole run holds a PostgreSQL advisory lock for that table, and each migration runs in
+ * schema. The whole run holds a PostgreSQL advisory lock for that schema, and each migration runs in
  * its own transaction, so applying from many processes at once, or twice, is safe. A database
- * upgraded by a newer library is refused rather than guessed at.
+ * upgraded by a newer library is refused rather than guessed at, and a shipped migration whose text
+ * changed since it was applied is reported in the log.
  *
  * <p>Run it as a role that may create tables in the schema (the schema's owner, typically). The
  * store itself needs only SELECT, INSERT, UPDATE and DELETE on the table.
@@ -89,14 +90,22 @@ public final class SchemaApplier {
         String target = options.schema() + "." + options.tableName();
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(true);
-            lock(c, target, true);
+            // One lock per schema: tables of one schema share its creation and its history table.
+            lock(c, options.schema(), true);
             try {
                 return migrate(c, options, target);
             } finally {
-                lock(c, target, false);
+                try {
+                    lock(c, options.schema(), false);
+                } catch (SQLException unlock) {
+                    // The lock ends with the session anyway; keep the failure that matters, if any.
+                    LOG.debug("Could not release the schema lock of {}", target, unlock);
+                }
             }
         } catch (SQLException e) {
-            throw failure(e, target);
+            throw failure(e, target, null);
+        } catch (MigrationFailed e) {
+            throw failure(e.failure, target, e.migration);
         }
     }
 
@@ -112,6 +121,7 @@ public final class SchemaApplier {
                     + "description TEXT NOT NULL, checksum BIGINT NOT NULL, "
                     + "installed_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (table_name, version))");
         }
+        warnOfChangedMigrations(c, history, options.tableName());
         int current = currentVersion(c, history, options.tableName());
         if (current > latestVersion()) {
             throw new StoreException(null, "table " + target + " is at schema version " + current
@@ -125,6 +135,24 @@ public final class SchemaApplier {
             }
         }
         return current;
+    }
+
+    private static void warnOfChangedMigrations(Connection c, String history, String table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT version, checksum FROM " + history
+                + " WHERE table_name = ?")) {
+            ps.setString(1, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    int version = rs.getInt(1);
+                    for (Migration m : MIGRATIONS) {
+                        if (m.version() == version && checksum(resource(m.file())) != rs.getLong(2)) {
+                            LOG.warn("FlowMonkey migration {} ({}) differs from the one applied to {}; shipped "
+                                    + "migrations must not change", version, m.file(), table);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     private static void run(Connection c, Migration m, PgStoreOptions options, String history) throws SQLException {
@@ -143,11 +171,35 @@ public final class SchemaApplier {
             c.commit();
             LOG.info("Applied FlowMonkey schema migration {} ({}) to {}.{}", m.version(), m.description(),
                     options.schema(), options.tableName());
-        } catch (SQLException | RuntimeException e) {
-            c.rollback();
+        } catch (SQLException e) {
+            rollbackQuietly(c, e);
+            throw new MigrationFailed(m, e);
+        } catch (RuntimeException e) {
+            rollbackQuietly(c, e);
             throw e;
         } finally {
             c.setAutoCommit(true);
+        }
+    }
+
+    private static void rollbackQuietly(Connection c, Exception failure) {
+        try {
+            c.rollback();
+        } catch (SQLException rollbackFailure) {
+            failure.addSuppressed(rollbackFailure);
+        }
+    }
+
+    /** Carries a migration's failure, and which migration it was, out to {@link #apply}. */
+    private static final class MigrationFailed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final transient Migration migration;
+        private final SQLException failure;
+
+        MigrationFailed(Migration migration, SQLException failure) {
+            super(failure);
+            this.migration = migration;
+            this.failure = failure;
         }
     }
 
@@ -162,11 +214,11 @@ public final class SchemaApplier {
         }
     }
 
-    private static void lock(Connection c, String target, boolean acquire) throws SQLException {
+    private static void lock(Connection c, String schema, boolean acquire) throws SQLException {
         String function = acquire ? "pg_advisory_lock" : "pg_advisory_unlock";
         try (PreparedStatement ps = c.prepareStatement("SELECT " + function + "(?, hashtext(?))")) {
             ps.setInt(1, LOCK_NAMESPACE);
-            ps.setString(2, target);
+            ps.setString(2, schema);
             ps.execute();
         }
     }
@@ -203,14 +255,16 @@ public final class SchemaApplier {
         return crc.getValue();
     }
 
-    private static StoreException failure(SQLException e, String target) {
+    private static StoreException failure(SQLException e, String target, Migration failed) {
         String state = SqlErrors.state(e);
         if ("42501".equals(state)) {
             return new StoreException(null, "SchemaApplier cannot change " + target + ": the database role lacks the "
                     + "privilege (" + e.getMessage() + "); run it as the schema's owner or a role with CREATE on the "
                     + "schema, and give the application's role only SELECT, INSERT, UPDATE, DELETE", e);
         }
+        String what = failed == null ? "" : "; migration " + failed.version() + " (" + failed.file()
+                + ") was rolled back and earlier ones stay applied";
         return new StoreException(null, "SchemaApplier failed on " + target + " [SQLState " + state + ": "
-                + e.getMessage() + "]; the failed migration was rolled back", e);
+                + e.getMessage() + "]" + what, e);
     }
 }

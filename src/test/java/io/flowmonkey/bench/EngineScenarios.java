@@ -57,7 +57,7 @@ final class EngineScenarios {
                     Engine engine = engine(t.store());
                     return () -> {
                         CreateResult created = engine.create(FLOW_ID, fixtures.context);
-                        RunResult done = engine.run(created.execution().id());
+                        RunResult done = engine.run(created.execution());
                         if (done.execution().status() != ExecutionStatus.COMPLETED) {
                             throw new IllegalStateException("bench flow ended " + done.execution().status()
                                     + ": " + done.execution().error());

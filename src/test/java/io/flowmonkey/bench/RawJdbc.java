@@ -56,7 +56,8 @@ final class RawJdbc {
         long now = System.currentTimeMillis();
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql.insert())) {
             ps.setString(1, id);
-            int next = bindNew(ps, 2, tenantId, status, now);
+            bindNoKey(ps);
+            int next = bindNew(ps, 4, tenantId, status, now);
             ps.setLong(next, 1L);
             ps.executeUpdate();
         }
@@ -70,7 +71,8 @@ final class RawJdbc {
             try (PreparedStatement ps = c.prepareStatement(sql.insert())) {
                 for (String id : ids) {
                     ps.setString(1, id);
-                    int next = bindNew(ps, 2, tenantId, "running", now);
+                    bindNoKey(ps);
+                    int next = bindNew(ps, 4, tenantId, "running", now);
                     ps.setLong(next, 1L);
                     ps.addBatch();
                 }
@@ -127,6 +129,24 @@ final class RawJdbc {
         }
     }
 
+    /** Runs the store's claim statement, bound as the store binds it, and reads what it returns. */
+    List<Object[]> claimDue(String workerId, long leaseMillis, int limit) throws SQLException {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql.claimDue())) {
+            java.sql.Array flows = c.createArrayOf("text", new Object[] {Fixtures.FLOW_ID});
+            ps.setArray(1, flows);
+            ps.setInt(2, limit);
+            ps.setArray(3, flows);
+            ps.setInt(4, limit);
+            ps.setArray(5, flows);
+            ps.setLong(6, leaseMillis);
+            ps.setInt(7, limit);
+            ps.setInt(8, limit);
+            ps.setString(9, workerId);
+            ps.setLong(10, leaseMillis);
+            return readAll(ps);
+        }
+    }
+
     Object[] load(String id) throws SQLException {
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql.load())) {
             ps.setString(1, id);
@@ -177,16 +197,15 @@ final class RawJdbc {
             row[i - 1] = rs.getString(i);
         }
         row[6] = rs.getInt(7);
-        for (int i = 8; i <= 13; i++) {
-            row[i - 1] = rs.getString(i);
+        for (int i = 8; i <= 15; i++) {
+            // JSON as the bytes the store parses from; parent_execution_id as text.
+            row[i - 1] = i == 13 ? rs.getString(i) : rs.getBytes(i);
         }
-        row[13] = millis(rs, 14);
-        for (int i = 15; i <= 17; i++) {
-            row[i - 1] = rs.getString(i);
-        }
-        for (int i = 18; i <= 22; i++) {
+        for (int i = 16; i <= 20; i++) {
             row[i - 1] = millis(rs, i);
         }
+        row[20] = rs.getString(21);
+        row[21] = millis(rs, 22);
         row[22] = rs.getLong(23);
         return row;
     }
@@ -194,6 +213,12 @@ final class RawJdbc {
     private static Long millis(ResultSet rs, int index) throws SQLException {
         long value = rs.getLong(index);
         return rs.wasNull() ? null : value;
+    }
+
+    /** Binds an absent idempotency key and expiry, the insert's second and third parameters. */
+    private static void bindNoKey(PreparedStatement ps) throws SQLException {
+        ps.setNull(2, Types.VARCHAR);
+        ps.setNull(3, Types.BIGINT);
     }
 
     /** Binds the data columns of a new running execution, in {@link BenchSql#dataColumns()} order. */
@@ -215,7 +240,7 @@ final class RawJdbc {
         return i;
     }
 
-    /** Binds context through wake_at: the JSON columns and what sits between them. */
+    /** Binds context through timeout_config: the JSON columns and what sits between them. */
     private int bindJson(PreparedStatement ps, int index) throws SQLException {
         int i = index;
         ps.setObject(i++, fixtures.contextJson, Types.OTHER);
@@ -223,12 +248,9 @@ final class RawJdbc {
         ps.setNull(i++, Types.OTHER); // error
         ps.setNull(i++, Types.OTHER); // wait_metadata
         ps.setNull(i++, Types.OTHER); // cancellation
-        ps.setNull(i++, Types.VARCHAR); // idempotency_key
-        ps.setNull(i++, Types.BIGINT); // idempotency_expires_at
         ps.setNull(i++, Types.VARCHAR); // parent_execution_id
         ps.setObject(i++, "{}", Types.OTHER); // metadata
         ps.setNull(i++, Types.OTHER); // timeout_config
-        ps.setNull(i++, Types.BIGINT); // wake_at
         return i;
     }
 }

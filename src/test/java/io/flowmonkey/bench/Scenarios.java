@@ -37,6 +37,9 @@ final class Scenarios {
     }
 
     static final int FIND_LIMIT = 100;
+    static final int CLAIM_BATCH = 10;
+    private static final List<String> CLAIM_FLOWS = List.of(Fixtures.FLOW_ID);
+    private static final java.time.Duration CLAIM_LEASE = java.time.Duration.ofMillis(1);
     static final int UPDATE_ROWS_PER_THREAD = 16;
     private static final ExecutionStatus[] FOUND_STATUSES = {ExecutionStatus.COMPLETED, ExecutionStatus.RUNNING,
         ExecutionStatus.WAITING, ExecutionStatus.FAILED, ExecutionStatus.PENDING};
@@ -77,6 +80,13 @@ final class Scenarios {
                         t -> thread -> () -> t.raw().findWakeReady(System.currentTimeMillis(), FIND_LIMIT)),
                 saveAll(100),
                 saveAll(1_000),
+                // Each thread is one worker's claim loop. A one-millisecond lease makes every claimed row
+                // claimable again at once, so the supply of due rows never runs out during a run.
+                new Scenario("claim", "claimDue(10)", CLAIM_BATCH, 0, "1",
+                        t -> thread -> () -> t.store().claimDue("bench-worker-" + thread, CLAIM_FLOWS, CLAIM_LEASE,
+                                CLAIM_BATCH),
+                        t -> thread -> () -> t.raw().claimDue("bench-worker-" + thread, CLAIM_LEASE.toMillis(),
+                                CLAIM_BATCH)),
                 engine.createAndRun());
     }
 

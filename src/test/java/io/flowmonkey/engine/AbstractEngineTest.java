@@ -687,6 +687,51 @@ abstract class AbstractEngineTest {
         });
     }
 
+    @Test
+    void a_sub_flow_created_while_its_parent_is_being_cancelled_is_cancelled_too() {
+        registerHoldFlow();
+        String parent = createWaiting(null);
+        // The parent's cancel starts after the child's create checked the parent, and before it saved.
+        faulty.beforeSave(e -> {
+            if (parent.equals(e.parentExecutionId())) {
+                faulty.beforeSave(x -> { });
+                Execution p = stored(parent);
+                store.save(p.toBuilder().status(ExecutionStatus.CANCELLING)
+                        .cancellation(new Cancellation(Cancellation.Source.USER, "stop", clock.instant())).build());
+            }
+        });
+
+        CreateResult child = engine.create("hold", Map.of(), CreateOptions.builder().parentExecutionId(parent).build());
+
+        assertThat(child.created()).isTrue();
+        assertThat(child.execution().status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(child.execution().cancellation().source()).isEqualTo(Cancellation.Source.PARENT);
+    }
+
+    @Test
+    void create_then_run_of_the_execution_in_hand_is_one_save_per_step_and_no_load() {
+        registerApprovalFlow();
+        int savesBefore = faulty.saves();
+        int loadsBefore = faulty.loads();
+
+        Execution created = engine.create("approval", Map.of("orderId", 7)).execution();
+        Execution waiting = engine.run(created).execution();
+
+        assertThat(waiting.status()).isEqualTo(ExecutionStatus.WAITING);
+        assertThat(faulty.saves() - savesBefore).as("create, then steps request and await").isEqualTo(1 + 2);
+        assertThat(faulty.loads() - loadsBefore).isZero();
+    }
+
+    @Test
+    void run_of_a_stale_copy_in_hand_saves_nothing() {
+        registerApprovalFlow();
+        Execution created = engine.create("approval", Map.of("orderId", 8)).execution();
+        engine.run(created.id());
+
+        assertThatThrownBy(() -> engine.run(created)).isInstanceOf(ConcurrentUpdateException.class);
+        assertThat(stored(created.id()).status()).isEqualTo(ExecutionStatus.WAITING);
+    }
+
     private String createWaiting(String parentId) {
         CreateOptions options = parentId == null ? CreateOptions.DEFAULTS
                 : CreateOptions.builder().parentExecutionId(parentId).build();

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.flowmonkey.execution.Cancellation;
+import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.memory.InMemoryExecutionStore;
 import io.flowmonkey.postgres.PgExecutionStore;
@@ -11,7 +13,9 @@ import io.flowmonkey.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +36,7 @@ class EngineWorkerTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        sql("TRUNCATE executions");
+        PG.execute("TRUNCATE executions");
     }
 
     @Test
@@ -51,7 +55,7 @@ class EngineWorkerTest {
                         .pollInterval(Duration.ofMillis(200)).build().start());
             }
 
-            awaitTrue(Duration.ofSeconds(120), () -> store.findByStatus(ExecutionStatus.COMPLETED, 2000).size() == 2000);
+            awaitTrue(Duration.ofSeconds(120), () -> count("status = 'completed'") == 2000);
         } finally {
             workers.forEach(EngineWorker::close);
         }
@@ -61,6 +65,7 @@ class EngineWorkerTest {
                 assertThat(flows.callsOf(id, step)).as("calls of %s/%s", id, step).isEqualTo(1);
             }
         }
+        assertThat(count("lease_owner IS NOT NULL")).as("nothing left claimed").isZero();
         long claimed = workers.stream().mapToLong(w -> w.stats().claimed()).sum();
         assertThat(claimed).isEqualTo(2000);
         assertThat(workers).allSatisfy(w -> assertThat(w.stats().claimed()).isPositive());
@@ -76,7 +81,7 @@ class EngineWorkerTest {
             long start = System.nanoTime();
             String id = engine.create(WorkerFlows.TIMED_WAIT, Map.of()).execution().id();
 
-            awaitTrue(Duration.ofSeconds(20), () -> status(store, id) == ExecutionStatus.COMPLETED);
+            awaitTrue(Duration.ofSeconds(60), () -> status(store, id) == ExecutionStatus.COMPLETED);
 
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
             assertThat(worker.stats().wakeupsByPoll()).isZero();
@@ -89,12 +94,14 @@ class EngineWorkerTest {
         HikariDataSource silent = PG.newDataSource(8,
                 config -> config.setConnectionInitSql("SET flowmonkey.notify = 'off'"));
         PgExecutionStore store = new PgExecutionStore(silent);
-        Engine engine = flows.engine(store);
+        Engine engine = flows.engine(store, ctx -> StepResult.success("b"), Duration.ofSeconds(2));
+        // Run to the wait here, not on the worker, so that no part of the worker knows when it is due.
+        String id = engine.create(WorkerFlows.TIMED_WAIT, Map.of()).execution().id();
+        engine.run(id);
         try (EngineWorker worker = EngineWorker.builder(engine).pollInterval(Duration.ofMillis(500)).build().start()) {
-            sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
-            String id = engine.create(WorkerFlows.TIMED_WAIT, Map.of()).execution().id();
+            PG.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
 
-            awaitTrue(Duration.ofSeconds(20), () -> status(store, id) == ExecutionStatus.COMPLETED);
+            awaitTrue(Duration.ofSeconds(60), () -> status(store, id) == ExecutionStatus.COMPLETED);
 
             assertThat(worker.stats().wakeupsByPoll()).isPositive();
         }
@@ -124,9 +131,110 @@ class EngineWorkerTest {
         try (EngineWorker second = EngineWorker.builder(flows.engine(store)).workerId("second")
                 .pollInterval(Duration.ofMillis(200)).leaseTtl(Duration.ofMinutes(5)).build().start()) {
             // Far sooner than the five-minute lease: close() released it.
-            awaitTrue(Duration.ofSeconds(20), () -> ids.stream().allMatch(id -> status(store, id)
+            awaitTrue(Duration.ofSeconds(60), () -> ids.stream().allMatch(id -> status(store, id)
                     == ExecutionStatus.COMPLETED));
         }
+    }
+
+    @Test
+    void a_step_longer_than_the_lease_keeps_it_by_renewal() throws Exception {
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+        CountDownLatch inStep = new CountDownLatch(1);
+        Engine slow = flows.engine(store, ctx -> {
+            inStep.countDown();
+            TimeUnit.SECONDS.sleep(3);
+            return StepResult.success("b");
+        }, Duration.ofMillis(300));
+        String id = slow.create(WorkerFlows.THREE_STEPS, Map.of()).execution().id();
+        try (EngineWorker holder = EngineWorker.builder(slow).workerId("holder").leaseTtl(Duration.ofSeconds(1))
+                .pollInterval(Duration.ofMillis(100)).build().start()) {
+            assertThat(inStep.await(20, TimeUnit.SECONDS)).isTrue();
+            try (EngineWorker rival = EngineWorker.builder(flows.engine(store)).workerId("rival")
+                    .leaseTtl(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(100)).build().start()) {
+
+                awaitTrue(Duration.ofSeconds(30), () -> status(store, id) == ExecutionStatus.COMPLETED);
+
+                assertThat(rival.stats().claimed()).isZero();
+            }
+
+            assertThat(holder.stats().leaseLost()).isZero();
+        }
+        assertThat(flows.callsOf(id, "b")).isEqualTo(1);
+    }
+
+    @Test
+    void a_worker_that_lost_its_lease_saves_nothing_and_counts_it() throws Exception {
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+        CountDownLatch inStep = new CountDownLatch(1);
+        CountDownLatch finish = new CountDownLatch(1);
+        Engine stalled = flows.engine(store, ctx -> {
+            inStep.countDown();
+            finish.await();
+            return StepResult.success("stale");
+        }, Duration.ofMillis(300));
+        String id = stalled.create(WorkerFlows.THREE_STEPS, Map.of()).execution().id();
+        try (EngineWorker loser = EngineWorker.builder(stalled).workerId("loser").pollInterval(Duration.ofMillis(100))
+                .build().start()) {
+            assertThat(inStep.await(20, TimeUnit.SECONDS)).isTrue();
+            // As if the loser had paused past its lease and someone else had claimed the execution.
+            PG.execute("UPDATE executions SET lease_owner = 'ghost', lease_expires_at = 0 WHERE id = '" + id + "'");
+            try (EngineWorker taker = EngineWorker.builder(flows.engine(store)).workerId("taker")
+                    .pollInterval(Duration.ofMillis(100)).build().start()) {
+                awaitTrue(Duration.ofSeconds(60), () -> status(store, id) == ExecutionStatus.COMPLETED);
+            }
+            finish.countDown();
+            awaitTrue(Duration.ofSeconds(60), () -> loser.stats().inFlight() == 0);
+
+            assertThat(loser.stats().leaseLost()).isEqualTo(1);
+        }
+        assertThat(store.load(id).orElseThrow().context()).containsEntry("b", "b");
+    }
+
+    @Test
+    void a_wait_already_due_when_saved_is_woken_without_waiting_for_a_poll() throws Exception {
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+        Engine engine = flows.engine(store, ctx -> StepResult.success("b"), Duration.ofMillis(1));
+        try (EngineWorker worker = EngineWorker.builder(engine).pollInterval(Duration.ofSeconds(60)).build().start()) {
+            String id = engine.create(WorkerFlows.TIMED_WAIT, Map.of()).execution().id();
+
+            awaitTrue(Duration.ofSeconds(60), () -> status(store, id) == ExecutionStatus.COMPLETED);
+
+            assertThat(worker.stats().wakeupsByPoll()).isZero();
+        }
+    }
+
+    @Test
+    void a_worker_whose_clock_lags_the_database_still_wakes_due_waits() throws Exception {
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+        EngineOptions anHourBehind = EngineOptions.builder()
+                .clock(Clock.offset(Clock.systemUTC(), Duration.ofHours(-1))).build();
+        Engine lagging = flows.engine(store, ctx -> StepResult.success("b"), Duration.ofMinutes(1), anHourBehind);
+        String id = lagging.create(WorkerFlows.TIMED_WAIT, Map.of()).execution().id();
+        lagging.run(id);
+        assertThat(status(store, id)).as("waits until a minute past the lagging clock").isEqualTo(ExecutionStatus.WAITING);
+
+        try (EngineWorker worker = EngineWorker.builder(lagging).pollInterval(Duration.ofMillis(200)).build().start()) {
+            awaitTrue(Duration.ofSeconds(60), () -> status(store, id) == ExecutionStatus.COMPLETED);
+
+            assertThat(worker.stats().claimed()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void a_cancel_cut_short_by_a_crash_is_finished_by_a_worker() throws Exception {
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+        Engine engine = flows.engine(store);
+        String id = engine.create(WorkerFlows.THREE_STEPS, Map.of()).execution().id();
+        Execution crashedMidCancel = store.save(store.load(id).orElseThrow().toBuilder()
+                .status(ExecutionStatus.CANCELLING)
+                .cancellation(new Cancellation(Cancellation.Source.USER, "changed mind", Instant.now())).build());
+        PG.execute("UPDATE executions SET updated_at = 0 WHERE id = '" + crashedMidCancel.id() + "'");
+
+        try (EngineWorker worker = EngineWorker.builder(engine).pollInterval(Duration.ofMillis(200)).build().start()) {
+            awaitTrue(Duration.ofSeconds(60), () -> status(store, id) == ExecutionStatus.CANCELLED);
+        }
+        assertThat(store.load(id).orElseThrow().cancelledAt()).isNotNull();
+        assertThat(flows.callsOf(id, "a")).isZero();
     }
 
     @Test
@@ -141,6 +249,14 @@ class EngineWorkerTest {
         assertThatThrownBy(() -> EngineWorker.builder(new Engine(new InMemoryExecutionStore(), new HandlerRegistry(),
                 new InMemoryFlowRegistry()))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("lease");
+    }
+
+    private static long count(String where) {
+        try {
+            return PG.queryLong("SELECT count(*) FROM executions WHERE " + where);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static ExecutionStatus status(PgExecutionStore store, String id) {
@@ -171,9 +287,4 @@ class EngineWorkerTest {
         });
     }
 
-    private static void sql(String statement) throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
-            st.execute(statement);
-        }
-    }
 }

@@ -9,6 +9,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * Delegates to a real store, counts saves, and can simulate a crash: the save numbered
@@ -18,7 +19,9 @@ final class FaultyStore implements ExecutionStore {
 
     private final ExecutionStore delegate;
     private final AtomicInteger saves = new AtomicInteger();
+    private final AtomicInteger loads = new AtomicInteger();
     private volatile int failingSave;
+    private volatile Consumer<Execution> beforeSave = e -> { };
 
     FaultyStore(ExecutionStore delegate) {
         this.delegate = delegate;
@@ -29,8 +32,17 @@ final class FaultyStore implements ExecutionStore {
         failingSave = saves.get() + n;
     }
 
+    /** Runs {@code hook} before every save reaches the store, as if another process acted just then. */
+    void beforeSave(Consumer<Execution> hook) {
+        beforeSave = hook;
+    }
+
     int saves() {
         return saves.get();
+    }
+
+    int loads() {
+        return loads.get();
     }
 
     @Override
@@ -38,6 +50,7 @@ final class FaultyStore implements ExecutionStore {
         if (saves.incrementAndGet() == failingSave) {
             throw new StoreException(e.id(), "simulated crash on save " + failingSave);
         }
+        beforeSave.accept(e);
         return delegate.save(e);
     }
 
@@ -48,6 +61,7 @@ final class FaultyStore implements ExecutionStore {
 
     @Override
     public Optional<Execution> load(String id) {
+        loads.incrementAndGet();
         return delegate.load(id);
     }
 

@@ -3,7 +3,6 @@ package io.flowmonkey.engine;
 import static io.flowmonkey.engine.EngineWorkerTest.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.testing.PostgresExtension;
 import java.io.IOException;
@@ -37,9 +36,9 @@ class MultiProcessWorkerTest {
 
     @BeforeEach
     void freshTables() throws SQLException {
-        sql("TRUNCATE executions");
-        sql("DROP TABLE IF EXISTS handler_log");
-        sql("CREATE TABLE handler_log (execution_id TEXT NOT NULL, step_id TEXT NOT NULL, worker_id TEXT NOT NULL)");
+        PG.execute("TRUNCATE executions");
+        PG.execute("DROP TABLE IF EXISTS handler_log");
+        PG.execute("CREATE TABLE handler_log (execution_id TEXT NOT NULL, step_id TEXT NOT NULL, worker_id TEXT NOT NULL)");
         store = new PgExecutionStore(PG.dataSource());
         creator = new WorkerFlows().engine(store);
     }
@@ -54,18 +53,22 @@ class MultiProcessWorkerTest {
 
     @Test
     void two_worker_processes_share_a_thousand_executions_and_run_no_step_twice() throws Exception {
-        createExecutions(1000);
         Process a = startWorker("jvm-a", Duration.ofSeconds(30), 0);
         Process b = startWorker("jvm-b", Duration.ofSeconds(30), 0);
+        awaitReady("jvm-a");
+        awaitReady("jvm-b");
+        createExecutions(1000);
 
         awaitTrue(Duration.ofMinutes(3), () -> completed() == 1000);
         stopGracefully(a);
         stopGracefully(b);
 
-        assertThat(queryLong("SELECT count(*) FROM handler_log")).isEqualTo(3000);
-        assertThat(queryLong("SELECT count(*) FROM (SELECT 1 FROM handler_log GROUP BY execution_id, step_id "
+        assertThat(PG.queryLong("SELECT count(*) FROM handler_log")).isEqualTo(3000);
+        assertThat(PG.queryLong("SELECT count(*) FROM (SELECT 1 FROM handler_log GROUP BY execution_id, step_id "
                 + "HAVING count(*) > 1) twice")).isZero();
         assertThat(workersSeen()).containsExactlyInAnyOrder("jvm-a", "jvm-b");
+        assertThat(PG.queryLong("SELECT count(*) FROM executions WHERE lease_owner IS NOT NULL"))
+                .as("nothing left claimed").isZero();
     }
 
     @Test
@@ -81,16 +84,25 @@ class MultiProcessWorkerTest {
         awaitTrue(Duration.ofMinutes(3), () -> completed() == 300);
         stopGracefully(survivor);
 
-        assertThat(queryLong("SELECT count(DISTINCT (execution_id, step_id)) FROM handler_log")).isEqualTo(900);
+        assertThat(PG.queryLong("SELECT count(DISTINCT (execution_id, step_id)) FROM handler_log")).isEqualTo(900);
         // At least once: only a step the killed worker had started may have run a second time.
-        assertThat(queryLong("SELECT count(*) FROM (SELECT execution_id, step_id FROM handler_log "
+        assertThat(PG.queryLong("SELECT count(*) FROM (SELECT execution_id, step_id FROM handler_log "
                 + "GROUP BY execution_id, step_id HAVING count(*) > 1 "
                 + "AND NOT bool_or(worker_id = 'doomed')) twice_without_the_dead")).isZero();
-        assertThat(queryLong("SELECT count(DISTINCT execution_id) FROM handler_log h WHERE worker_id = 'survivor' "
+        assertThat(PG.queryLong("SELECT count(DISTINCT execution_id) FROM handler_log h WHERE worker_id = 'survivor' "
                 + "AND EXISTS (SELECT 1 FROM handler_log d WHERE d.execution_id = h.execution_id "
                 + "AND d.worker_id = 'doomed')")).as("executions taken over from the dead worker").isPositive();
-        assertThat(queryLong("SELECT count(*) FROM executions WHERE lease_owner = 'doomed' "
-                + "AND status NOT IN ('completed')")).isZero();
+    }
+
+    private static void awaitReady(String workerId) throws InterruptedException {
+        Path log = Path.of("target", "worker-processes", workerId + ".log");
+        awaitTrue(Duration.ofSeconds(60), () -> {
+            try {
+                return Files.exists(log) && Files.readString(log).contains("READY " + workerId);
+            } catch (IOException e) {
+                return false;
+            }
+        });
     }
 
     private void createExecutions(int n) {
@@ -99,8 +111,8 @@ class MultiProcessWorkerTest {
         }
     }
 
-    private long completed() {
-        return store.findByStatus(ExecutionStatus.COMPLETED, 100_000).size();
+    private static long completed() {
+        return queryLongUnchecked("SELECT count(*) FROM executions WHERE status = 'completed'");
     }
 
     private Process startWorker(String workerId, Duration lease, long pauseMillis) throws IOException {
@@ -136,23 +148,11 @@ class MultiProcessWorkerTest {
 
     private static long queryLongUnchecked(String query) {
         try {
-            return queryLong(query);
+            return PG.queryLong(query);
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
     }
 
-    private static long queryLong(String query) throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery(query)) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
 
-    private static void sql(String statement) throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
-            st.execute(statement);
-        }
-    }
 }

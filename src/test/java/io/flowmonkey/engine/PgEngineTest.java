@@ -4,9 +4,7 @@ import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.postgres.PgStoreOptions;
 import io.flowmonkey.testing.PostgresExtension;
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -19,9 +17,7 @@ class PgEngineTest extends AbstractEngineTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
-            st.execute("TRUNCATE executions");
-        }
+        PG.execute("TRUNCATE executions");
     }
 
     @Override

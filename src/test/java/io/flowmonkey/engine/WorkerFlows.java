@@ -29,6 +29,10 @@ final class WorkerFlows {
     }
 
     Engine engine(LeasingExecutionStore store, StepHandler middleStep, Duration wait) {
+        return engine(store, middleStep, wait, EngineOptions.DEFAULTS);
+    }
+
+    Engine engine(LeasingExecutionStore store, StepHandler middleStep, Duration wait, EngineOptions options) {
         StepHandler record = ctx -> {
             calls.computeIfAbsent(ctx.executionId() + "/" + ctx.stepId(), k -> new AtomicInteger()).incrementAndGet();
             if (observer != null) {
@@ -53,7 +57,7 @@ final class WorkerFlows {
                         .step(Step.builder("sleep", "wait").onResume("done").build())
                         .step(Step.builder("done", "record").outputKey("done").build())
                         .build());
-        return new Engine(store, handlers, flows);
+        return new Engine(store, handlers, flows, options);
     }
 
     Engine engine(LeasingExecutionStore store) {

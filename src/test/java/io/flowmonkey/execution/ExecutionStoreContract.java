@@ -320,6 +320,29 @@ public abstract class ExecutionStoreContract {
     }
 
     @Test
+    void the_old_holder_of_a_reused_key_can_still_be_saved() {
+        Execution old = store().save(execution().idempotencyKey("order-8")
+                .idempotencyExpiresAt(now().minusSeconds(1)).build());
+        Execution fresh = store().save(execution().idempotencyKey("order-8")
+                .idempotencyExpiresAt(now().plus(Duration.ofHours(1))).build());
+
+        Execution oldSavedAgain = store().save(old.toBuilder().status(ExecutionStatus.COMPLETED).build());
+
+        assertThat(oldSavedAgain.version()).isEqualTo(2);
+        assertThat(store().load(old.id()).orElseThrow().idempotencyKey()).isNull();
+        assertThat(store().findByIdempotencyKey("order-8").map(Execution::id)).contains(fresh.id());
+    }
+
+    @Test
+    void an_update_leaves_the_stored_key_alone() {
+        Execution saved = store().save(execution().idempotencyKey("kept").build());
+
+        store().save(saved.toBuilder().idempotencyKey(null).build());
+
+        assertThat(store().findByIdempotencyKey("kept").map(Execution::id)).contains(saved.id());
+    }
+
+    @Test
     void saveAll_inserts_and_updates_in_one_call() {
         Execution existing = store().save(execution().build());
         List<Execution> saved = store().saveAll(List.of(

@@ -68,6 +68,16 @@ public final class BenchSql {
     }
 
     /**
+     * Returns the claim of due work, bound as {@code PgExecutionStore.claimDue} binds it: flows,
+     * limit, flows, limit, flows, grace ms, limit, limit, worker id, lease ms.
+     *
+     * @return the statement
+     */
+    public String claimDue() {
+        return sql.claimDue;
+    }
+
+    /**
      * Returns findByStatus: status, limit.
      *
      * @return the statement

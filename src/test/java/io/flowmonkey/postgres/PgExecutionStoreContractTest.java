@@ -3,9 +3,7 @@ package io.flowmonkey.postgres;
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.execution.ExecutionStoreContract;
 import io.flowmonkey.testing.PostgresExtension;
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -18,9 +16,7 @@ class PgExecutionStoreContractTest extends ExecutionStoreContract {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
-            st.execute("TRUNCATE executions");
-        }
+        PG.execute("TRUNCATE executions");
         store = new PgExecutionStore(PG.dataSource());
     }
 

@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import io.flowmonkey.execution.Cancellation;
+import io.flowmonkey.execution.DuplicateIdempotencyKeyException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionError;
@@ -40,7 +43,7 @@ class PgExecutionStoreTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        sql("TRUNCATE executions");
+        PG.execute("TRUNCATE executions");
         store = new PgExecutionStore(PG.dataSource());
     }
 
@@ -119,6 +122,25 @@ class PgExecutionStoreTest {
     }
 
     @Test
+    void a_taken_key_inside_the_callers_transaction_names_the_holder_and_leaves_it_usable() throws SQLException {
+        Execution holder = store.save(execution().idempotencyKey("tx-key").build());
+        Execution after = execution().build();
+        try (Connection c = PG.dataSource().getConnection()) {
+            c.setAutoCommit(false);
+            ExecutionStore joined = store.using(c);
+
+            DuplicateIdempotencyKeyException e = catchThrowableOfType(DuplicateIdempotencyKeyException.class,
+                    () -> joined.save(execution().idempotencyKey("tx-key").build()));
+            joined.save(after);
+            c.commit();
+            c.setAutoCommit(true);
+
+            assertThat(e.holderExecutionId()).isEqualTo(holder.id());
+        }
+        assertThat(store.load(after.id())).isPresent();
+    }
+
+    @Test
     void json_columns_use_FlowMonkey_camelCase_shapes_and_epoch_millis() throws SQLException {
         Execution e = store.save(execution()
                 .status(ExecutionStatus.WAITING)
@@ -145,7 +167,7 @@ class PgExecutionStoreTest {
     @Test
     void rows_written_by_other_versions_with_unknown_fields_still_load() throws SQLException {
         Execution e = store.save(execution().error(new ExecutionError("E", "m", null, null, T0)).build());
-        sql("UPDATE executions SET error = error || '{\"addedLater\": [1, 2]}', "
+        PG.execute("UPDATE executions SET error = error || '{\"addedLater\": [1, 2]}', "
                 + "history = '[{\"stepId\": \"a\", \"handlerType\": \"h\", \"outcome\": \"success\", \"startedAt\": 1, "
                 + "\"completedAt\": 2, \"durationMs\": 1, \"attempt\": 3, \"tags\": {}}]' WHERE id = '" + e.id() + "'");
 
@@ -197,20 +219,20 @@ class PgExecutionStoreTest {
     @Test
     void a_corrupt_row_is_reported_with_its_id_and_column() throws SQLException {
         Execution badJson = store.save(execution().build());
-        sql("UPDATE executions SET history = '{\"not\": \"a list\"}' WHERE id = '" + badJson.id() + "'");
+        PG.execute("UPDATE executions SET history = '{\"not\": \"a list\"}' WHERE id = '" + badJson.id() + "'");
         Execution badContext = store.save(execution().build());
-        sql("UPDATE executions SET context = '[1, 2]' WHERE id = '" + badContext.id() + "'");
+        PG.execute("UPDATE executions SET context = '[1, 2]' WHERE id = '" + badContext.id() + "'");
         Execution badStatus = store.save(execution().build());
-        sql("ALTER TABLE executions DROP CONSTRAINT executions_status_check");
+        PG.execute("ALTER TABLE executions DROP CONSTRAINT executions_status_check");
         try {
-            sql("UPDATE executions SET status = 'exploded' WHERE id = '" + badStatus.id() + "'");
+            PG.execute("UPDATE executions SET status = 'exploded' WHERE id = '" + badStatus.id() + "'");
 
             assertCorrupt(badJson.id(), "history");
             assertCorrupt(badContext.id(), "context");
             assertCorrupt(badStatus.id(), "status");
         } finally {
-            sql("DELETE FROM executions WHERE id = '" + badStatus.id() + "'");
-            sql("ALTER TABLE executions ADD CONSTRAINT executions_status_check CHECK (status IN ('pending', "
+            PG.execute("DELETE FROM executions WHERE id = '" + badStatus.id() + "'");
+            PG.execute("ALTER TABLE executions ADD CONSTRAINT executions_status_check CHECK (status IN ('pending', "
                     + "'running', 'waiting', 'cancelling', 'cancelled', 'completed', 'failed')) NOT VALID");
         }
     }
@@ -226,7 +248,7 @@ class PgExecutionStoreTest {
     void the_status_check_refuses_unknown_statuses_written_behind_the_stores_back() {
         Execution e = store.save(execution().build());
 
-        assertThatThrownBy(() -> sql("UPDATE executions SET status = 'bogus' WHERE id = '" + e.id() + "'"))
+        assertThatThrownBy(() -> PG.execute("UPDATE executions SET status = 'bogus' WHERE id = '" + e.id() + "'"))
                 .isInstanceOf(SQLException.class).hasMessageContaining("executions_status_check");
     }
 
@@ -267,16 +289,21 @@ class PgExecutionStoreTest {
     }
 
     @Test
-    void a_callers_object_mapper_is_used_for_context_values() {
+    void a_callers_object_mapper_serves_context_values_but_not_the_stored_shapes() throws SQLException {
         ObjectMapper mapper = new ObjectMapper();
         mapper.addMixIn(Money.class, MoneyMixIn.class);
+        mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+        mapper.setSerializationInclusion(JsonInclude.Include.NON_EMPTY);
         PgExecutionStore custom = new PgExecutionStore(PG.dataSource(),
                 PgStoreOptions.builder().objectMapper(mapper).build());
 
-        Execution e = custom.save(execution().context(Map.of("price", new Money(1999, "EUR"))).build());
+        Execution e = custom.save(execution().context(Map.of("price", new Money(1999, "EUR")))
+                .error(new ExecutionError("E", "m", "step-1", null, T0)).build());
 
         assertThat(custom.load(e.id()).orElseThrow().context())
                 .containsEntry("price", Map.of("amountCents", 1999, "ccy", "EUR"));
+        assertThat(rawRow(e.id(), "error::text").get("error")).contains("\"stepId\": \"step-1\"");
+        assertThat(custom.load(e.id()).orElseThrow().error().stepId()).isEqualTo("step-1");
     }
 
     record Money(long cents, String currency) {
@@ -299,11 +326,6 @@ class PgExecutionStoreTest {
                 .hasMessageContaining("never_created").hasMessageContaining("SchemaApplier.apply");
     }
 
-    private static void sql(String statement) throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
-            st.execute(statement);
-        }
-    }
 
     private static Map<String, String> rawRow(String id, String... columns) throws SQLException {
         try (Connection c = PG.dataSource().getConnection();

@@ -38,13 +38,14 @@ class PgLeasingTest {
     static final PostgresExtension PG = new PostgresExtension();
 
     private static final Duration LEASE = Duration.ofMinutes(5);
+    private static final List<String> FLOWS = List.of("flow");
     private static final AtomicInteger IDS = new AtomicInteger();
 
     private PgExecutionStore store;
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        sql("TRUNCATE executions");
+        PG.execute("TRUNCATE executions");
         store = new PgExecutionStore(PG.dataSource());
     }
 
@@ -63,11 +64,21 @@ class PgLeasingTest {
         store.save(execution().status(ExecutionStatus.COMPLETED).build());
         store.save(execution().status(ExecutionStatus.RUNNING).build());
 
-        List<Execution> claimed = store.claimDue("w1", LEASE, 10);
+        List<Execution> claimed = store.claimDue("w1", FLOWS, LEASE, 10);
 
         assertThat(claimed).extracting(Execution::id).containsExactlyInAnyOrder(pending, due);
         assertThat(claimed).allSatisfy(e -> assertThat(e.version()).isEqualTo(2));
-        assertThat(store.claimDue("w2", LEASE, 10)).as("leased rows are not handed out twice").isEmpty();
+        assertThat(store.claimDue("w2", FLOWS, LEASE, 10)).as("leased rows are not handed out twice").isEmpty();
+    }
+
+    @Test
+    void claimDue_leaves_executions_of_other_flows_alone() {
+        store.save(Execution.builder("other-service", "invoicing", "1").build());
+        String mine = store.save(execution().build()).id();
+
+        assertThat(store.claimDue("w1", FLOWS, LEASE, 10)).extracting(Execution::id).containsExactly(mine);
+        assertThat(store.claimDue("w2", List.of("invoicing", "flow"), LEASE, 10)).extracting(Execution::id)
+                .containsExactly("other-service");
     }
 
     @Test
@@ -76,18 +87,18 @@ class PgLeasingTest {
             store.save(execution().build());
         }
 
-        assertThat(store.claimDue("w1", LEASE, 2)).hasSize(2);
-        assertThat(store.claimDue("w2", LEASE, 10)).hasSize(3);
+        assertThat(store.claimDue("w1", FLOWS, LEASE, 2)).hasSize(2);
+        assertThat(store.claimDue("w2", FLOWS, LEASE, 10)).hasSize(3);
     }
 
     @Test
     void an_expired_lease_is_taken_over_and_the_old_holder_can_no_longer_save() throws SQLException {
         Execution created = store.save(execution().build());
-        Execution heldByW1 = store.claimDue("w1", LEASE, 1).get(0);
+        Execution heldByW1 = store.claimDue("w1", FLOWS, LEASE, 1).get(0);
         Execution running = store.save(heldByW1.toBuilder().status(ExecutionStatus.RUNNING).build());
-        sql("UPDATE executions SET lease_expires_at = 0 WHERE id = '" + created.id() + "'");
+        PG.execute("UPDATE executions SET lease_expires_at = 0 WHERE id = '" + created.id() + "'");
 
-        Execution heldByW2 = store.claimDue("w2", LEASE, 1).get(0);
+        Execution heldByW2 = store.claimDue("w2", FLOWS, LEASE, 1).get(0);
 
         assertThat(heldByW2.id()).isEqualTo(created.id());
         assertThat(heldByW2.version()).isEqualTo(running.version() + 1);
@@ -101,25 +112,25 @@ class PgLeasingTest {
     void a_running_execution_nobody_holds_is_claimed_once_it_was_not_saved_for_a_lease() throws SQLException {
         Execution fresh = store.save(execution().status(ExecutionStatus.RUNNING).build());
         Execution stale = store.save(execution().status(ExecutionStatus.RUNNING).build());
-        sql("UPDATE executions SET updated_at = 0 WHERE id = '" + stale.id() + "'");
+        PG.execute("UPDATE executions SET updated_at = 0 WHERE id = '" + stale.id() + "'");
 
-        assertThat(store.claimDue("w1", LEASE, 10)).extracting(Execution::id).containsExactly(stale.id());
+        assertThat(store.claimDue("w1", FLOWS, LEASE, 10)).extracting(Execution::id).containsExactly(stale.id());
         assertThat(store.load(fresh.id()).orElseThrow().version()).isEqualTo(1);
     }
 
     @Test
     void renewing_keeps_the_version_and_releasing_lets_others_claim() {
         Execution e = store.save(execution().build());
-        Execution claimed = store.claimDue("w1", LEASE, 1).get(0);
+        Execution claimed = store.claimDue("w1", FLOWS, LEASE, 1).get(0);
 
         assertThat(store.renewLeases("w1", List.of(e.id(), "unknown"), LEASE)).containsExactly(e.id());
         assertThat(store.load(e.id()).orElseThrow().version()).isEqualTo(claimed.version());
         store.releaseLeases("w2", List.of(e.id()));
-        assertThat(store.claimDue("w2", LEASE, 1)).as("someone else's release is ignored").isEmpty();
+        assertThat(store.claimDue("w2", FLOWS, LEASE, 1)).as("someone else's release is ignored").isEmpty();
 
         store.releaseLeases("w1", List.of(e.id()));
 
-        assertThat(store.claimDue("w2", LEASE, 1)).extracting(Execution::id).containsExactly(e.id());
+        assertThat(store.claimDue("w2", FLOWS, LEASE, 1)).extracting(Execution::id).containsExactly(e.id());
     }
 
     @Test
@@ -141,7 +152,7 @@ class PgLeasingTest {
                     start.await();
                     List<Execution> got;
                     do {
-                        got = store.claimDue(worker, LEASE, 10);
+                        got = store.claimDue(worker, FLOWS, LEASE, 10);
                         for (Execution e : got) {
                             if (!claimed.add(e.id())) {
                                 duplicates.incrementAndGet();
@@ -172,7 +183,7 @@ class PgLeasingTest {
             Execution pending = store.save(execution().build());
             assertThat(heard.poll(10, TimeUnit.SECONDS)).isEqualTo(pending.id() + "@now");
 
-            store.claimDue("w1", LEASE, 10);
+            store.claimDue("w1", FLOWS, LEASE, 10);
             store.save(execution().status(ExecutionStatus.COMPLETED).build());
             Execution waiting = store.save(waiting(wakeAt));
 
@@ -208,7 +219,7 @@ class PgLeasingTest {
         CountDownLatch missed = new CountDownLatch(2);
         try (LeasingExecutionStore.Subscription ignored = store.subscribe(recorder(heard, missed))) {
             awaitListening(heard);
-            sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
+            PG.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
 
             assertThat(missed.await(30, TimeUnit.SECONDS)).as("told that notices may have been missed").isTrue();
             Execution after = store.save(execution().build());
@@ -244,7 +255,7 @@ class PgLeasingTest {
             for (String h = heard.poll(200, TimeUnit.MILLISECONDS); h != null; h = heard.poll(50, TimeUnit.MILLISECONDS)) {
                 if (h.equals(probe + "@now")) {
                     heard.clear();
-                    sql("DELETE FROM executions");
+                    PG.execute("DELETE FROM executions");
                     return;
                 }
             }
@@ -257,9 +268,4 @@ class PgLeasingTest {
                 .waitMetadata(new WaitMetadata(wakeAt, "timer", Instant.now(), Map.of())).build();
     }
 
-    private static void sql(String statement) throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
-            st.execute(statement);
-        }
-    }
 }

@@ -41,12 +41,12 @@ class SchemaApplierTest {
         assertThat(SchemaApplier.apply(PG.dataSource(), in("twice"))).isEqualTo(SchemaApplier.latestVersion());
         assertThat(SchemaApplier.apply(PG.dataSource(), in("twice"))).isEqualTo(SchemaApplier.latestVersion());
 
-        assertThat(queryLong("SELECT count(*) FROM twice.flowmonkey_schema_history"))
+        assertThat(PG.queryLong("SELECT count(*) FROM twice.flowmonkey_schema_history"))
                 .isEqualTo(SchemaApplier.latestVersion());
     }
 
     @Test
-    void four_processes_applying_at_once_apply_each_migration_once() throws Exception {
+    void four_processes_applying_to_two_tables_of_a_new_schema_apply_each_migration_once() throws Exception {
         int threads = 4;
         CountDownLatch start = new CountDownLatch(1);
         ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -54,9 +54,11 @@ class SchemaApplierTest {
         try {
             for (int i = 0; i < threads; i++) {
                 DataSource ownPool = PG.newDataSource(1);
+                // Two threads per table, two tables in one schema that none of them has created yet.
+                PgStoreOptions table = PgStoreOptions.builder().schema("together").tableName("t" + i % 2).build();
                 results.add(pool.submit(() -> {
                     start.await();
-                    return SchemaApplier.apply(ownPool, in("together"));
+                    return SchemaApplier.apply(ownPool, table);
                 }));
             }
             start.countDown();
@@ -69,16 +71,19 @@ class SchemaApplierTest {
             pool.shutdownNow();
         }
 
-        assertThat(queryLong("SELECT count(*) FROM together.flowmonkey_schema_history"))
-                .isEqualTo(SchemaApplier.latestVersion());
-        assertThat(new PgExecutionStore(PG.dataSource(), in("together")).save(
-                Execution.builder("after-race", "f", "1").build()).version()).isEqualTo(1);
+        assertThat(PG.queryLong("SELECT count(*) FROM together.flowmonkey_schema_history"))
+                .isEqualTo(2L * SchemaApplier.latestVersion());
+        for (String table : List.of("t0", "t1")) {
+            assertThat(new PgExecutionStore(PG.dataSource(), PgStoreOptions.builder().schema("together")
+                    .tableName(table).build()).save(Execution.builder("after-race", "f", "1").build()).version())
+                    .isEqualTo(1);
+        }
     }
 
     @Test
     void a_table_made_from_the_seed_ddl_alone_upgrades_in_place_and_its_rows_load() throws SQLException {
-        execute("CREATE SCHEMA seeded");
-        execute("SET search_path TO seeded; "
+        PG.execute("CREATE SCHEMA seeded");
+        PG.execute("SET search_path TO seeded; "
                 + "CREATE TABLE IF NOT EXISTS executions ("
                 + "  id TEXT PRIMARY KEY, flow_id TEXT NOT NULL, flow_version TEXT NOT NULL, tenant_id TEXT,"
                 + "  status TEXT NOT NULL, context JSONB NOT NULL, history JSONB NOT NULL DEFAULT '[]', error JSONB,"
@@ -147,7 +152,7 @@ class SchemaApplierTest {
     @Test
     void a_database_upgraded_by_a_newer_library_is_refused() throws SQLException {
         SchemaApplier.apply(PG.dataSource(), in("future"));
-        execute("INSERT INTO future.flowmonkey_schema_history (table_name, version, description, checksum) "
+        PG.execute("INSERT INTO future.flowmonkey_schema_history (table_name, version, description, checksum) "
                 + "VALUES ('executions', 99, 'from the future', 0)");
 
         assertThatThrownBy(() -> SchemaApplier.apply(PG.dataSource(), in("future")))
@@ -157,13 +162,13 @@ class SchemaApplierTest {
 
     @Test
     void a_failing_migration_is_rolled_back_and_reported() throws SQLException {
-        execute("CREATE SCHEMA broken");
+        PG.execute("CREATE SCHEMA broken");
         // A view with the table's name makes migration 1 fail after the history table exists.
-        execute("CREATE VIEW broken.executions AS SELECT 1 AS id");
+        PG.execute("CREATE VIEW broken.executions AS SELECT 1 AS id");
 
         assertThatThrownBy(() -> SchemaApplier.apply(PG.dataSource(), in("broken")))
                 .isInstanceOf(StoreException.class).hasMessageContaining("rolled back");
-        assertThat(queryLong("SELECT count(*) FROM broken.flowmonkey_schema_history")).isZero();
+        assertThat(PG.queryLong("SELECT count(*) FROM broken.flowmonkey_schema_history")).isZero();
     }
 
     @Test
@@ -189,10 +194,10 @@ class SchemaApplierTest {
     void the_application_role_needs_only_dml_and_cannot_run_migrations() throws SQLException {
         SchemaApplier.apply(PG.dataSource(), in("app"));
         String role = "fm_app_" + ProcessHandle.current().pid();
-        execute("DROP ROLE IF EXISTS " + role);
-        execute("CREATE ROLE " + role + " LOGIN PASSWORD 'app-secret'");
-        execute("GRANT USAGE ON SCHEMA app TO " + role);
-        execute("GRANT SELECT, INSERT, UPDATE, DELETE ON app.executions TO " + role);
+        PG.execute("DROP ROLE IF EXISTS " + role);
+        PG.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'app-secret'");
+        PG.execute("GRANT USAGE ON SCHEMA app TO " + role);
+        PG.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON app.executions TO " + role);
         DataSource appPool = PG.newDataSource(4, role, "app-secret");
         PgExecutionStore store = new PgExecutionStore(appPool, in("app"));
 
@@ -239,17 +244,5 @@ class SchemaApplierTest {
         return names;
     }
 
-    private static long queryLong(String query) throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery(query)) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
 
-    private static void execute(String sql) throws SQLException {
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
-            st.execute(sql);
-        }
-    }
 }

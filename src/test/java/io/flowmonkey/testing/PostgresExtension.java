@@ -3,6 +3,10 @@ package io.flowmonkey.testing;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.flowmonkey.postgres.SchemaApplier;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -112,6 +116,35 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
         HikariDataSource ds = new HikariDataSource(config);
         pools.add(ds);
         return ds;
+    }
+
+    /**
+     * Runs SQL on this class's database, as its owner.
+     *
+     * @param sql one or more statements
+     * @throws SQLException if PostgreSQL refuses it
+     */
+    public void execute(String sql) throws SQLException {
+        try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    /**
+     * Runs a query that returns one number.
+     *
+     * @param query the query
+     * @return the first column of its first row
+     * @throws SQLException if PostgreSQL refuses it
+     */
+    public long queryLong(String query) throws SQLException {
+        try (Connection c = dataSource.getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(query)) {
+            if (!rs.next()) {
+                throw new SQLException("no row from: " + query);
+            }
+            return rs.getLong(1);
+        }
     }
 
     /**

@@ -7,15 +7,14 @@ ALTER TABLE "${schema}"."${table}"
   ADD COLUMN IF NOT EXISTS metadata JSONB NOT NULL DEFAULT '{}',
   ADD COLUMN IF NOT EXISTS timeout_config JSONB,
   ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 1,
-  -- Mirrors wait_metadata.wakeAt so that due waits are found through a plain index.
-  ADD COLUMN IF NOT EXISTS wake_at BIGINT,
+  -- wait_metadata.wakeAt, generated so that it stays equal whoever writes the row (FlowMonkey for
+  -- TypeScript included), and indexed so that due waits are found without reading JSON.
+  ADD COLUMN IF NOT EXISTS wake_at BIGINT GENERATED ALWAYS AS (
+    CASE WHEN jsonb_typeof(wait_metadata -> 'wakeAt') = 'number'
+         THEN (wait_metadata ->> 'wakeAt')::numeric::bigint END) STORED,
   -- Which worker holds the execution, and until when (epoch millis of the database clock).
   ADD COLUMN IF NOT EXISTS lease_owner TEXT,
   ADD COLUMN IF NOT EXISTS lease_expires_at BIGINT;
-
-UPDATE "${schema}"."${table}"
-   SET wake_at = (wait_metadata ->> 'wakeAt')::numeric::bigint
- WHERE jsonb_typeof(wait_metadata -> 'wakeAt') = 'number';
 
 -- NOT VALID: rows written before the check are not rejected here; the store reports them on read.
 ALTER TABLE "${schema}"."${table}" ADD CONSTRAINT "${table}_status_check"
