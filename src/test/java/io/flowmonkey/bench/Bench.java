@@ -25,7 +25,7 @@ import javax.sql.DataSource;
 /**
  * The performance benchmark of SPEC section 7: every store operation beside raw JDBC running the
  * same SQL, at each thread count, on one PostgreSQL in one run. Not a test: run it with
- * {@code mvn -B -Pbench test-compile exec:exec} (see docs/PERFORMANCE.md for the flags).
+ * {@code mvn -B -Pbench test-compile exec:exec} (see the README's Performance section for the flags).
  */
 public final class Bench {
 
