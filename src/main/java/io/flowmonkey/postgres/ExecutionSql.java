@@ -33,6 +33,7 @@ final class ExecutionSql {
     private static final String DB_NOW = "(extract(epoch FROM statement_timestamp()) * 1000)::bigint";
 
     final String table;
+    private final String insertPrefix;
     final String insert;
     final String update;
     final String releaseExpiredKey;
@@ -52,8 +53,9 @@ final class ExecutionSql {
 
     ExecutionSql(PgStoreOptions options) {
         this.table = '"' + options.schema() + "\".\"" + options.tableName() + '"';
-        this.insert = "INSERT INTO " + table + " (id, idempotency_key, idempotency_expires_at, " + DATA_COLUMNS
-                + ", version) VALUES (?, ?, ?, " + "?, ".repeat(DATA_COLUMN_COUNT) + "?)";
+        this.insertPrefix = "INSERT INTO " + table + " (id, idempotency_key, idempotency_expires_at, " + DATA_COLUMNS
+                + ", version) VALUES ";
+        this.insert = insertRows(1);
         this.update = "UPDATE " + table + " SET (" + DATA_COLUMNS + ", version) = ROW("
                 + "?, ".repeat(DATA_COLUMN_COUNT) + "?) WHERE id = ? AND version = ?";
         // An expired key is handed back before an insert that wants it; the row keeps everything else.
@@ -117,6 +119,20 @@ final class ExecutionSql {
                 UPDATE %s SET lease_owner = NULL, lease_expires_at = 0
                 WHERE id = ANY (?) AND lease_owner = ?""".formatted(table);
         this.tableOid = "SELECT to_regclass(?)::oid";
+    }
+
+    /**
+     * An insert of {@code n} rows in one statement: atomic without a transaction and one round trip,
+     * where a batch needs a transaction and so a second round trip for its commit.
+     */
+    String insertRows(int n) {
+        String row = "(?, ?, ?, " + "?, ".repeat(DATA_COLUMN_COUNT) + "?)";
+        StringBuilder statement = new StringBuilder(insertPrefix.length() + n * (row.length() + 2))
+                .append(insertPrefix);
+        for (int i = 0; i < n; i++) {
+            statement.append(i == 0 ? "" : ", ").append(row);
+        }
+        return statement.toString();
     }
 
     /** LISTEN for a channel named by {@code "flowmonkey_" + table OID}, as the V3 trigger sends. */

@@ -45,6 +45,12 @@ import javax.sql.DataSource;
  */
 public final class PgExecutionStore implements LeasingExecutionStore {
 
+    /**
+     * The most rows inserted by one statement (25 parameters each, well inside PostgreSQL's 65,535);
+     * larger {@code saveAll}s go as a batch in a transaction.
+     */
+    private static final int MAX_ROWS_PER_INSERT = 1_000;
+
     private final DataSource dataSource;
     private final ExecutionSql sql;
     private final ExecutionJson json;
@@ -161,7 +167,8 @@ public final class PgExecutionStore implements LeasingExecutionStore {
             }
         }
         String firstId = rows.get(0).execution.id();
-        boolean single = rows.size() == 1 && !keyed;
+        // One statement is atomic by itself: no transaction, so no round trip to commit it.
+        boolean single = !keyed && (rows.size() == 1 || updates.isEmpty() && inserts.size() <= MAX_ROWS_PER_INSERT);
         boolean hasKeyedInserts = keyed;
         withConnection(firstId, "save", c -> single
                 ? writeRows(c, inserts, updates, false, now)
@@ -210,24 +217,37 @@ public final class PgExecutionStore implements LeasingExecutionStore {
     }
 
     private void insert(Connection c, List<ExecutionRow> rows, Instant now) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql.insert)) {
-            for (ExecutionRow row : rows) {
-                ps.setString(1, row.execution.id());
-                row.bindKey(ps, 2);
-                int next = row.bind(ps, 4, now);
-                ps.setLong(next, 1L); // version
-                if (rows.size() == 1) {
+        try {
+            if (rows.size() <= MAX_ROWS_PER_INSERT) {
+                try (PreparedStatement ps = c.prepareStatement(rows.size() == 1 ? sql.insert
+                        : sql.insertRows(rows.size()))) {
+                    int next = 1;
+                    for (ExecutionRow row : rows) {
+                        next = bindInsert(ps, next, row, now);
+                    }
                     ps.executeUpdate();
-                } else {
-                    ps.addBatch();
                 }
-            }
-            if (rows.size() > 1) {
-                ps.executeBatch();
+            } else {
+                try (PreparedStatement ps = c.prepareStatement(sql.insert)) {
+                    for (ExecutionRow row : rows) {
+                        bindInsert(ps, 1, row, now);
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                }
             }
         } catch (SQLException e) {
             throw duplicateOr(e, rows);
         }
+    }
+
+    /** Binds one row of the insert from {@code index} on; returns the index after it. */
+    private static int bindInsert(PreparedStatement ps, int index, ExecutionRow row, Instant now) throws SQLException {
+        ps.setString(index, row.execution.id());
+        row.bindKey(ps, index + 1);
+        int next = row.bind(ps, index + 3, now);
+        ps.setLong(next, 1L); // version
+        return next + 1;
     }
 
     private SQLException duplicateOr(SQLException e, List<ExecutionRow> rows) {

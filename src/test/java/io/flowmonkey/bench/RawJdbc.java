@@ -64,26 +64,19 @@ final class RawJdbc {
         return new Row(id, tenantId, 1, Fixtures.STEP_COUNT, now);
     }
 
+    /** Inserts the rows in one multi-row statement, as the store's {@code saveAll} of new executions does. */
     void insertBatch(List<String> ids, String tenantId) throws SQLException {
         long now = System.currentTimeMillis();
-        try (Connection c = ds.getConnection()) {
-            c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement(sql.insert())) {
-                for (String id : ids) {
-                    ps.setString(1, id);
-                    bindNoKey(ps);
-                    int next = bindNew(ps, 4, tenantId, "running", now);
-                    ps.setLong(next, 1L);
-                    ps.addBatch();
-                }
-                ps.executeBatch();
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql.insertRows(ids.size()))) {
+            int next = 1;
+            for (String id : ids) {
+                ps.setString(next, id);
+                ps.setNull(next + 1, Types.VARCHAR); // idempotency_key
+                ps.setNull(next + 2, Types.BIGINT); // idempotency_expires_at
+                next = bindNew(ps, next + 3, tenantId, "running", now);
+                ps.setLong(next++, 1L); // version
             }
+            ps.executeUpdate();
         }
     }
 

@@ -91,7 +91,7 @@ final class Scenarios {
     }
 
     private Scenario saveAll(int size) {
-        return new Scenario("saveall-" + size, "saveAll(" + size + ")", size, 0, "2 (batch, commit)",
+        return new Scenario("saveall-" + size, "saveAll(" + size + ")", size, 0, "1 (one multi-row INSERT)",
                 t -> thread -> () -> {
                     String tenant = tenant();
                     List<Execution> batch = new ArrayList<>(size);

@@ -68,6 +68,16 @@ public final class BenchSql {
     }
 
     /**
+     * Returns the insert of {@code n} rows in one statement, as {@code saveAll} runs it.
+     *
+     * @param n the rows
+     * @return the statement
+     */
+    public String insertRows(int n) {
+        return sql.insertRows(n);
+    }
+
+    /**
      * Returns the claim of due work, bound as {@code PgExecutionStore.claimDue} binds it: flows,
      * limit, flows, limit, flows, grace ms, limit, limit, worker id, lease ms.
      *

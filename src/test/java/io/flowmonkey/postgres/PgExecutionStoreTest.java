@@ -141,6 +141,29 @@ class PgExecutionStoreTest {
     }
 
     @Test
+    void saveAll_beyond_one_statement_is_still_all_or_nothing() throws SQLException {
+        List<Execution> thousand = new java.util.ArrayList<>();
+        for (int i = 0; i < 1_000; i++) {
+            thousand.add(execution().tenantId("one-statement").build());
+        }
+        store.saveAll(thousand);
+        List<Execution> more = new java.util.ArrayList<>();
+        for (int i = 0; i < 1_000; i++) {
+            more.add(execution().tenantId("batch").build());
+        }
+        more.add(Execution.builder(thousand.get(0).id(), "flow", "1").build());
+
+        assertThatThrownBy(() -> store.saveAll(more)).isInstanceOf(io.flowmonkey.execution.DuplicateExecutionException.class)
+                .hasMessageContaining(thousand.get(0).id());
+        more.remove(more.size() - 1);
+        more.add(execution().tenantId("batch").build());
+        store.saveAll(more);
+
+        assertThat(PG.queryLong("SELECT count(*) FROM executions WHERE tenant_id = 'one-statement'")).isEqualTo(1_000);
+        assertThat(PG.queryLong("SELECT count(*) FROM executions WHERE tenant_id = 'batch'")).isEqualTo(1_001);
+    }
+
+    @Test
     void json_columns_use_FlowMonkey_camelCase_shapes_and_epoch_millis() throws SQLException {
         Execution e = store.save(execution()
                 .status(ExecutionStatus.WAITING)
