@@ -36,14 +36,7 @@ final class Fixtures {
 
     private Fixtures(Map<String, Object> context, List<StepHistory> history, String contextJson,
                      String historyJson) {
-        this.template = Execution.builder("template", FLOW_ID, FLOW_VERSION)
-                .tenantId("tenant-1")
-                .status(ExecutionStatus.RUNNING)
-                .currentStepId(CURRENT_STEP)
-                .stepCount(STEP_COUNT)
-                .context(context)
-                .history(history)
-                .build();
+        this.template = running("template", "tenant-1", context, history);
         this.context = template.context();
         this.history = template.history();
         this.contextJson = contextJson;
@@ -70,6 +63,11 @@ final class Fixtures {
     }
 
     Execution newExecution(String id, String tenantId) {
+        return running(id, tenantId, context, history);
+    }
+
+    private static Execution running(String id, String tenantId, Map<String, Object> context,
+                                     List<StepHistory> history) {
         return Execution.builder(id, FLOW_ID, FLOW_VERSION)
                 .tenantId(tenantId)
                 .status(ExecutionStatus.RUNNING)
