@@ -362,6 +362,7 @@ public final class PgExecutionStore implements LeasingExecutionStore {
     @Override
     public List<Execution> findByTenant(String tenantId, int limit) {
         Objects.requireNonNull(tenantId, "tenantId must not be null");
+        requireNoNul(tenantId, "tenantId");
         requireLimit(limit);
         return query(null, "findByTenant", sql.findByTenant, ps -> {
             ps.setString(1, tenantId);
@@ -388,7 +389,7 @@ public final class PgExecutionStore implements LeasingExecutionStore {
     @Override
     public List<Execution> claimDue(String workerId, Collection<String> flowIds, Duration leaseTtl, int limit) {
         requireId(workerId, "workerId");
-        Objects.requireNonNull(flowIds, "flowIds must not be null");
+        requireIds(flowIds, "flowIds");
         long ttl = requireLease(leaseTtl);
         requireLimit(limit);
         return query(null, "claim of due executions", sql.claimDue, ps -> {
@@ -409,6 +410,7 @@ public final class PgExecutionStore implements LeasingExecutionStore {
     @Override
     public Set<String> renewLeases(String workerId, Collection<String> executionIds, Duration leaseTtl) {
         requireId(workerId, "workerId");
+        requireIds(executionIds, "executionIds");
         long ttl = requireLease(leaseTtl);
         if (executionIds.isEmpty()) {
             return Set.of();
@@ -432,6 +434,7 @@ public final class PgExecutionStore implements LeasingExecutionStore {
     @Override
     public void releaseLeases(String workerId, Collection<String> executionIds) {
         requireId(workerId, "workerId");
+        requireIds(executionIds, "executionIds");
         if (executionIds.isEmpty()) {
             return;
         }
@@ -541,6 +544,23 @@ public final class PgExecutionStore implements LeasingExecutionStore {
             throw new IllegalArgumentException(field + " must be a non-blank string, got "
                     + (value == null ? "null" : "'" + value + "'"));
         }
+        requireNoNul(value, field);
+    }
+
+    /** PostgreSQL text cannot hold NUL: say so here rather than let the driver fail the query. */
+    private static void requireNoNul(String value, String field) {
+        if (value.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException(field + " must not contain the NUL character U+0000, got '"
+                    + value.replace("\0", "\\u0000") + "'");
+        }
+    }
+
+    private static Collection<String> requireIds(Collection<String> ids, String field) {
+        Objects.requireNonNull(ids, field + " must not be null");
+        for (String id : ids) {
+            requireId(id, field + " element");
+        }
+        return ids;
     }
 
     private static void requireLimit(int limit) {

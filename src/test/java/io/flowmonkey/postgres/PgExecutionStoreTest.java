@@ -233,6 +233,18 @@ class PgExecutionStoreTest {
     }
 
     @Test
+    void lookup_arguments_postgresql_cannot_hold_are_refused_with_the_field_named() {
+        assertThatThrownBy(() -> store.load("a\u0000b")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("id").hasMessageContaining("NUL");
+        assertThatThrownBy(() -> store.findByTenant("t\u0000", 10)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("tenantId");
+        assertThatThrownBy(() -> store.claimDue("w", List.of("flow", " "), java.time.Duration.ofSeconds(1), 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("flowIds");
+        assertThatThrownBy(() -> store.renewLeases("w", null, java.time.Duration.ofSeconds(1)))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("executionIds");
+    }
+
+    @Test
     void an_escaped_backslash_before_u0000_is_ordinary_text() {
         Execution e = store.save(execution().context(Map.of("path", "C:\\u0000\\dir")).build());
 

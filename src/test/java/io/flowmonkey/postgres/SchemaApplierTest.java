@@ -161,6 +161,23 @@ class SchemaApplierTest {
     }
 
     @Test
+    void a_shipped_migration_whose_text_changed_is_reported() throws Exception {
+        SchemaApplier.apply(PG.dataSource(), in("edited"));
+        PG.execute("UPDATE edited.flowmonkey_schema_history SET checksum = 42 WHERE version = 2");
+        java.io.PrintStream original = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            SchemaApplier.apply(PG.dataSource(), in("edited"));
+        } finally {
+            System.setErr(original);
+        }
+
+        assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8))
+                .contains("migration 2").contains("differs from the one applied");
+    }
+
+    @Test
     void a_failing_migration_is_rolled_back_and_reported() throws SQLException {
         PG.execute("CREATE SCHEMA broken");
         // A view with the table's name makes migration 1 fail after the history table exists.
