@@ -19,6 +19,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -59,6 +60,8 @@ public final class EngineWorker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EngineWorker.class);
     /** How long the loop waits before looking again after the store failed. */
     private static final Duration ERROR_BACKOFF = Duration.ofSeconds(1);
+    /** How long after a notice of work due now the loop looks again, for work the notice stood for. */
+    private static final Duration LOOK_AGAIN_AFTER = Duration.ofMillis(100);
 
     private final Engine engine;
     private final LeasingExecutionStore store;
@@ -69,6 +72,7 @@ public final class EngineWorker implements AutoCloseable {
     private final Duration shutdownTimeout;
 
     private final Notices notices = new Notices();
+    private final AtomicBoolean lookAgainScheduled = new AtomicBoolean();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final Set<String> lost = ConcurrentHashMap.newKeySet();
     private final Set<String> finished = ConcurrentHashMap.newKeySet();
@@ -380,9 +384,27 @@ public final class EngineWorker implements AutoCloseable {
             long delay = wakeAt == null ? 0 : Duration.between(engine.clock().instant(), wakeAt).toMillis();
             if (delay <= 0) {
                 wake(true);
+                lookAgainSoon();
             } else if (delay < pollInterval.toMillis()) {
                 try {
                     timers.schedule(() -> wake(true), delay, TimeUnit.MILLISECONDS);
+                } catch (RejectedExecutionException closing) {
+                    // The worker is stopping; nothing to wake.
+                }
+            }
+        }
+
+        /**
+         * One notice may announce several pending executions saved at about the same time (the store
+         * coalesces them); those committed after it are found by a second look, once they have.
+         */
+        private void lookAgainSoon() {
+            if (lookAgainScheduled.compareAndSet(false, true)) {
+                try {
+                    timers.schedule(() -> {
+                        lookAgainScheduled.set(false);
+                        wake(true);
+                    }, LOOK_AGAIN_AFTER.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (RejectedExecutionException closing) {
                     // The worker is stopping; nothing to wake.
                 }

@@ -63,7 +63,9 @@ public interface LeasingExecutionStore extends ExecutionStore {
     /** Receives notice of work that became due, or will be at a known time. */
     interface DueWorkListener {
         /**
-         * An execution was saved pending, or waiting with a wake-up time.
+         * An execution was saved pending, or waiting with a wake-up time. A store may let one notice
+         * stand for other executions saved pending at about the same time, some of which commit just
+         * after it: a listener looks for all due work, and looks again shortly after.
          *
          * @param executionId the execution
          * @param wakeAt when it is due; null when it is due now

@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -87,6 +88,34 @@ class EngineWorkerTest {
             assertThat(worker.stats().wakeupsByPoll()).isZero();
             assertThat(worker.stats().wakeupsByNotify()).isGreaterThanOrEqualTo(2);
         }
+    }
+
+    @Test
+    void work_committed_just_after_the_notice_that_stood_for_it_is_run_without_waiting_for_a_poll() throws Exception {
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+        Engine engine = flows.engine(store);
+        try (EngineWorker worker = EngineWorker.builder(engine).pollInterval(Duration.ofSeconds(60)).build().start();
+             Connection announcer = PG.dataSource().getConnection();
+             Connection late = PG.dataSource().getConnection()) {
+            awaitListening(store);
+            announcer.setAutoCommit(false);
+            late.setAutoCommit(false);
+            PostgresExtension.takeNoticeOfPendingWork(announcer);
+            Execution announced = store.using(announcer).save(pending());
+            Execution unannounced = store.using(late).save(pending());
+
+            announcer.commit();
+            // The worker has looked, on the notice, before the second execution is committed.
+            awaitTrue(Duration.ofSeconds(10), () -> store.load(announced.id()).orElseThrow().version() > 1);
+            late.commit();
+
+            awaitTrue(Duration.ofSeconds(10), () -> status(store, unannounced.id()) == ExecutionStatus.COMPLETED);
+            assertThat(worker.stats().wakeupsByPoll()).isZero();
+        }
+    }
+
+    private static Execution pending() {
+        return Execution.builder(UUID.randomUUID().toString(), WorkerFlows.THREE_STEPS, "1").build();
     }
 
     @Test
@@ -270,7 +299,7 @@ class EngineWorkerTest {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("condition not met within " + timeout);
             }
-            TimeUnit.MILLISECONDS.sleep(20);
+            TimeUnit.MILLISECONDS.sleep(5);
         }
     }
 

@@ -213,6 +213,29 @@ class PgLeasingTest {
     }
 
     @Test
+    void a_pending_save_leaves_its_notice_to_the_transaction_announcing_pending_work_but_a_waiting_one_does_not()
+            throws Exception {
+        BlockingQueue<String> heard = new LinkedBlockingQueue<>();
+        try (LeasingExecutionStore.Subscription ignored = store.subscribe(recorder(heard, null));
+             Connection announcer = PG.dataSource().getConnection()) {
+            awaitListening(heard);
+            announcer.setAutoCommit(false);
+            PostgresExtension.takeNoticeOfPendingWork(announcer);
+            Instant wakeAt = Instant.parse("2030-01-01T00:00:00Z");
+
+            Execution coalesced = store.save(execution().build());
+            Execution waiting = store.save(waiting(wakeAt));
+            assertThat(heard.poll(10, TimeUnit.SECONDS)).isEqualTo(waiting.id() + "@" + wakeAt);
+            announcer.commit();
+            Execution after = store.save(execution().build());
+
+            assertThat(heard.poll(10, TimeUnit.SECONDS)).isEqualTo(after.id() + "@now");
+            assertThat(heard).isEmpty();
+            assertThat(store.load(coalesced.id())).isPresent();
+        }
+    }
+
+    @Test
     void the_subscription_reconnects_after_its_connection_is_killed() throws Exception {
         BlockingQueue<String> heard = new LinkedBlockingQueue<>();
         // Told once when it starts listening, and once more when it listens again after the kill.
