@@ -41,8 +41,8 @@ public final class Execution {
 
     private Execution(Builder b) {
         this.id = Values.requireText(b.id, "id");
-        this.flowId = Values.requireText(b.flowId, "flowId (execution " + b.id + ")");
-        this.flowVersion = Values.requireText(b.flowVersion, "flowVersion (execution " + b.id + ")");
+        this.flowId = Values.requireText(b.flowId, "flowId", b.id);
+        this.flowVersion = Values.requireText(b.flowVersion, "flowVersion", b.id);
         this.status = Objects.requireNonNull(b.status, () -> "status of execution " + b.id + " must not be null");
         this.createdAt = Objects.requireNonNull(Values.millis(b.createdAt),
                 () -> "createdAt of execution " + b.id + " must not be null");

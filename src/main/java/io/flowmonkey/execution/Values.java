@@ -29,8 +29,14 @@ final class Values {
         return value;
     }
 
+    /** As {@link #requireText(String, String)}, naming the execution; the message is built only on failure. */
+    static String requireText(String value, String field, String executionId) {
+        return value == null || value.isBlank() ? requireText(value, field + " (execution " + executionId + ")") : value;
+    }
+
     static Instant millis(Instant instant) {
-        return instant == null ? null : Instant.ofEpochMilli(instant.toEpochMilli());
+        return instant == null || instant.getNano() % 1_000_000 == 0
+                ? instant : Instant.ofEpochMilli(instant.toEpochMilli());
     }
 
     /** Copies a JSON object; null becomes the empty object. */
@@ -51,6 +57,16 @@ final class Values {
     }
 
     /** Copies a list; null becomes the empty list. */
+    /** Freezes a map of frozen values that the caller built and will never touch again, without a copy. */
+    static Map<String, Object> adoptObject(LinkedHashMap<String, Object> fresh) {
+        return fresh.isEmpty() ? Map.of() : new FrozenMap(fresh);
+    }
+
+    /** Freezes a list of frozen values that the caller built and will never touch again, without a copy. */
+    static List<Object> adoptList(ArrayList<Object> fresh) {
+        return fresh.isEmpty() ? List.of() : new FrozenList<>(fresh);
+    }
+
     static <T> List<T> freezeList(List<T> list) {
         if (list == null || list.isEmpty()) {
             return List.of();

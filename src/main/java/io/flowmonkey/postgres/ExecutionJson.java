@@ -19,6 +19,7 @@ import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.ExecutionError;
+import io.flowmonkey.execution.ExecutionValuesModule;
 import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.execution.TimeoutConfig;
 import io.flowmonkey.execution.WaitMetadata;
@@ -72,6 +73,8 @@ final class ExecutionJson {
 
     private static ObjectMapper configure(ObjectMapper mapper) {
         mapper.registerModule(module());
+        // context and metadata are decoded straight into the model's immutable maps: no second copy.
+        mapper.registerModule(new ExecutionValuesModule());
         mapper.enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
         mapper.disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
         mapper.disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
