@@ -2,6 +2,7 @@ package io.flowmonkey.bench;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.flowmonkey.execution.Execution;
 import io.flowmonkey.postgres.BenchSql;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.postgres.PgStoreOptions;
@@ -18,9 +19,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import javax.sql.DataSource;
+import org.HdrHistogram.Histogram;
 
 /**
  * The performance benchmark of SPEC section 7: every store operation beside raw JDBC running the
@@ -76,7 +79,7 @@ public final class Bench {
                 }
             }
         }
-        if (config.runs("worker")) {
+        if (config.runs("worker") || config.runs("worker-wait")) {
             measureWorkers(scenarios.engine());
         }
         countRoundTrips(scenarios);
@@ -129,7 +132,8 @@ public final class Bench {
 
     /**
      * Worker throughput: one {@code EngineWorker} drains a table of pending executions of the
-     * three-step flow. Its own table, so that the main table's old running rows, which look
+     * three-step flow; then, of a flow with a timed wait, it runs each to its wait and wakes it,
+     * measuring how late. Its own table, so that the main table's old running rows, which look
      * abandoned to a claim, are not taken.
      */
     private void measureWorkers(EngineScenarios engine) throws Exception {
@@ -139,37 +143,62 @@ public final class Bench {
             SchemaApplier.apply(setup, workerOptions);
         }
         int count = config.workerExecutions();
+        // Fewer timed waits: they should measure waking, not a queue of woken work behind busy runners.
+        int waits = Math.max(100, count / 4);
         for (int threads : config.threads()) {
             // The runners, the claim loop and the LISTEN connection.
             try (HikariDataSource pool = pool(threads + 2)) {
                 PgExecutionStore plain = new PgExecutionStore(pool, workerOptions);
-                fill(pool, workerSql, plain, engine, Math.max(threads * 4, count / 10));
-                engine.drain(plain, threads, Math.max(threads * 4, count / 10)); // warm-up
-                fill(pool, workerSql, plain, engine, count);
-                RoundTripCounter counter = new RoundTripCounter(pool);
-                long nanos = engine.drain(new PgExecutionStore(counter.dataSource(), workerOptions), threads, count);
-                double perSecond = count * 1e9 / nanos;
-                double roundTrips = counter.roundTrips() / (double) count;
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("operation", "EngineWorker drain, 3 steps");
-                row.put("threads", threads);
-                row.put("executions", count);
-                row.put("opsPerSecond", perSecond);
-                row.put("roundTripsPerOp", String.format(Locale.ROOT, "%.2f", roundTrips));
-                report.extra(row);
-                System.out.printf(Locale.ROOT, "%-28s %3d threads: %,9.0f executions/s, %.2f round trips each%n",
-                        "EngineWorker drain, 3 steps", threads, perSecond, roundTrips);
+                int warmup = Math.max(threads * 4, count / 10);
+                fill(pool, workerSql, plain, engine.pending(EngineScenarios.FLOW_ID, warmup));
+                engine.drain(plain, threads, warmup);
+                if (config.runs("worker")) {
+                    fill(pool, workerSql, plain, engine.pending(EngineScenarios.FLOW_ID, count));
+                    RoundTripCounter counter = new RoundTripCounter(pool);
+                    long nanos = engine.drain(new PgExecutionStore(counter.dataSource(), workerOptions), threads, count);
+                    workerResult("EngineWorker drain, 3 steps", threads, count, nanos, counter, null);
+                }
+                if (config.runs("worker-wait")) {
+                    fill(pool, workerSql, plain, engine.pending(EngineScenarios.TIMED_WAIT_FLOW_ID, waits));
+                    RoundTripCounter counter = new RoundTripCounter(pool);
+                    long nanos = engine.timedWaits(new PgExecutionStore(counter.dataSource(), workerOptions),
+                            threads, waits);
+                    workerResult("EngineWorker timed wait of " + EngineScenarios.WAIT.toSeconds() + " s, 2 steps",
+                            threads, waits, nanos, counter, engine.lateness());
+                }
             }
         }
     }
 
-    private static void fill(DataSource ds, BenchSql sql, PgExecutionStore store, EngineScenarios engine, int count)
+    private void workerResult(String operation, int threads, int count, long nanos, RoundTripCounter counter,
+                              Histogram latenessMicros) {
+        double perSecond = count * 1e9 / nanos;
+        double roundTrips = counter.roundTrips() / (double) count;
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("operation", operation);
+        row.put("threads", threads);
+        row.put("executions", count);
+        row.put("opsPerSecond", perSecond);
+        row.put("roundTripsPerOp", String.format(Locale.ROOT, "%.2f", roundTrips));
+        String lateness = "";
+        if (latenessMicros != null) {
+            row.put("wakeLatenessP50Micros", latenessMicros.getValueAtPercentile(50));
+            row.put("wakeLatenessP99Micros", latenessMicros.getValueAtPercentile(99));
+            lateness = String.format(Locale.ROOT, ", wake lateness p50 %,d µs, p99 %,d µs",
+                    latenessMicros.getValueAtPercentile(50), latenessMicros.getValueAtPercentile(99));
+        }
+        report.extra(row);
+        System.out.printf(Locale.ROOT, "%-36s %3d threads: %,9.0f executions/s, %.2f round trips each%s%n",
+                operation, threads, perSecond, roundTrips, lateness);
+    }
+
+    private static void fill(DataSource ds, BenchSql sql, PgExecutionStore store, List<Execution> executions)
             throws SQLException {
         try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
             st.execute("TRUNCATE " + sql.table());
         }
-        for (int done = 0; done < count; done += 500) {
-            store.saveAll(engine.pending(Math.min(500, count - done)));
+        for (int done = 0; done < executions.size(); done += 500) {
+            store.saveAll(executions.subList(done, Math.min(done + 500, executions.size())));
         }
     }
 

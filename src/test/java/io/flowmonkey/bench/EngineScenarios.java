@@ -9,13 +9,21 @@ import io.flowmonkey.engine.InMemoryFlowRegistry;
 import io.flowmonkey.engine.RunResult;
 import io.flowmonkey.engine.Step;
 import io.flowmonkey.engine.StepResult;
+import io.flowmonkey.engine.WorkerStats;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.postgres.PgExecutionStore;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
+import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
 
 /**
  * The engine's share of the benchmark: a flow of three steps whose handlers do nothing, so that
@@ -26,16 +34,40 @@ final class EngineScenarios {
     static final String FLOW_ID = "bench-three-noop-steps";
     static final String NOOP = "noop";
     static final int STEPS = 3;
+    /** A step that waits {@link #WAIT}, then one that records how late it was woken. */
+    static final String TIMED_WAIT_FLOW_ID = "bench-timed-wait";
+    static final Duration WAIT = Duration.ofSeconds(1);
 
     private final Fixtures fixtures;
     private final Supplier<String> newId;
-    private final HandlerRegistry handlers = new HandlerRegistry().register(NOOP, ctx -> StepResult.success(null));
-    private final InMemoryFlowRegistry flows = new InMemoryFlowRegistry().register(Flow.builder(FLOW_ID, "1")
-            .initialStep("first")
-            .step(Step.builder("first", NOOP).onSuccess("second").build())
-            .step(Step.builder("second", NOOP).onSuccess("third").build())
-            .step(Step.builder("third", NOOP).build())
-            .build());
+    /** When each waiting execution asked to be woken, until its second step runs. */
+    private final Map<String, Instant> wakeAts = new ConcurrentHashMap<>();
+    /** Microseconds from each {@code wakeAt} to the start of the step after it. */
+    private final Histogram lateness = new ConcurrentHistogram(TimeUnit.MINUTES.toMicros(10), 3);
+    private final HandlerRegistry handlers = new HandlerRegistry()
+            .register(NOOP, ctx -> StepResult.success(null))
+            .register("sleep", ctx -> {
+                Instant wakeAt = Instant.now().plus(WAIT);
+                wakeAts.put(ctx.executionId(), wakeAt);
+                return StepResult.waitUntil(wakeAt, "timer");
+            })
+            .register("woken", ctx -> {
+                Instant wakeAt = wakeAts.remove(ctx.executionId());
+                lateness.recordValue(Math.max(0, Duration.between(wakeAt, Instant.now()).toNanos() / 1000));
+                return StepResult.success(null);
+            });
+    private final InMemoryFlowRegistry flows = new InMemoryFlowRegistry()
+            .register(Flow.builder(FLOW_ID, "1")
+                    .initialStep("first")
+                    .step(Step.builder("first", NOOP).onSuccess("second").build())
+                    .step(Step.builder("second", NOOP).onSuccess("third").build())
+                    .step(Step.builder("third", NOOP).build())
+                    .build())
+            .register(Flow.builder(TIMED_WAIT_FLOW_ID, "1")
+                    .initialStep("sleep")
+                    .step(Step.builder("sleep", "sleep").onResume("woken").build())
+                    .step(Step.builder("woken", "woken").build())
+                    .build());
 
     EngineScenarios(Fixtures fixtures, Supplier<String> newId) {
         this.fixtures = fixtures;
@@ -72,13 +104,14 @@ final class EngineScenarios {
                 });
     }
 
-    /** Pending executions of the bench flow, for workers to drain. */
-    List<Execution> pending(int count) {
+    /** Pending executions of a flow, for workers to drain. */
+    List<Execution> pending(String flowId, int count) {
+        String initialStep = flows.get(flowId).orElseThrow().initialStepId();
         List<Execution> batch = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            batch.add(Execution.builder(newId.get(), FLOW_ID, "1")
+            batch.add(Execution.builder(newId.get(), flowId, "1")
                     .tenantId("tenant-1")
-                    .currentStepId("first")
+                    .currentStepId(initialStep)
                     .context(fixtures.context)
                     .build());
         }
@@ -92,16 +125,40 @@ final class EngineScenarios {
      * @return the wall time in nanoseconds
      */
     long drain(PgExecutionStore store, int threads, int count) throws InterruptedException {
+        return runWorker(store, threads, count, Duration.ofMillis(100),
+                stats -> stats.completed() + stats.failed() >= count);
+    }
+
+    /**
+     * As {@link #drain}, with executions of the timed-wait flow and the worker's default poll
+     * interval, so that wake-ups come from notices and the worker's own timers. The lateness of
+     * each wake-up is recorded for {@link #lateness()}.
+     *
+     * @return the wall time in nanoseconds, from start until every execution ran its second step
+     */
+    long timedWaits(PgExecutionStore store, int threads, int count) throws InterruptedException {
+        lateness.reset();
+        return runWorker(store, threads, count, EngineWorker.DEFAULT_POLL_INTERVAL,
+                stats -> lateness.getTotalCount() >= count);
+    }
+
+    /** The lateness of the wake-ups of the last {@link #timedWaits} run, in microseconds. */
+    Histogram lateness() {
+        return lateness.copy();
+    }
+
+    private long runWorker(PgExecutionStore store, int threads, int count, Duration pollInterval,
+                           Predicate<WorkerStats> done) throws InterruptedException {
         Engine engine = engine(store);
         long started = System.nanoTime();
         EngineWorker worker = EngineWorker.builder(engine).workerId("bench-worker").threads(threads)
-                .pollInterval(Duration.ofMillis(100)).build();
+                .pollInterval(pollInterval).build();
         try {
             worker.start();
             long deadline = started + Duration.ofMinutes(5).toNanos();
-            while (worker.stats().completed() + worker.stats().failed() < count) {
+            while (!done.test(worker.stats())) {
                 if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("worker drained " + worker.stats() + " of " + count
+                    throw new IllegalStateException("worker ran " + worker.stats() + " for " + count
                             + " executions in 5 minutes");
                 }
                 Thread.sleep(2);

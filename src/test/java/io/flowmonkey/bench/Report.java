@@ -82,12 +82,17 @@ final class Report {
                     r.raw().cpuMicrosPerOp()));
         }
         if (!extra.isEmpty()) {
-            md.append("\n| Worker | Threads | Executions drained | Executions/s | Round trips per execution |\n");
-            md.append("| --- | ---: | ---: | ---: | ---: |\n");
+            md.append("\n| Worker | Threads | Executions | Executions/s | Round trips per execution "
+                    + "| Wake lateness p50 / p99 ms |\n");
+            md.append("| --- | ---: | ---: | ---: | ---: | ---: |\n");
             for (Map<String, Object> e : extra) {
-                md.append(String.format(Locale.ROOT, "| %s | %d | %,d | %,.0f | %s |%n", e.get("operation"),
+                String lateness = e.containsKey("wakeLatenessP50Micros")
+                        ? String.format(Locale.ROOT, "%.1f / %.1f", (Long) e.get("wakeLatenessP50Micros") / 1000.0,
+                                (Long) e.get("wakeLatenessP99Micros") / 1000.0)
+                        : "";
+                md.append(String.format(Locale.ROOT, "| %s | %d | %,d | %,.0f | %s | %s |%n", e.get("operation"),
                         (Integer) e.get("threads"), (Integer) e.get("executions"), (Double) e.get("opsPerSecond"),
-                        e.get("roundTripsPerOp")));
+                        e.get("roundTripsPerOp"), lateness));
             }
         }
         if (!roundTrips.isEmpty()) {
