@@ -38,9 +38,6 @@ final class FrozenJsonDeserializer extends StdDeserializer<Map<String, Object>> 
 
     /** Reads the fields of an object whose first token after '{' is {@code t}. */
     private Map<String, Object> readObject(JsonParser p, DeserializationContext ctxt, JsonToken t) throws IOException {
-        if (t == JsonToken.END_OBJECT) {
-            return Map.of();
-        }
         LinkedHashMap<String, Object> fields = new LinkedHashMap<>();
         for (; t == JsonToken.FIELD_NAME; t = p.nextToken()) {
             String name = p.currentName();

@@ -56,17 +56,23 @@ final class Values {
         return new FrozenMap(copy);
     }
 
-    /** Copies a list; null becomes the empty list. */
-    /** Freezes a map of frozen values that the caller built and will never touch again, without a copy. */
+    /**
+     * Freezes a map of frozen values that the caller built and will never touch again, without a
+     * copy; the result is what {@link #freezeJson} makes of an equal map.
+     */
     static Map<String, Object> adoptObject(LinkedHashMap<String, Object> fresh) {
-        return fresh.isEmpty() ? Map.of() : new FrozenMap(fresh);
+        return new FrozenMap(fresh);
     }
 
-    /** Freezes a list of frozen values that the caller built and will never touch again, without a copy. */
+    /**
+     * Freezes a list of frozen values that the caller built and will never touch again, without a
+     * copy; the result is what {@link #freezeJson} makes of an equal list.
+     */
     static List<Object> adoptList(ArrayList<Object> fresh) {
         return fresh.isEmpty() ? List.of() : new FrozenList<>(fresh);
     }
 
+    /** Copies a list; null becomes the empty list. */
     static <T> List<T> freezeList(List<T> list) {
         if (list == null || list.isEmpty()) {
             return List.of();

@@ -40,6 +40,11 @@ class ExecutionValuesModuleTest {
         assertThat(read).containsEntry("nothing", null);
         assertThat(read.get("nested")).isEqualTo(Map.of("list", List.of(1, "two", Map.of("three", List.of(3)), List.of()),
                 "empty", Map.of()));
+        Map<String, Object> inMemory = Execution.builder("e-1", "flow", "1").context(Map.of("empty", Map.of())).build()
+                .context();
+        assertThat(((Map<?, ?>) ((Map<?, ?>) read.get("nested")).get("empty")).getClass())
+                .as("the same frozen map an Execution makes of an empty object")
+                .isEqualTo(inMemory.get("empty").getClass());
     }
 
     @Test

@@ -236,6 +236,34 @@ class PgLeasingTest {
     }
 
     @Test
+    void a_transaction_announces_its_pending_rows_with_one_notice_and_holds_at_most_one_lock_for_it()
+            throws Exception {
+        BlockingQueue<String> heard = new LinkedBlockingQueue<>();
+        try (LeasingExecutionStore.Subscription ignored = store.subscribe(recorder(heard, null));
+             Connection c = PG.dataSource().getConnection()) {
+            awaitListening(heard);
+            c.setAutoCommit(false);
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                ids.add(store.using(c).save(execution().build()).id());
+                TimeUnit.MILLISECONDS.sleep(5); // across several 20 ms slots
+            }
+            long locks;
+            try (Statement st = c.createStatement();
+                 var rs = st.executeQuery("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                         + "AND pid = pg_backend_pid()")) {
+                rs.next();
+                locks = rs.getLong(1);
+            }
+            c.commit();
+
+            assertThat(locks).isEqualTo(1);
+            assertThat(heard.poll(10, TimeUnit.SECONDS)).isEqualTo(ids.get(0) + "@now");
+            assertThat(heard.poll(500, TimeUnit.MILLISECONDS)).isNull();
+        }
+    }
+
+    @Test
     void the_subscription_reconnects_after_its_connection_is_killed() throws Exception {
         BlockingQueue<String> heard = new LinkedBlockingQueue<>();
         // Told once when it starts listening, and once more when it listens again after the kill.
