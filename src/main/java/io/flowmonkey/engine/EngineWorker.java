@@ -19,7 +19,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -72,7 +71,6 @@ public final class EngineWorker implements AutoCloseable {
     private final Duration shutdownTimeout;
 
     private final Notices notices = new Notices();
-    private final AtomicBoolean lookAgainScheduled = new AtomicBoolean();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final Set<String> lost = ConcurrentHashMap.newKeySet();
     private final Set<String> finished = ConcurrentHashMap.newKeySet();
@@ -381,33 +379,24 @@ public final class EngineWorker implements AutoCloseable {
             if (!running) {
                 return;
             }
-            long delay = wakeAt == null ? 0 : Duration.between(engine.clock().instant(), wakeAt).toMillis();
+            // Rounded up: a timer that fires before wakeAt finds nothing due, and the work then waits a poll.
+            long delay = wakeAt == null ? 0
+                    : (Duration.between(engine.clock().instant(), wakeAt).toNanos() + 999_999) / 1_000_000;
             if (delay <= 0) {
                 wake(true);
-                lookAgainSoon();
+                // One notice may stand for pending executions of transactions that committed beside the
+                // one that sent it (the store coalesces them), and just after it: look again for those.
+                wakeAfter(LOOK_AGAIN_AFTER.toMillis());
             } else if (delay < pollInterval.toMillis()) {
-                try {
-                    timers.schedule(() -> wake(true), delay, TimeUnit.MILLISECONDS);
-                } catch (RejectedExecutionException closing) {
-                    // The worker is stopping; nothing to wake.
-                }
+                wakeAfter(delay);
             }
         }
 
-        /**
-         * One notice may announce several pending executions saved at about the same time (the store
-         * coalesces them); those committed after it are found by a second look, once they have.
-         */
-        private void lookAgainSoon() {
-            if (lookAgainScheduled.compareAndSet(false, true)) {
-                try {
-                    timers.schedule(() -> {
-                        lookAgainScheduled.set(false);
-                        wake(true);
-                    }, LOOK_AGAIN_AFTER.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (RejectedExecutionException closing) {
-                    // The worker is stopping; nothing to wake.
-                }
+        private void wakeAfter(long millis) {
+            try {
+                timers.schedule(() -> wake(true), millis, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException closing) {
+                // The worker is stopping; nothing to wake.
             }
         }
 

@@ -30,7 +30,7 @@ final class ExecutionSql {
      * The database's clock in epoch milliseconds, fixed for the statement: leases are compared with
      * it, never with a JVM's clock, so workers on machines with skewed clocks still agree.
      */
-    private static final String DB_NOW = "(extract(epoch FROM statement_timestamp()) * 1000)::bigint";
+    private static final String DB_NOW = "floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint";
 
     final String table;
     private final String insertPrefix;

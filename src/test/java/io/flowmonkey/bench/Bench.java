@@ -165,6 +165,8 @@ public final class Bench {
                             threads, waits);
                     workerResult("EngineWorker timed wait of " + EngineScenarios.WAIT.toSeconds() + " s, 2 steps",
                             threads, waits, nanos, counter, engine.lateness());
+                    // Counted as 0 late; any at all would say the worker or the claim woke work too soon.
+                    report.extraLast("earlyWakeups", engine.earlyWakeups());
                 }
             }
         }

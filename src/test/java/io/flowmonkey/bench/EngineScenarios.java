@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.HdrHistogram.ConcurrentHistogram;
@@ -44,16 +45,22 @@ final class EngineScenarios {
     private final Map<String, Instant> wakeAts = new ConcurrentHashMap<>();
     /** Microseconds from each {@code wakeAt} to the start of the step after it. */
     private final Histogram lateness = new ConcurrentHistogram(TimeUnit.MINUTES.toMicros(10), 3);
+    /** Steps after a wait that started before its {@code wakeAt}, counted as 0 in {@link #lateness}. */
+    private final AtomicLong early = new AtomicLong();
     private final HandlerRegistry handlers = new HandlerRegistry()
             .register(NOOP, ctx -> StepResult.success(null))
             .register("sleep", ctx -> {
-                Instant wakeAt = Instant.now().plus(WAIT);
+                // Whole milliseconds, as stored: lateness is measured from the wakeAt the worker sees.
+                Instant wakeAt = Instant.ofEpochMilli(System.currentTimeMillis() + WAIT.toMillis());
                 wakeAts.put(ctx.executionId(), wakeAt);
                 return StepResult.waitUntil(wakeAt, "timer");
             })
             .register("woken", ctx -> {
-                Instant wakeAt = wakeAts.remove(ctx.executionId());
-                lateness.recordValue(Math.max(0, Duration.between(wakeAt, Instant.now()).toNanos() / 1000));
+                long micros = Duration.between(wakeAts.remove(ctx.executionId()), Instant.now()).toNanos() / 1000;
+                if (micros < 0) {
+                    early.incrementAndGet();
+                }
+                lateness.recordValue(Math.max(0, micros));
                 return StepResult.success(null);
             });
     private final InMemoryFlowRegistry flows = new InMemoryFlowRegistry()
@@ -138,6 +145,7 @@ final class EngineScenarios {
      */
     long timedWaits(PgExecutionStore store, int threads, int count) throws InterruptedException {
         lateness.reset();
+        early.set(0);
         return runWorker(store, threads, count, EngineWorker.DEFAULT_POLL_INTERVAL,
                 stats -> lateness.getTotalCount() >= count);
     }
@@ -145,6 +153,11 @@ final class EngineScenarios {
     /** The lateness of the wake-ups of the last {@link #timedWaits} run, in microseconds. */
     Histogram lateness() {
         return lateness.copy();
+    }
+
+    /** How many steps of the last {@link #timedWaits} run started before their {@code wakeAt}. */
+    long earlyWakeups() {
+        return early.get();
     }
 
     private long runWorker(PgExecutionStore store, int threads, int count, Duration pollInterval,

@@ -59,6 +59,11 @@ final class Report {
         extra.add(row);
     }
 
+    /** Adds a figure to the last of those results. */
+    void extraLast(String name, Object value) {
+        extra.get(extra.size() - 1).put(name, value);
+    }
+
     void check(String what, String measured, boolean met) {
         checks.add(new Check(what, measured, met));
     }
@@ -87,8 +92,9 @@ final class Report {
             md.append("| --- | ---: | ---: | ---: | ---: | ---: |\n");
             for (Map<String, Object> e : extra) {
                 String lateness = e.containsKey("wakeLatenessP50Micros")
-                        ? String.format(Locale.ROOT, "%.1f / %.1f", (Long) e.get("wakeLatenessP50Micros") / 1000.0,
-                                (Long) e.get("wakeLatenessP99Micros") / 1000.0)
+                        ? String.format(Locale.ROOT, "%.1f / %.1f%s", (Long) e.get("wakeLatenessP50Micros") / 1000.0,
+                                (Long) e.get("wakeLatenessP99Micros") / 1000.0,
+                                (Long) e.get("earlyWakeups") > 0 ? " (" + e.get("earlyWakeups") + " early)" : "")
                         : "";
                 md.append(String.format(Locale.ROOT, "| %s | %d | %,d | %,.0f | %s | %s |%n", e.get("operation"),
                         (Integer) e.get("threads"), (Integer) e.get("executions"), (Double) e.get("opsPerSecond"),

@@ -7,9 +7,12 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.memory.InMemoryExecutionStore;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.testing.PostgresExtension;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -19,9 +22,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -91,31 +95,38 @@ class EngineWorkerTest {
     }
 
     @Test
-    void work_committed_just_after_the_notice_that_stood_for_it_is_run_without_waiting_for_a_poll() throws Exception {
-        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
-        Engine engine = flows.engine(store);
-        try (EngineWorker worker = EngineWorker.builder(engine).pollInterval(Duration.ofSeconds(60)).build().start();
-             Connection announcer = PG.dataSource().getConnection();
-             Connection late = PG.dataSource().getConnection()) {
-            awaitListening(store);
-            announcer.setAutoCommit(false);
-            late.setAutoCommit(false);
-            PostgresExtension.takeNoticeOfPendingWork(announcer);
-            Execution announced = store.using(announcer).save(pending());
-            Execution unannounced = store.using(late).save(pending());
+    void a_notice_of_work_due_now_is_followed_by_a_second_look_a_moment_later() throws Exception {
+        PgExecutionStore real = new PgExecutionStore(PG.dataSource());
+        List<Long> claims = new CopyOnWriteArrayList<>();
+        AtomicReference<LeasingExecutionStore.DueWorkListener> listener = new AtomicReference<>();
+        // The real store, watched: when the worker claims, and the listener it subscribes.
+        LeasingExecutionStore watched = (LeasingExecutionStore) Proxy.newProxyInstance(
+                LeasingExecutionStore.class.getClassLoader(), new Class<?>[] {LeasingExecutionStore.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("claimDue")) {
+                        claims.add(System.nanoTime());
+                    } else if (method.getName().equals("subscribe")) {
+                        listener.set((LeasingExecutionStore.DueWorkListener) args[0]);
+                    }
+                    try {
+                        return method.invoke(real, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        try (EngineWorker worker = EngineWorker.builder(flows.engine(watched)).pollInterval(Duration.ofSeconds(60))
+                .build().start()) {
+            awaitListening(real);
+            TimeUnit.MILLISECONDS.sleep(200);
+            int before = claims.size();
+            long noticed = System.nanoTime();
 
-            announcer.commit();
-            // The worker has looked, on the notice, before the second execution is committed.
-            awaitTrue(Duration.ofSeconds(10), () -> store.load(announced.id()).orElseThrow().version() > 1);
-            late.commit();
+            listener.get().onDue("announced-elsewhere", null);
 
-            awaitTrue(Duration.ofSeconds(10), () -> status(store, unannounced.id()) == ExecutionStatus.COMPLETED);
+            awaitTrue(Duration.ofSeconds(10), () -> claims.size() >= before + 2);
+            assertThat(claims.get(before + 1) - noticed).isGreaterThanOrEqualTo(Duration.ofMillis(100).toNanos());
             assertThat(worker.stats().wakeupsByPoll()).isZero();
         }
-    }
-
-    private static Execution pending() {
-        return Execution.builder(UUID.randomUUID().toString(), WorkerFlows.THREE_STEPS, "1").build();
     }
 
     @Test

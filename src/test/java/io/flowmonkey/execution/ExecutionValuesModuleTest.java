@@ -70,6 +70,18 @@ class ExecutionValuesModuleTest {
     }
 
     @Test
+    void leaves_maps_of_other_declared_types_to_the_mapper() throws Exception {
+        Map<String, Long> longs = mapper.readValue("{\"n\": 7}", new TypeReference<Map<String, Long>>() {
+        });
+        Map<Integer, String> byNumber = mapper.readValue("{\"7\": \"seven\"}",
+                new TypeReference<Map<Integer, String>>() {
+                });
+
+        assertThat(longs.get("n")).isEqualTo(7L);
+        assertThat(byNumber.get(7)).isEqualTo("seven");
+    }
+
+    @Test
     void refuses_json_that_is_not_an_object() {
         assertThatThrownBy(() -> mapper.readValue("[1, 2]", OBJECT)).isInstanceOf(MismatchedInputException.class);
     }

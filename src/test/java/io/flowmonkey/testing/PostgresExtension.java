@@ -148,10 +148,11 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
     }
 
     /**
-     * Makes the open transaction on {@code c} the one that announces the pending rows of the table
-     * {@code executions} for the next ten seconds, as the V4 trigger does for the first transaction
-     * to save one in each 20 ms slot: it takes this table's advisory locks of those slots. Until
-     * {@code c} ends, pending rows saved elsewhere send no notice of their own.
+     * Makes the open transaction on {@code c} look, to every other transaction that commits pending
+     * rows of the table {@code executions} in the next ten seconds, like one committing and announcing
+     * pending work: it takes the table's advisory locks of those 20 ms slots, as the V4 trigger does
+     * for the transaction that announces. Until {@code c} ends, pending rows committed elsewhere send
+     * no notice of their own.
      *
      * @param c a connection with autocommit off
      * @throws SQLException if the locks cannot be taken
@@ -159,8 +160,8 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
     public static void takeNoticeOfPendingWork(Connection c) throws SQLException {
         try (Statement st = c.createStatement()) {
             st.execute("""
-                    SELECT pg_advisory_xact_lock(('executions'::regclass::oid::bigint << 32) | slot)
-                    FROM (SELECT (extract(epoch FROM clock_timestamp()) * 50)::bigint & 2147483647 AS now_slot) n,
+                    SELECT pg_advisory_xact_lock('executions'::regclass::oid::integer, slot::integer)
+                    FROM (SELECT (extract(epoch FROM clock_timestamp()) * 50)::bigint % 2147483647 AS now_slot) n,
                          generate_series(now_slot, now_slot + 500) slot""");
         }
     }
