@@ -1,8 +1,6 @@
 package io.flowmonkey.engine;
 
 import java.time.Duration;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -174,7 +172,9 @@ public final class CreateOptions {
          * @return this builder
          */
         public Builder metadata(Map<String, ?> metadata) {
-            this.metadata = metadata == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+            @SuppressWarnings("unchecked")
+            Map<String, Object> frozen = metadata == null ? Map.of() : (Map<String, Object>) InputSelector.freeze(metadata);
+            this.metadata = frozen;
             return this;
         }
 

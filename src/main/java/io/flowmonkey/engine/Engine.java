@@ -145,7 +145,13 @@ public final class Engine {
         Objects.requireNonNull(options, "options must not be null");
         Flow flow = flows.get(flowId).orElseThrow(() -> new IllegalArgumentException("flow '" + flowId
                 + "' is not registered; register it in the FlowRegistry before creating executions of it"));
+        String key = options.idempotencyKey();
         if (options.parentExecutionId() != null) {
+            // A retried create gets the sub-flow it made before, even once the parent has ended.
+            Optional<Execution> earlier = key == null ? Optional.empty() : store.findByIdempotencyKey(key);
+            if (earlier.isPresent()) {
+                return new CreateResult(earlier.get(), false);
+            }
             requireLiveParent(options.parentExecutionId());
         }
         Instant now = clock.instant();
@@ -158,7 +164,6 @@ public final class Engine {
                 .timeoutConfig(timeoutConfig(options))
                 .createdAt(now)
                 .updatedAt(now);
-        String key = options.idempotencyKey();
         if (key != null) {
             Duration ttl = options.idempotencyTtl() != null ? options.idempotencyTtl() : this.options.idempotencyTtl();
             builder.idempotencyKey(key).idempotencyExpiresAt(now.plus(ttl));
@@ -244,12 +249,13 @@ public final class Engine {
     /**
      * Runs an execution already in hand, such as the one {@link #create} returned, exactly like
      * {@link #run(String)} but without loading it first: one store round trip per step and none
-     * before. The copy must be the stored version; if the store has moved on, the first save fails
-     * with {@link ConcurrentUpdateException} and nothing of that step is written.
+     * before. The copy should be the stored version: if the store has moved on, the first save fails
+     * with {@link ConcurrentUpdateException} and nothing of that step is written. A copy with no step
+     * to run (waiting and not yet due, or ended) is returned as it is, without a look at the store.
      *
      * @param execution the stored execution to run
      * @return the execution as last stored
-     * @throws ConcurrentUpdateException if {@code execution} is not the stored version
+     * @throws ConcurrentUpdateException if a save finds that {@code execution} is not the stored version
      * @throws IllegalStateException if the execution's flow version is no longer registered (nothing is written)
      * @throws io.flowmonkey.execution.StoreException if the store fails; steps saved before stay saved
      */
@@ -372,7 +378,10 @@ public final class Engine {
     }
 
     private Execution load(String executionId) {
-        Objects.requireNonNull(executionId, "executionId must not be null");
+        if (executionId == null || executionId.isBlank()) {
+            throw new IllegalArgumentException("executionId must be a non-blank string, got "
+                    + (executionId == null ? "null" : "'" + executionId + "'"));
+        }
         return store.load(executionId).orElseThrow(() -> new ExecutionNotFoundException(executionId));
     }
 

@@ -107,6 +107,7 @@ public final class EngineWorker implements AutoCloseable {
      * @param engine the engine whose work to run
      * @return a builder with the defaults
      * @throws IllegalArgumentException if the engine's store cannot lease work
+     * @throws UnsupportedOperationException if the engine's {@link FlowRegistry} cannot list its flow ids
      */
     public static Builder builder(Engine engine) {
         return new Builder(engine);
@@ -131,12 +132,14 @@ public final class EngineWorker implements AutoCloseable {
         if (loop != null) {
             throw new IllegalStateException("worker " + workerId + " was already started");
         }
-        running = true;
+        // First, so that a store that cannot subscribe leaves no threads behind; notices are ignored
+        // until running, and the loop looks for work as it starts anyway.
+        subscription = store.subscribe(notices);
         runners = Executors.newFixedThreadPool(threads, named("flowmonkey-run-" + workerId));
         timers = Executors.newSingleThreadScheduledExecutor(named("flowmonkey-timer-" + workerId));
         long renewEvery = Math.max(1, leaseTtl.toMillis() / 3);
         timers.scheduleAtFixedRate(this::heartbeat, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
-        subscription = store.subscribe(notices);
+        running = true;
         loop = named("flowmonkey-claim-" + workerId).newThread(this::claimLoop);
         loop.start();
         LOG.info("Worker {} started: {} threads, poll every {}, lease {}", workerId, threads, pollInterval, leaseTtl);
@@ -421,6 +424,7 @@ public final class EngineWorker implements AutoCloseable {
                 throw new IllegalArgumentException("EngineWorker needs a store that can lease work to workers, such as "
                         + "PgExecutionStore; the engine's store is a " + engine.store().getClass().getName());
             }
+            engine.flows().flowIds(); // a registry that cannot list its flows fails here, not in the claim loop
         }
 
         /**

@@ -32,7 +32,13 @@ public interface FlowRegistry {
      * Returns the ids of the flows registered now. An {@link EngineWorker} claims only executions of
      * these flows, so that services sharing one table each run only their own flows.
      *
+     * <p>Optional for a registry that only serves {@link Engine}; the default says so.
+     *
      * @return the flow ids, unmodifiable
+     * @throws UnsupportedOperationException if this registry cannot list its flows
      */
-    Set<String> flowIds();
+    default Set<String> flowIds() {
+        throw new UnsupportedOperationException(getClass().getName() + " does not list its flow ids; an "
+                + "EngineWorker needs flowIds() to know which executions to claim");
+    }
 }

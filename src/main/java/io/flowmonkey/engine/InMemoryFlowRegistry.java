@@ -74,7 +74,9 @@ public final class InMemoryFlowRegistry implements FlowRegistry {
                 return c;
             }
         }
-        return Integer.compare(left.length, right.length);
+        int byLength = Integer.compare(left.length, right.length);
+        // "1.0" and "1.00" number alike but are different versions: a map keyed by this order keeps both.
+        return byLength != 0 ? byLength : a.compareTo(b);
     }
 
     private static int compareSegments(String a, String b) {

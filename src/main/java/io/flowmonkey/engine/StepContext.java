@@ -38,7 +38,9 @@ public interface StepContext {
     Step step();
 
     /**
-     * Returns the execution as stored before this step.
+     * Returns the execution this step runs in: as stored before the step, or, for the step after a
+     * wait, the copy being resumed (status running, no wait metadata, any {@code resumeData} in its
+     * context), which is saved with this step's result.
      *
      * @return the execution
      */

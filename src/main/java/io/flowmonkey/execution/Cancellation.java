@@ -22,7 +22,7 @@ public record Cancellation(Source source, String reason, Instant cancelledAt) {
      */
     public Cancellation {
         Objects.requireNonNull(source, "cancellation.source must not be null");
-        cancelledAt = Values.millis(cancelledAt);
+        cancelledAt = Values.millis(cancelledAt, "cancellation.cancelledAt", null);
     }
 
     /** Who asked for a cancellation. Stored by its lower-case {@link #wireName()}. */

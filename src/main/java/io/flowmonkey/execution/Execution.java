@@ -44,9 +44,9 @@ public final class Execution {
         this.flowId = Values.requireText(b.flowId, "flowId", b.id);
         this.flowVersion = Values.requireText(b.flowVersion, "flowVersion", b.id);
         this.status = Objects.requireNonNull(b.status, () -> "status of execution " + b.id + " must not be null");
-        this.createdAt = Objects.requireNonNull(Values.millis(b.createdAt),
+        this.createdAt = Objects.requireNonNull(Values.millis(b.createdAt, "createdAt", b.id),
                 () -> "createdAt of execution " + b.id + " must not be null");
-        this.updatedAt = Objects.requireNonNull(Values.millis(b.updatedAt),
+        this.updatedAt = Objects.requireNonNull(Values.millis(b.updatedAt, "updatedAt", b.id),
                 () -> "updatedAt of execution " + b.id + " must not be null");
         if (b.stepCount < 0) {
             throw new IllegalArgumentException("stepCount of execution " + b.id + " must not be negative, got "
@@ -56,22 +56,22 @@ public final class Execution {
             throw new IllegalArgumentException("version of execution " + b.id + " must not be negative, got "
                     + b.version);
         }
-        this.tenantId = b.tenantId;
-        this.currentStepId = b.currentStepId;
+        this.tenantId = Values.optionalText(b.tenantId, "tenantId", b.id);
+        this.currentStepId = Values.optionalText(b.currentStepId, "currentStepId", b.id);
         this.stepCount = b.stepCount;
         this.context = Values.freezeObject(b.context);
         this.history = Values.freezeList(b.history);
         this.error = b.error;
         this.waitMetadata = b.waitMetadata;
         this.cancellation = b.cancellation;
-        this.idempotencyKey = b.idempotencyKey;
-        this.idempotencyExpiresAt = Values.millis(b.idempotencyExpiresAt);
-        this.parentExecutionId = b.parentExecutionId;
+        this.idempotencyKey = Values.optionalText(b.idempotencyKey, "idempotencyKey", b.id);
+        this.idempotencyExpiresAt = Values.millis(b.idempotencyExpiresAt, "idempotencyExpiresAt", b.id);
+        this.parentExecutionId = Values.optionalText(b.parentExecutionId, "parentExecutionId", b.id);
         this.metadata = Values.freezeObject(b.metadata);
         this.timeoutConfig = b.timeoutConfig;
-        this.completedAt = Values.millis(b.completedAt);
-        this.failedAt = Values.millis(b.failedAt);
-        this.cancelledAt = Values.millis(b.cancelledAt);
+        this.completedAt = Values.millis(b.completedAt, "completedAt", b.id);
+        this.failedAt = Values.millis(b.failedAt, "failedAt", b.id);
+        this.cancelledAt = Values.millis(b.cancelledAt, "cancelledAt", b.id);
         this.version = b.version;
     }
 
@@ -627,8 +627,10 @@ public final class Execution {
          * Validates and builds the execution.
          *
          * @return the immutable execution
-         * @throws IllegalArgumentException if an id is blank or a count negative
-         * @throws NullPointerException if an id, the status or a required timestamp is null
+         * @throws IllegalArgumentException if an id is null or blank, an optional id ({@code tenantId},
+         *     {@code currentStepId}, {@code idempotencyKey}, {@code parentExecutionId}) is blank, a count
+         *     negative, or a time beyond what epoch milliseconds can hold
+         * @throws NullPointerException if the status or a required timestamp is null
          */
         public Execution build() {
             return new Execution(this);

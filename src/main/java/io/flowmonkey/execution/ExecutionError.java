@@ -26,6 +26,6 @@ public record ExecutionError(String code, String message, String stepId, Object 
     public ExecutionError {
         Values.requireText(code, "error.code");
         details = Values.freezeJson(details);
-        timestamp = Values.millis(timestamp);
+        timestamp = Values.millis(timestamp, "error.timestamp", null);
     }
 }

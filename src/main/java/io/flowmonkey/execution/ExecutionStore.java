@@ -6,7 +6,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Where executions live. Implementations are thread-safe and throw only {@link StoreException}s.
+ * Where executions live. Implementations are thread-safe. What goes wrong in the store is a
+ * {@link StoreException}; a bad argument is an {@code IllegalArgumentException} or, when null, a
+ * {@code NullPointerException}, thrown before anything is written.
  *
  * <p>Saves are optimistic: an execution of version 0 is inserted, any other is updated only if the
  * stored version still equals it, and the returned copy carries the new version. A lost race is a

@@ -29,8 +29,8 @@ public record StepHistory(String stepId, String handlerType, String outcome, Ins
      */
     public StepHistory {
         Values.requireText(stepId, "history.stepId");
-        startedAt = Values.millis(startedAt);
-        completedAt = Values.millis(completedAt);
+        startedAt = Values.millis(startedAt, "history.startedAt", null);
+        completedAt = Values.millis(completedAt, "history.completedAt", null);
         error = Values.freezeJson(error);
     }
 }

@@ -1,5 +1,6 @@
 package io.flowmonkey.execution;
 
+import java.lang.reflect.Array;
 import java.time.Instant;
 import java.util.AbstractList;
 import java.util.AbstractMap;
@@ -34,26 +35,36 @@ final class Values {
         return value == null || value.isBlank() ? requireText(value, field + " (execution " + executionId + ")") : value;
     }
 
-    static Instant millis(Instant instant) {
-        return instant == null || instant.getNano() % 1_000_000 == 0
-                ? instant : Instant.ofEpochMilli(instant.toEpochMilli());
+    /** Null, or a non-blank string; names the field and the execution when neither. */
+    static String optionalText(String value, String field, String executionId) {
+        return value == null ? null : requireText(value, field, executionId);
+    }
+
+    /**
+     * Truncates a time to the milliseconds it is stored as, keeping an instant that is already whole.
+     *
+     * @param field the field, for the message
+     * @param executionId the execution it belongs to, or null when not known yet
+     * @throws IllegalArgumentException if epoch milliseconds cannot hold the time
+     */
+    static Instant millis(Instant instant, String field, String executionId) {
+        if (instant == null) {
+            return null;
+        }
+        long epochMilli;
+        try {
+            epochMilli = instant.toEpochMilli();
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(field + (executionId == null ? "" : " of execution " + executionId)
+                    + " is outside what epoch milliseconds can hold, got " + instant, e);
+        }
+        return instant.getNano() % 1_000_000 == 0 ? instant : Instant.ofEpochMilli(epochMilli);
     }
 
     /** Copies a JSON object; null becomes the empty object. */
+    @SuppressWarnings("unchecked")
     static Map<String, Object> freezeObject(Map<String, ?> map) {
-        if (map == null || map.isEmpty()) {
-            return Map.of();
-        }
-        if (map instanceof FrozenMap) {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> frozen = (Map<String, Object>) map;
-            return frozen;
-        }
-        Map<String, Object> copy = new LinkedHashMap<>(map.size() * 4 / 3 + 1);
-        for (Map.Entry<String, ?> e : map.entrySet()) {
-            copy.put(e.getKey(), freezeJson(e.getValue()));
-        }
-        return new FrozenMap(copy);
+        return map == null || map.isEmpty() ? Map.of() : (Map<String, Object>) freezeJson(map);
     }
 
     /**
@@ -89,7 +100,7 @@ final class Values {
         return new FrozenList<>(copy);
     }
 
-    /** Copies maps and collections found in a JSON-like value; other values are kept as they are. */
+    /** Copies maps, collections and arrays found in a JSON-like value; other values are kept as they are. */
     static Object freezeJson(Object value) {
         if (value instanceof Map<?, ?> map) {
             if (map instanceof FrozenMap) {
@@ -108,6 +119,15 @@ final class Values {
         }
         if (value instanceof Collection<?> collection) {
             return freezeList(new ArrayList<Object>(collection));
+        }
+        if (value != null && value.getClass().isArray()) {
+            // An array stays writable by whoever holds it: keep its items, as JSON would, in a list.
+            int n = Array.getLength(value);
+            List<Object> items = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                items.add(Array.get(value, i));
+            }
+            return freezeList(items);
         }
         return value;
     }

@@ -23,8 +23,8 @@ public record WaitMetadata(Instant wakeAt, String reason, Instant waitStartedAt,
      * @param data extra JSON data about the wait; never null (empty when absent)
      */
     public WaitMetadata {
-        wakeAt = Values.millis(wakeAt);
-        waitStartedAt = Values.millis(waitStartedAt);
+        wakeAt = Values.millis(wakeAt, "waitMetadata.wakeAt", null);
+        waitStartedAt = Values.millis(waitStartedAt, "waitMetadata.waitStartedAt", null);
         data = Values.freezeObject(data);
     }
 }

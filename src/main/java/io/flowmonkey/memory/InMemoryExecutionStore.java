@@ -12,7 +12,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -38,7 +37,8 @@ public final class InMemoryExecutionStore implements ExecutionStore {
             .comparing((Execution e) -> e.waitMetadata().wakeAt()).thenComparing(Execution::id);
 
     private final Clock clock;
-    private final Map<String, Execution> rows = new ConcurrentHashMap<>();
+    /** Replaced whole by {@link #saveAll}, so that readers see all of a batch or none of it. */
+    private volatile Map<String, Execution> rows = new ConcurrentHashMap<>();
     private final Object writeLock = new Object();
 
     /** Creates an empty store on the system clock. */
@@ -68,13 +68,12 @@ public final class InMemoryExecutionStore implements ExecutionStore {
         Objects.requireNonNull(es, "executions must not be null");
         synchronized (writeLock) {
             // Apply to a copy and publish only if every save succeeds: all or nothing.
-            Map<String, Execution> staged = new HashMap<>(rows);
+            Map<String, Execution> staged = new ConcurrentHashMap<>(rows);
             List<Execution> saved = new ArrayList<>(es.size());
             for (Execution e : es) {
                 saved.add(write(Objects.requireNonNull(e, "executions must not contain null"), staged));
             }
-            rows.keySet().retainAll(staged.keySet());
-            rows.putAll(staged);
+            rows = staged;
             return List.copyOf(saved);
         }
     }

@@ -17,6 +17,9 @@ import java.time.Instant;
  */
 final class ExecutionRow {
 
+    /** The longest id, tenant id, idempotency key or parent id stored, in characters (4 bytes at most each). */
+    static final int MAX_INDEXED_LENGTH = 255;
+
     final Execution execution;
     private final String context;
     private final String history;
@@ -28,13 +31,13 @@ final class ExecutionRow {
 
     private ExecutionRow(Execution e, ExecutionJson json) {
         this.execution = e;
-        requireStorableText(e, "id", e.id());
+        requireIndexable(e, "id", e.id());
         requireStorableText(e, "flow_id", e.flowId());
         requireStorableText(e, "flow_version", e.flowVersion());
-        requireStorableText(e, "tenant_id", e.tenantId());
+        requireIndexable(e, "tenant_id", e.tenantId());
         requireStorableText(e, "current_step_id", e.currentStepId());
-        requireStorableText(e, "idempotency_key", e.idempotencyKey());
-        requireStorableText(e, "parent_execution_id", e.parentExecutionId());
+        requireIndexable(e, "idempotency_key", e.idempotencyKey());
+        requireIndexable(e, "parent_execution_id", e.parentExecutionId());
         this.context = toJson(e, "context", () -> json.writeValues(e.context()));
         this.history = toJson(e, "history", () -> json.writeModel(e.history()));
         this.error = toJson(e, "error", () -> json.writeModel(e.error()));
@@ -108,12 +111,19 @@ final class ExecutionRow {
             b.timeoutConfig(json.readTimeout(rs.getBytes(15)));
             column = "created_at";
             b.createdAt(getMillis(rs, 16));
+            column = "updated_at";
             b.updatedAt(getMillis(rs, 17));
+            column = "completed_at";
             b.completedAt(getMillis(rs, 18));
+            column = "failed_at";
             b.failedAt(getMillis(rs, 19));
+            column = "cancelled_at";
             b.cancelledAt(getMillis(rs, 20));
+            column = "idempotency_key";
             b.idempotencyKey(rs.getString(21));
+            column = "idempotency_expires_at";
             b.idempotencyExpiresAt(getMillis(rs, 22));
+            column = "version";
             b.version(rs.getLong(23));
             column = "row";
             return b.build();
@@ -136,6 +146,20 @@ final class ExecutionRow {
                     + "PostgreSQL JSONB cannot store; remove it or encode the value", null);
         }
         return text;
+    }
+
+    /**
+     * An indexed column: besides what text can hold, short enough that a B-tree entry of it and the
+     * id (tenant_id's index holds both) stays well inside PostgreSQL's limit of about 2.7 kB.
+     */
+    private static void requireIndexable(Execution e, String column, String value) {
+        requireStorableText(e, column, value);
+        if (value != null && value.length() > MAX_INDEXED_LENGTH) {
+            // An id too long to store is too long to repeat in full.
+            String id = e.id().length() > MAX_INDEXED_LENGTH ? e.id().substring(0, 40) + "..." : e.id();
+            throw new ExecutionDataException(id, column, "text is " + value.length() + " characters long; at most "
+                    + MAX_INDEXED_LENGTH + " fit the index", null);
+        }
     }
 
     private static void requireStorableText(Execution e, String column, String value) {

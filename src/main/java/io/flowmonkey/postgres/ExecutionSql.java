@@ -27,8 +27,10 @@ final class ExecutionSql {
             + ", idempotency_key, idempotency_expires_at, version";
 
     /**
-     * The database's clock in epoch milliseconds, fixed for the statement: leases are compared with
-     * it, never with a JVM's clock, so workers on machines with skewed clocks still agree.
+     * The database's clock in whole epoch milliseconds, fixed for the statement: lease expiries are
+     * written and compared with it, so workers on machines with skewed clocks agree on them. (A running
+     * execution that no worker leased is judged by its {@code updated_at}, which the saving JVM's clock
+     * wrote; see the claim below.)
      */
     private static final String DB_NOW = "floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint";
 

@@ -46,10 +46,12 @@ import javax.sql.DataSource;
 public final class PgExecutionStore implements LeasingExecutionStore {
 
     /**
-     * The most rows inserted by one statement (25 parameters each, well inside PostgreSQL's 65,535);
+     * The most rows inserted by one statement (23 parameters each, well inside PostgreSQL's 65,535);
      * larger {@code saveAll}s go as a batch in a transaction.
      */
     private static final int MAX_ROWS_PER_INSERT = 1_000;
+    /** The longest lease, or grace for a running execution nobody holds, that a claim accepts. */
+    private static final Duration MAX_LEASE = Duration.ofDays(365);
 
     private final DataSource dataSource;
     private final ExecutionSql sql;
@@ -126,9 +128,12 @@ public final class PgExecutionStore implements LeasingExecutionStore {
 
     /**
      * Returns a view of this store that runs every statement on {@code c}, inside whatever
-     * transaction the caller has open there. It never commits, rolls back or closes {@code c}; after
-     * a failure the caller rolls back. Calls that need several statements run them as one atomic
-     * unit if {@code c} is in autocommit mode. Not thread-safe: use it on the caller's thread only.
+     * transaction the caller has open there. It never closes {@code c}. In a transaction the caller
+     * opened it never commits or rolls it back (a refused idempotency key rolls back only to a
+     * savepoint of its own); after a failure the caller rolls back. If {@code c} is in autocommit
+     * mode, a call that needs several statements runs them in a transaction of its own, committed or
+     * rolled back before it returns, and restores autocommit. Not thread-safe: use it on the
+     * caller's thread only.
      *
      * @param c the caller's connection to the same database
      * @return a store bound to {@code c}
@@ -467,8 +472,10 @@ public final class PgExecutionStore implements LeasingExecutionStore {
 
     private static long requireLease(Duration leaseTtl) {
         Objects.requireNonNull(leaseTtl, "leaseTtl must not be null");
-        if (leaseTtl.toMillis() < 1) {
-            throw new IllegalArgumentException("leaseTtl must be at least 1 ms, got " + leaseTtl);
+        // An upper bound keeps "now + lease" inside a bigint, in SQL as in Java.
+        if (leaseTtl.compareTo(Duration.ofMillis(1)) < 0 || leaseTtl.compareTo(MAX_LEASE) > 0) {
+            throw new IllegalArgumentException("leaseTtl must be between 1 ms and " + MAX_LEASE.toDays()
+                    + " days, got " + leaseTtl);
         }
         return leaseTtl.toMillis();
     }

@@ -103,10 +103,15 @@ public final class PgStoreOptions {
          *
          * @param schema a lower-case SQL identifier: letters, digits, underscores, not starting with a digit
          * @return this builder
-         * @throws IllegalArgumentException if {@code schema} is not such an identifier
+         * @throws IllegalArgumentException if {@code schema} is not such an identifier, or starts with {@code pg_}
          */
         public Builder schema(String schema) {
-            this.schema = identifier("schema", schema, 63);
+            String name = identifier("schema", schema, 63);
+            if (name.startsWith("pg_")) {
+                throw new IllegalArgumentException("schema must not start with 'pg_', which PostgreSQL keeps for "
+                        + "system schemas, got '" + name + "'");
+            }
+            this.schema = name;
             return this;
         }
 
@@ -115,10 +120,16 @@ public final class PgStoreOptions {
          *
          * @param tableName a lower-case SQL identifier of at most {@value #MAX_TABLE_NAME_LENGTH} characters
          * @return this builder
-         * @throws IllegalArgumentException if {@code tableName} is not such an identifier
+         * @throws IllegalArgumentException if {@code tableName} is not such an identifier, or is
+         *     {@value SchemaApplier#HISTORY_TABLE}
          */
         public Builder tableName(String tableName) {
-            this.tableName = identifier("table name", tableName, MAX_TABLE_NAME_LENGTH);
+            String name = identifier("table name", tableName, MAX_TABLE_NAME_LENGTH);
+            if (name.equals(SchemaApplier.HISTORY_TABLE)) {
+                throw new IllegalArgumentException("table name must not be '" + name + "', which SchemaApplier "
+                        + "uses for its migration history");
+            }
+            this.tableName = name;
             return this;
         }
 

@@ -212,6 +212,21 @@ abstract class AbstractEngineTest {
     }
 
     @Test
+    void a_retried_sub_flow_create_gets_the_child_it_made_even_once_the_parent_has_ended() {
+        registerApprovalFlow();
+        String parent = engine.create("approval", Map.of()).execution().id();
+        CreateOptions retried = CreateOptions.builder().parentExecutionId(parent).idempotencyKey("child-of-" + parent)
+                .build();
+        Execution child = engine.create("approval", Map.of(), retried).execution();
+        engine.cancel(parent, Cancellation.Source.USER, null);
+
+        CreateResult again = engine.create("approval", Map.of(), retried);
+
+        assertThat(again.created()).isFalse();
+        assertThat(again.execution().id()).isEqualTo(child.id());
+    }
+
+    @Test
     void concurrent_creates_with_one_idempotency_key_store_one_execution() throws Exception {
         registerApprovalFlow();
         String key = "order-" + UUID.randomUUID();

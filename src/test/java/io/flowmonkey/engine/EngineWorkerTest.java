@@ -289,6 +289,20 @@ class EngineWorkerTest {
         assertThatThrownBy(() -> EngineWorker.builder(new Engine(new InMemoryExecutionStore(), new HandlerRegistry(),
                 new InMemoryFlowRegistry()))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("lease");
+        FlowRegistry unlisted = new FlowRegistry() {
+            @Override
+            public java.util.Optional<Flow> get(String flowId) {
+                return java.util.Optional.empty();
+            }
+
+            @Override
+            public java.util.Optional<Flow> get(String flowId, String version) {
+                return java.util.Optional.empty();
+            }
+        };
+        assertThatThrownBy(() -> EngineWorker.builder(new Engine(new PgExecutionStore(PG.dataSource()),
+                new HandlerRegistry(), unlisted))).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("flowIds");
     }
 
     private static long count(String where) {

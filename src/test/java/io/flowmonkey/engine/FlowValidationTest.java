@@ -93,6 +93,10 @@ class FlowValidationTest {
         assertThatThrownBy(() -> registry.register(Flow.builder("order", "1.9").initialStep("a").step(step("a"))
                 .build())).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("flow 'order' version '1.9' is already registered");
+        registry.register(Flow.builder("order", "1.10.0").initialStep("a").step(step("a")).build());
+        registry.register(Flow.builder("order", "1.010").initialStep("a").step(step("a")).build());
+        assertThat(registry.get("order", "1.010")).map(Flow::version).contains("1.010");
+        assertThat(registry.get("order", "1.10")).map(Flow::version).contains("1.10");
     }
 
     @Test

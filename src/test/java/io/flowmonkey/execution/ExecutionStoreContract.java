@@ -411,6 +411,29 @@ public abstract class ExecutionStoreContract {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("id");
         assertThatThrownBy(() -> Execution.builder("x", null, "1").build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("flowId").hasMessageContaining("x");
+        assertThatThrownBy(() -> Execution.builder("x", "f", "1").tenantId(" ").build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tenantId").hasMessageContaining("x");
+        assertThatThrownBy(() -> Execution.builder("x", "f", "1").idempotencyKey("").build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("idempotencyKey");
+        assertThatThrownBy(() -> Execution.builder("x", "f", "1").idempotencyExpiresAt(Instant.MAX).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("idempotencyExpiresAt")
+                .hasMessageContaining("x");
+        assertThatThrownBy(() -> new TimeoutConfig(Duration.ofNanos(500), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("executionTimeout");
+    }
+
+    @Test
+    void arrays_and_nested_collections_are_copied_so_the_caller_cannot_change_a_stored_execution() {
+        int[] numbers = {1, 2};
+        List<Object> items = new ArrayList<>(List.of("a"));
+        Execution saved = store().save(execution().context(Map.of("numbers", numbers, "items", items))
+                .timeoutConfig(new TimeoutConfig(Duration.ofNanos(2_500_000), null)).build());
+        numbers[0] = 99;
+        items.add("b");
+
+        Execution loaded = store().load(saved.id()).orElseThrow();
+        assertThat(loaded.context()).containsEntry("numbers", List.of(1, 2)).containsEntry("items", List.of("a"));
+        assertThat(loaded.timeoutConfig().executionTimeout()).isEqualTo(Duration.ofMillis(2));
     }
 
     @Test

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import io.flowmonkey.execution.Cancellation;
+import io.flowmonkey.execution.DuplicateExecutionException;
 import io.flowmonkey.execution.DuplicateIdempotencyKeyException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionDataException;
@@ -242,6 +243,33 @@ class PgExecutionStoreTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("flowIds");
         assertThatThrownBy(() -> store.renewLeases("w", null, java.time.Duration.ofSeconds(1)))
                 .isInstanceOf(NullPointerException.class).hasMessageContaining("executionIds");
+    }
+
+    @Test
+    void keys_too_long_for_their_index_are_refused_before_anything_is_written() {
+        Execution longTenant = execution().tenantId("t".repeat(256)).build();
+        Execution longKey = execution().idempotencyKey("k".repeat(3000)).build();
+
+        assertThatThrownBy(() -> store.save(longTenant)).isInstanceOf(ExecutionDataException.class)
+                .hasMessageContaining(longTenant.id()).hasMessageContaining("tenant_id").hasMessageContaining("255");
+        assertThatThrownBy(() -> store.saveAll(List.of(execution().build(), longKey)))
+                .isInstanceOf(ExecutionDataException.class).hasMessageContaining("idempotency_key");
+        assertThatThrownBy(() -> store.claimDue("w", List.of("flow"), java.time.Duration.ofDays(366), 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaseTtl");
+        assertThat(store.findByStatus(ExecutionStatus.PENDING)).isEmpty();
+    }
+
+    @Test
+    void using_a_connection_in_autocommit_mode_still_saves_a_batch_all_or_nothing() throws SQLException {
+        Execution stored = store.save(execution().build());
+        Execution fresh = execution().build();
+        try (Connection c = PG.dataSource().getConnection()) {
+            assertThatThrownBy(() -> store.using(c).saveAll(List.of(fresh, stored.toBuilder().version(0).build())))
+                    .isInstanceOf(DuplicateExecutionException.class);
+
+            assertThat(c.getAutoCommit()).isTrue();
+        }
+        assertThat(store.load(fresh.id())).isEmpty();
     }
 
     @Test

@@ -147,6 +147,10 @@ class SchemaApplierTest {
         }
         assertThatThrownBy(() -> PgStoreOptions.builder().tableName("t".repeat(41)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most 40");
+        assertThatThrownBy(() -> PgStoreOptions.builder().schema("pg_flows"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pg_");
+        assertThatThrownBy(() -> PgStoreOptions.builder().tableName(SchemaApplier.HISTORY_TABLE))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("migration history");
     }
 
     @Test
