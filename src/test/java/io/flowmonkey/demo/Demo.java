@@ -75,7 +75,7 @@ public final class Demo {
         return new HikariDataSource(config);
     }
 
-    private static void run(HikariDataSource ds) throws InterruptedException, SQLException {
+    static void run(HikariDataSource ds) throws InterruptedException, SQLException {
         storeQueries(ds);
         orderFlow(ds);
     }

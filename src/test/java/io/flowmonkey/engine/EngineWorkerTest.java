@@ -61,6 +61,8 @@ class EngineWorkerTest {
             }
 
             awaitTrue(Duration.ofSeconds(120), () -> count("status = 'completed'") == 2000);
+            // Cleared by the running workers' heartbeats (every 10 s with the default lease), not by close().
+            awaitTrue(Duration.ofSeconds(30), () -> count("lease_owner IS NOT NULL") == 0);
         } finally {
             workers.forEach(EngineWorker::close);
         }
@@ -168,6 +170,11 @@ class EngineWorkerTest {
         first.close();
 
         assertThat(first.stats().inFlight()).isZero();
+        for (String id : ids) {
+            Execution interrupted = store.load(id).orElseThrow();
+            assertThat(interrupted.stepCount()).as("the interrupted step b of %s was not saved", id).isEqualTo(1);
+            assertThat(interrupted.context()).doesNotContainKey("b");
+        }
         try (EngineWorker second = EngineWorker.builder(flows.engine(store)).workerId("second")
                 .pollInterval(Duration.ofMillis(200)).leaseTtl(Duration.ofMinutes(5)).build().start()) {
             // Far sooner than the five-minute lease: close() released it.

@@ -89,6 +89,11 @@ class MultiProcessWorkerTest {
         assertThat(PG.queryLong("SELECT count(*) FROM (SELECT execution_id, step_id FROM handler_log "
                 + "GROUP BY execution_id, step_id HAVING count(*) > 1 "
                 + "AND NOT bool_or(worker_id = 'doomed')) twice_without_the_dead")).isZero();
+        // And only the steps in flight when it died: at most one per runner thread (4), one per execution.
+        assertThat(PG.queryLong("SELECT count(*) FROM (SELECT execution_id, step_id FROM handler_log "
+                + "GROUP BY execution_id, step_id HAVING count(*) > 1) twice")).isLessThanOrEqualTo(4);
+        assertThat(PG.queryLong("SELECT count(*) FROM handler_log GROUP BY execution_id, step_id "
+                + "ORDER BY count(*) DESC LIMIT 1")).isLessThanOrEqualTo(2);
         assertThat(PG.queryLong("SELECT count(DISTINCT execution_id) FROM handler_log h WHERE worker_id = 'survivor' "
                 + "AND EXISTS (SELECT 1 FROM handler_log d WHERE d.execution_id = h.execution_id "
                 + "AND d.worker_id = 'doomed')")).as("executions taken over from the dead worker").isPositive();
