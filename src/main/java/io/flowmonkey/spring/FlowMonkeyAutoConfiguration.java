@@ -24,8 +24,11 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnSingleCandidate;
 import org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.sql.init.dependency.DatabaseInitializationDependencyConfigurer;
+import org.springframework.boot.sql.init.dependency.DependsOnDatabaseInitialization;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
 
 /**
@@ -61,6 +64,7 @@ import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
 @ConditionalOnSingleCandidate(DataSource.class)
 @ConditionalOnProperty(prefix = "flowmonkey", name = "enabled", matchIfMissing = true)
 @EnableConfigurationProperties(FlowMonkeyProperties.class)
+@Import(DatabaseInitializationDependencyConfigurer.class)
 public class FlowMonkeyAutoConfiguration {
 
     /** Created by Spring Boot. */
@@ -82,7 +86,8 @@ public class FlowMonkeyAutoConfiguration {
 
     /**
      * The store, joining Spring-managed transactions; the schema is applied first unless
-     * {@code flowmonkey.apply-schema=false}.
+     * {@code flowmonkey.apply-schema=false}. Created after the application's database initialisers
+     * (Flyway, Liquibase, {@code spring.sql.init}), so that a table they make is there to be checked.
      *
      * @param dataSource the application's data source
      * @param options schema, table and mapping
@@ -92,6 +97,7 @@ public class FlowMonkeyAutoConfiguration {
      */
     @Bean
     @ConditionalOnMissingBean(ExecutionStore.class)
+    @DependsOnDatabaseInitialization
     public PgExecutionStore flowMonkeyExecutionStore(DataSource dataSource, PgStoreOptions options,
                                                      FlowMonkeyProperties properties) {
         if (properties.applySchema()) {
