@@ -29,6 +29,11 @@ public record FlowMonkeyProperties(
     /**
      * Checks schema and table now, with the store's own rules.
      *
+     * @param enabled {@code flowmonkey.enabled}
+     * @param schema {@code flowmonkey.schema}
+     * @param table {@code flowmonkey.table}
+     * @param applySchema {@code flowmonkey.apply-schema}
+     * @param worker {@code flowmonkey.worker.*}
      * @throws IllegalArgumentException if either is not a lower-case SQL identifier, or the table name is too long
      */
     public FlowMonkeyProperties {
