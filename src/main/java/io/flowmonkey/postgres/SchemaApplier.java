@@ -373,9 +373,13 @@ public final class SchemaApplier {
     /** Tables of the schema that have the columns of Flyway's schema history, whatever they are called. */
     private static List<String> flywayHistoryTables(Connection c, String schema) throws SQLException {
         List<String> tables = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT table_name FROM information_schema.columns "
-                + "WHERE table_schema = ? AND column_name IN ('installed_rank', 'version', 'script', 'success') "
-                + "GROUP BY table_name HAVING count(*) = 4 ORDER BY table_name")) {
+        // pg_catalog, not information_schema: the latter hides tables the role has no privilege on, and a
+        // role that cannot read Flyway's history should hear that, not that no history exists.
+        try (PreparedStatement ps = c.prepareStatement("SELECT t.relname FROM pg_class t "
+                + "JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_attribute a ON a.attrelid = t.oid "
+                + "WHERE n.nspname = ? AND t.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
+                + "AND a.attname IN ('installed_rank', 'version', 'script', 'success') "
+                + "GROUP BY t.relname HAVING count(*) = 4 ORDER BY t.relname")) {
             ps.setString(1, schema);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.junit.jupiter.api.Test;
@@ -101,6 +102,25 @@ class FlywayMigrationTest {
                 .hasMessageContaining("Flyway history table");
 
         assertThat(tables("fw_lost", SchemaApplier.HISTORY_TABLE)).isZero();
+    }
+
+    @Test
+    void an_application_role_that_may_read_flyways_history_passes_the_check_without_ddl_privileges() throws Exception {
+        flyway("fw_role").table("flowmonkey_flyway_history").load().migrate();
+        String role = "fm_fw_app_" + ProcessHandle.current().pid();
+        PG.execute("DROP ROLE IF EXISTS " + role);
+        PG.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'app-secret'");
+        PG.execute("GRANT USAGE ON SCHEMA fw_role TO " + role);
+        PG.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON fw_role.executions TO " + role);
+        DataSource appPool = PG.newDataSource(2, role, "app-secret");
+
+        assertThatThrownBy(() -> SchemaApplier.apply(appPool, in("fw_role")))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("lacks the privilege")
+                .hasMessageContaining("flowmonkey_flyway_history");
+
+        PG.execute("GRANT SELECT ON fw_role.flowmonkey_flyway_history TO " + role);
+        assertThat(SchemaApplier.apply(appPool, in("fw_role"))).isEqualTo(SchemaApplier.latestVersion());
     }
 
     @Test

@@ -84,6 +84,23 @@ class FlowMonkeyAutoConfigurationTest {
     }
 
     @Test
+    void a_context_stopped_and_started_again_runs_a_fresh_worker() {
+        runner("boot_restart").withPropertyValues("flowmonkey.worker.worker-id=restart-worker").run(context -> {
+            FlowMonkeyWorkerLifecycle worker = context.getBean(FlowMonkeyWorkerLifecycle.class);
+
+            context.stop();
+            assertThat(worker.isRunning()).isFalse();
+            assertThat(worker.stats()).isEmpty();
+            assertThat(threadNamed("flowmonkey-claim-restart-worker")).isFalse();
+
+            context.start();
+            assertThat(worker.isRunning()).isTrue();
+            assertThat(worker.stats()).hasValueSatisfying(stats -> assertThat(stats.claimed()).isZero());
+            assertThat(threadNamed("flowmonkey-claim-restart-worker")).isTrue();
+        });
+    }
+
+    @Test
     void no_worker_is_built_or_started_when_the_worker_is_disabled() {
         runner("boot_noworker")
                 .withPropertyValues("flowmonkey.worker.enabled=false", "flowmonkey.worker.worker-id=never-started")
