@@ -9,14 +9,15 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 /**
  * The {@code flowmonkey.*} properties of {@link FlowMonkeyAutoConfiguration}. Schema and table are
  * checked as they are bound, so a bad name stops the application at start-up with the property's name.
+ * (The parameter descriptions are plain text: Spring Boot copies them into the metadata IDEs show.)
  *
- * @param enabled {@code flowmonkey.enabled}: false leaves out every FlowMonkey bean (default true)
- * @param schema {@code flowmonkey.schema}: schema of the executions table (default {@code public})
- * @param table {@code flowmonkey.table}: the table's name (default {@code executions})
- * @param applySchema {@code flowmonkey.apply-schema}: run {@code SchemaApplier} at start-up (default
- *     true); set false when Flyway or a DBA owns the schema, or the application's role may not create
- *     tables
- * @param worker {@code flowmonkey.worker.*}: the background worker
+ * @param enabled whether to configure FlowMonkey at all; false leaves out every FlowMonkey bean
+ * @param schema schema of the executions table, a lower-case SQL identifier; created if missing
+ *     when the schema is applied
+ * @param table name of the executions table, a lower-case SQL identifier of at most 40 characters
+ * @param applySchema whether to run SchemaApplier at start-up; set false when the application's role
+ *     may not create tables, or a DBA or Flyway owns the schema
+ * @param worker the background worker
  */
 @ConfigurationProperties("flowmonkey")
 public record FlowMonkeyProperties(
@@ -29,11 +30,11 @@ public record FlowMonkeyProperties(
     /**
      * Checks schema and table now, with the store's own rules.
      *
-     * @param enabled {@code flowmonkey.enabled}
-     * @param schema {@code flowmonkey.schema}
-     * @param table {@code flowmonkey.table}
-     * @param applySchema {@code flowmonkey.apply-schema}
-     * @param worker {@code flowmonkey.worker.*}
+     * @param enabled flowmonkey.enabled
+     * @param schema flowmonkey.schema
+     * @param table flowmonkey.table
+     * @param applySchema flowmonkey.apply-schema
+     * @param worker flowmonkey.worker.*
      * @throws IllegalArgumentException if either is not a lower-case SQL identifier, or the table name is too long
      */
     public FlowMonkeyProperties {
@@ -54,20 +55,18 @@ public record FlowMonkeyProperties(
     }
 
     /**
-     * The {@code flowmonkey.worker.*} properties. Unset values keep {@link EngineWorker}'s defaults.
+     * The {@code flowmonkey.worker.*} properties. Unset values keep {@link EngineWorker}'s
+     * {@code DEFAULT_*} values.
      *
-     * @param enabled {@code flowmonkey.worker.enabled}: run a worker in this application (default
-     *     true); when false no worker is built, so none ever starts
-     * @param threads {@code flowmonkey.worker.threads}: executions run at once (default
-     *     {@value EngineWorker#DEFAULT_THREADS})
-     * @param pollInterval {@code flowmonkey.worker.poll-interval}: how often to look for due work when no
-     *     notice arrives (default 5 s)
-     * @param leaseTtl {@code flowmonkey.worker.lease-ttl}: how soon a dead worker's executions are taken
-     *     over (default 30 s)
-     * @param shutdownTimeout {@code flowmonkey.worker.shutdown-timeout}: how long shutdown lets in-flight
-     *     steps finish (default 30 s)
-     * @param workerId {@code flowmonkey.worker.worker-id}: the id written to {@code lease_owner}
-     *     (default: host name, process id and a random suffix)
+     * @param enabled whether this application runs a worker; when false none is built, so none starts
+     * @param threads how many executions run at once, at least 1 (default EngineWorker.DEFAULT_THREADS, 4)
+     * @param pollInterval how often to look for due work when no notice arrives (default 5s)
+     * @param leaseTtl how long a claim lasts without renewal: how soon a dead worker's executions are
+     *     taken over (default 30s)
+     * @param shutdownTimeout how long shutdown lets in-flight steps finish before interrupting them
+     *     (default 30s)
+     * @param workerId the id written to lease_owner, unique among live workers (default: host name,
+     *     process id and a random suffix)
      */
     public record Worker(
             @DefaultValue("true") boolean enabled,

@@ -311,6 +311,20 @@ class FlowMonkeyAutoConfigurationTest {
     }
 
     @Test
+    void the_property_metadata_ides_read_describes_every_flowmonkey_property() throws Exception {
+        try (var in = getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+            assertThat(in).as("written by spring-boot-configuration-processor").isNotNull();
+            var properties = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in).get("properties");
+
+            assertThat(properties).extracting(p -> p.get("name").asText()).contains("flowmonkey.enabled",
+                    "flowmonkey.schema", "flowmonkey.table", "flowmonkey.apply-schema", "flowmonkey.worker.enabled",
+                    "flowmonkey.worker.threads", "flowmonkey.worker.poll-interval", "flowmonkey.worker.lease-ttl",
+                    "flowmonkey.worker.shutdown-timeout", "flowmonkey.worker.worker-id");
+            assertThat(properties).allSatisfy(p -> assertThat(p.path("description").asText()).isNotBlank());
+        }
+    }
+
+    @Test
     void properties_bind_to_the_store_options_and_the_worker_settings() throws SQLException {
         runner("boot_props").withPropertyValues("flowmonkey.table=jobs", "flowmonkey.worker.enabled=false",
                 "flowmonkey.worker.poll-interval=250ms", "flowmonkey.worker.lease-ttl=1m").run(context -> {
