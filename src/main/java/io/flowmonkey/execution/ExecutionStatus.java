@@ -1,8 +1,8 @@
 package io.flowmonkey.execution;
 
 /**
- * Where an execution is in its life. The wire name is what the {@code status} column holds, shared
- * with FlowMonkey for TypeScript.
+ * Where an execution is in its life. The wire name is what the {@code status} column holds, as in
+ * the schema of FlowMonkey's PostgreSQL documentation page.
  */
 public enum ExecutionStatus {
     /** Created, no step has run yet. */

@@ -14,7 +14,7 @@ public final class PgStoreOptions {
 
     /** The default schema, {@value}. */
     public static final String DEFAULT_SCHEMA = "public";
-    /** The default table name, {@value}, as in FlowMonkey for TypeScript. */
+    /** The default table name, {@value}, as on FlowMonkey's PostgreSQL documentation page. */
     public static final String DEFAULT_TABLE_NAME = "executions";
     /** The longest table name accepted; index names are derived from it and must fit in 63 bytes. */
     public static final int MAX_TABLE_NAME_LENGTH = 40;

@@ -10,6 +10,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.zip.CRC32;
@@ -31,12 +32,25 @@ import org.slf4j.LoggerFactory;
  * store itself needs only SELECT, INSERT, UPDATE and DELETE on the table.
  *
  * <p>The same files work as a Flyway location ({@code classpath:io/flowmonkey/postgres/migration})
- * with the placeholders {@code schema} and {@code table} set.
+ * with the placeholders {@code schema} and {@code table} set. A table Flyway made from them is
+ * recognised by the script names in a Flyway history table (any name) in the table's schema: once
+ * Flyway has applied every bundled migration, {@code apply} returns the version and changes nothing,
+ * so an application may keep calling it at start-up; while Flyway is behind, {@code apply} refuses
+ * and says to run Flyway, since migrations applied by two tools would each be applied twice.
+ *
+ * <p>Servers older than PostgreSQL {@value #OLDEST_SUPPORTED_POSTGRESQL} are refused before anything
+ * is changed.
  */
 public final class SchemaApplier {
 
     /** The table, in the executions table's schema, that records applied migrations. */
     public static final String HISTORY_TABLE = "flowmonkey_schema_history";
+
+    /**
+     * The oldest PostgreSQL major version supported, {@value}: the oldest the tests run on.
+     * {@link #apply} refuses older servers.
+     */
+    public static final int OLDEST_SUPPORTED_POSTGRESQL = 15;
 
     private static final Logger LOG = LoggerFactory.getLogger(SchemaApplier.class);
     private static final String LOCATION = "/io/flowmonkey/postgres/migration/";
@@ -82,8 +96,10 @@ public final class SchemaApplier {
      * @param ds a data source whose role may create tables
      * @param options the schema and table name; other options are ignored
      * @return the schema version now in place
-     * @throws StoreException if a migration fails (it is rolled back), the role lacks privileges, or
-     *     the database was upgraded by a newer version of this library
+     * @throws StoreException if a migration fails (it is rolled back), the role lacks privileges, the
+     *     database was upgraded by a newer version of this library, the server is older than PostgreSQL
+     *     {@value #OLDEST_SUPPORTED_POSTGRESQL}, or Flyway made the table and has not applied every
+     *     bundled migration yet
      */
     public static int apply(DataSource ds, PgStoreOptions options) {
         Objects.requireNonNull(ds, "dataSource must not be null");
@@ -91,6 +107,7 @@ public final class SchemaApplier {
         String target = options.schema() + "." + options.tableName();
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(true);
+            requireSupportedServer(c, target);
             // One lock per schema: tables of one schema share its creation and its history table.
             lock(c, options.schema(), true);
             try {
@@ -113,6 +130,10 @@ public final class SchemaApplier {
     private static int migrate(Connection c, PgStoreOptions options, String target) throws SQLException {
         String schema = options.schema();
         String history = '"' + schema + "\".\"" + HISTORY_TABLE + '"';
+        Integer flywayVersion = versionAppliedByFlyway(c, options, target);
+        if (flywayVersion != null) {
+            return flywayVersion;
+        }
         if (!exists(c, "SELECT 1 FROM pg_namespace WHERE nspname = ?", schema)) {
             execute(c, "CREATE SCHEMA \"" + schema + '"');
         }
@@ -254,6 +275,140 @@ public final class SchemaApplier {
         CRC32 crc = new CRC32();
         crc.update(text.getBytes(StandardCharsets.UTF_8));
         return crc.getValue();
+    }
+
+    // ---- PostgreSQL version check ----
+
+    private static void requireSupportedServer(Connection c, String target) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT current_setting('server_version_num')::int, "
+                     + "current_setting('server_version')")) {
+            rs.next();
+            requireSupportedServer(rs.getInt(1), rs.getString(2), target);
+        }
+    }
+
+    /**
+     * Refuses a server older than {@link #OLDEST_SUPPORTED_POSTGRESQL}.
+     *
+     * @param versionNum {@code server_version_num}, e.g. 150004 for 15.4
+     * @param version {@code server_version}, as the server reports it
+     */
+    static void requireSupportedServer(int versionNum, String version, String target) {
+        if (versionNum / 10_000 < OLDEST_SUPPORTED_POSTGRESQL) {
+            throw new StoreException(null, "SchemaApplier refuses " + target + ": the server is PostgreSQL "
+                    + version + " (server_version_num " + versionNum + "), and FlowMonkey needs PostgreSQL "
+                    + OLDEST_SUPPORTED_POSTGRESQL + " or newer");
+        }
+    }
+
+    // ---- Tables made by Flyway from the bundled scripts ----
+
+    /**
+     * Returns the version Flyway brought the target table to, when a Flyway history table in the
+     * target's schema records the bundled scripts and this class has no history of the table; null
+     * when the table is not Flyway's, and migrations proceed as usual. Changes nothing: a table Flyway
+     * made stays Flyway's to upgrade.
+     *
+     * @throws StoreException if Flyway has not applied every bundled migration yet, or the table holds
+     *     what the migrations make but neither history records them
+     */
+    private static Integer versionAppliedByFlyway(Connection c, PgStoreOptions options, String target)
+            throws SQLException {
+        String schema = options.schema();
+        String table = options.tableName();
+        if (!found(c, "SELECT 1 FROM pg_tables WHERE schemaname = ? AND tablename = ?", schema, table)
+                || recordedHere(c, options)) {
+            return null;
+        }
+        int found = 0;
+        String foundIn = null;
+        for (String flywayHistory : flywayHistoryTables(c, schema)) {
+            int version = bundledVersionIn(c, '"' + schema + "\".\"" + flywayHistory.replace("\"", "\"\"") + '"');
+            if (version > found) {
+                found = version;
+                foundIn = schema + "." + flywayHistory;
+            }
+        }
+        if (found == 0) {
+            if (found(c, "SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ?",
+                    '"' + schema + "\".\"" + table + '"', table + "_status_check")) {
+                throw new StoreException(null, "table " + target + " already has what migration 2 adds, but neither "
+                        + schema + "." + HISTORY_TABLE + " nor a Flyway history table in schema " + schema
+                        + " records it; SchemaApplier will not guess which migrations it has. If Flyway made it, "
+                        + "keep its history table in schema " + schema + " and migrate with Flyway");
+            }
+            return null;
+        }
+        if (found < latestVersion()) {
+            throw new StoreException(null, "table " + target + " is managed by Flyway (" + foundIn
+                    + " records the bundled migrations up to " + found + "); SchemaApplier leaves it to Flyway: "
+                    + "run Flyway with the location classpath:io/flowmonkey/postgres/migration to apply migrations "
+                    + (found + 1) + " to " + latestVersion());
+        }
+        LOG.debug("{} was migrated by Flyway ({}) to version {}; nothing to apply", target, foundIn, found);
+        return found;
+    }
+
+    private static boolean recordedHere(Connection c, PgStoreOptions options) throws SQLException {
+        if (!exists(c, "SELECT 1 FROM pg_tables WHERE schemaname = ? AND tablename = '" + HISTORY_TABLE + "'",
+                options.schema())) {
+            return false;
+        }
+        String history = '"' + options.schema() + "\".\"" + HISTORY_TABLE + '"';
+        return currentVersion(c, history, options.tableName()) > 0;
+    }
+
+    private static boolean found(Connection c, String query, String... params) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(query)) {
+            for (int i = 0; i < params.length; i++) {
+                ps.setString(i + 1, params[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** Tables of the schema that have the columns of Flyway's schema history, whatever they are called. */
+    private static List<String> flywayHistoryTables(Connection c, String schema) throws SQLException {
+        List<String> tables = new ArrayList<>();
+        // pg_catalog, not information_schema: the latter hides tables the role has no privilege on, and a
+        // role that cannot read Flyway's history should hear that, not that no history exists.
+        try (PreparedStatement ps = c.prepareStatement("SELECT t.relname FROM pg_class t "
+                + "JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_attribute a ON a.attrelid = t.oid "
+                + "WHERE n.nspname = ? AND t.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
+                + "AND a.attname IN ('installed_rank', 'version', 'script', 'success') "
+                + "GROUP BY t.relname HAVING count(*) = 4 ORDER BY t.relname")) {
+            ps.setString(1, schema);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    tables.add(rs.getString(1));
+                }
+            }
+        }
+        return tables;
+    }
+
+    /** The newest bundled migration recorded as applied, by script name, in a Flyway history table; 0 if none. */
+    private static int bundledVersionIn(Connection c, String flywayHistory) throws SQLException {
+        String[] scripts = MIGRATIONS.stream().map(Migration::file).toArray(String[]::new);
+        try (PreparedStatement ps = c.prepareStatement("SELECT script FROM " + flywayHistory
+                + " WHERE success AND script = ANY (?)")) {
+            ps.setArray(1, c.createArrayOf("text", scripts));
+            int newest = 0;
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String script = rs.getString(1);
+                    for (Migration m : MIGRATIONS) {
+                        if (m.file().equals(script)) {
+                            newest = Math.max(newest, m.version());
+                        }
+                    }
+                }
+            }
+            return newest;
+        }
     }
 
     private static StoreException failure(SQLException e, String target, Migration failed) {
