@@ -242,6 +242,11 @@ public final class EngineWorker implements AutoCloseable {
             } else {
                 // A waiting execution must be claimable by anyone once it is due, not only after the lease.
                 store.releaseLeases(workerId, List.of(id));
+                if (Engine.awaitsSignal(result)) {
+                    // child flows and signals: a signal or a child's end that came while our lease hid the
+                    // execution found nothing to claim; look again now that the lease is released.
+                    notices.onDue(id, null);
+                }
                 WaitMetadata wait = result.waitMetadata();
                 if (wait != null && wait.wakeAt() != null) {
                     // Its notice went out with the save, while our lease still hid it from claims.
