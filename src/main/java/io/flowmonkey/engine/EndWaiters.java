@@ -32,7 +32,12 @@ final class EndWaiters implements SignalStore.EndListener {
     /** Registers a caller before it first looks at the execution, so that no notice after that look is missed. */
     Waiter register(String executionId) {
         Waiter waiter = new Waiter(executionId);
-        byExecution.computeIfAbsent(executionId, k -> ConcurrentHashMap.newKeySet()).add(waiter);
+        // Added inside compute: an unregister that empties and removes the set cannot strand this waiter.
+        byExecution.compute(executionId, (k, set) -> {
+            Set<Waiter> waiters = set != null ? set : ConcurrentHashMap.newKeySet();
+            waiters.add(waiter);
+            return waiters;
+        });
         synchronized (lock) {
             users++;
             generation++;
