@@ -633,4 +633,44 @@ abstract class AbstractChildFlowsAndSignalsTest {
         assertThat(ended.status()).isEqualTo(ExecutionStatus.COMPLETED);
         assertThat(ended.context()).containsEntry("got", Map.of("v", 1));
     }
+
+    @Test
+    void a_signal_wait_past_its_wait_timeout_is_cancelled_and_a_buffered_signal_wins_over_it() {
+        engine = new Engine(store, handlers, flows, EngineOptions.builder().clock(clock)
+                .waitTimeout(Duration.ofHours(1)).build());
+        String timedOut = engine.create("await-go", Map.of()).execution().id();
+        String signalled = engine.create("await-go", Map.of()).execution().id();
+        engine.run(timedOut);
+        engine.run(signalled);
+        assertThat(stored(timedOut).waitMetadata().wakeAt()).isEqualTo(clock.instant().plus(Duration.ofHours(1)));
+        engine.signal(signalled, "go", Map.of("in", "time"));
+
+        clock.advance(Duration.ofHours(2));
+
+        Execution cancelled = engine.run(timedOut).execution();
+        assertThat(cancelled.status()).isEqualTo(ExecutionStatus.CANCELLED);
+        assertThat(cancelled.cancellation().source()).isEqualTo(Cancellation.Source.TIMEOUT);
+        assertThat(engine.run(signalled).execution().context()).containsEntry("got", Map.of("in", "time"));
+    }
+
+    @Test
+    void await_end_refuses_a_negative_timeout() {
+        String id = engine.create("await-go", Map.of()).execution().id();
+
+        assertThatThrownBy(() -> engine.awaitEnd(id, Duration.ofMillis(-1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("timeout");
+    }
+
+    @Test
+    void a_store_without_signals_refuses_signal_and_fails_a_step_that_waits_for_one() {
+        Engine plain = new Engine(new FaultyStore(store), handlers, flows, EngineOptions.builder().clock(clock).build());
+        String id = plain.create("await-go", Map.of()).execution().id();
+
+        assertThatThrownBy(() -> plain.signal(id, "go", Map.of())).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("SignalStore");
+        Execution failed = plain.run(id).execution();
+
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.SIGNALS_UNSUPPORTED);
+    }
 }
