@@ -922,7 +922,8 @@ public final class Engine {
         }
         Map<String, Object> context = Paths.set(waiting.context(), CHILDREN_KEY, outcomes);
         if (!(failFast && anyFailed)) {
-            return new Awakening(context, null, markers, null);
+            // Every child has ended, so every marker is committed: consume those that came since the first look too.
+            return new Awakening(context, null, signals.findSignals(waiting.id(), CHILD_ENDED, MARKER_LIMIT), null);
         }
         // Cancelled before the parent moves on: a crash in between leaves the parent waiting, to do this again.
         String reason = "a sibling of parent execution " + waiting.id() + " failed";
@@ -933,6 +934,8 @@ public final class Engine {
         }
         List<Map<String, Object>> settledOutcomes = childOutcomes(waiting);
         context = Paths.set(waiting.context(), CHILDREN_KEY, settledOutcomes);
+        // The siblings' ends, and any before them, left markers: consume them all with the parent's move on.
+        markers = signals.findSignals(waiting.id(), CHILD_ENDED, MARKER_LIMIT);
         Step step = flowOf(waiting).steps().get(waiting.currentStepId());
         if (step != null && step.onFailure() != null) {
             return new Awakening(context, step.onFailure(), markers, null);
