@@ -768,7 +768,9 @@ public final class Engine {
 
     /**
      * Waits until an execution has ended (completed, failed or cancelled) and returns it as stored.
-     * On a {@link SignalStore} the wait is woken by the store's notice of the end; it also looks every
+     * On a {@link SignalStore} the wait is woken by the store's notice of the end: while it waits, the
+     * caller keeps a {@link SignalStore#WATCH_END_SIGNAL} signal for the execution (one insert, and one
+     * delete on return), so that only watched ends are announced. It also looks every
      * {@link EngineOptions#awaitPollInterval()}, so a lost notice delays it by that at most. Waiting
      * runs nothing: workers, or other callers, must run the execution.
      *
@@ -790,10 +792,14 @@ public final class Engine {
             return execution;
         }
         long deadline = System.nanoTime() + timeout.toNanos();
-        // Registered before the next look, so an end announced after that look wakes this caller.
+        // Registered and watching before the next look, so an end announced after that look wakes this caller.
         EndWaiters.Waiter waiter = endWaiters != null ? endWaiters.register(executionId)
                 : new EndWaiters.Waiter(executionId);
+        Signal watch = null;
         try {
+            if (store instanceof SignalStore signals) {
+                watch = signals.sendSignal(Signal.of(executionId, SignalStore.WATCH_END_SIGNAL, null));
+            }
             while (true) {
                 execution = load(executionId);
                 if (execution.status().isTerminal()) {
@@ -812,6 +818,19 @@ public final class Engine {
             if (endWaiters != null) {
                 endWaiters.unregister(waiter);
             }
+            unwatch(watch);
+        }
+    }
+
+    /** Removes a caller's watch; one left behind (the store failed) only costs a notice at the end. */
+    private void unwatch(Signal watch) {
+        if (watch == null) {
+            return;
+        }
+        try {
+            ((SignalStore) store).saveWithSignals(List.of(), List.of(watch), List.of());
+        } catch (RuntimeException leftBehind) {
+            // Removed with the execution when it is deleted; until then its end sends one notice more.
         }
     }
 

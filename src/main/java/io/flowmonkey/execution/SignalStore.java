@@ -15,6 +15,13 @@ import java.util.List;
 public interface SignalStore extends ExecutionStore {
 
     /**
+     * The name of the signal a caller keeps for an execution while it waits for its end: a store may
+     * announce to {@link #subscribeToEnds end listeners} only the executions that have one. Such a
+     * signal makes nothing due and ends no wait.
+     */
+    String WATCH_END_SIGNAL = "flowmonkey.awaitEnd";
+
+    /**
      * Stores a signal for an existing execution and returns at once; the execution's row is not
      * written.
      *
@@ -52,8 +59,9 @@ public interface SignalStore extends ExecutionStore {
 
     /**
      * Subscribes to prompt notice of executions that ended (completed, failed or cancelled),
-     * delivered on a thread of the store's. Notice is a hint to look: a listener reloads the
-     * execution, and polls as well when notices can be lost.
+     * delivered on a thread of the store's. A store may tell only of executions that had a
+     * {@link #WATCH_END_SIGNAL} signal when they ended. Notice is a hint to look: a listener reloads
+     * the execution, and polls as well when notices can be lost.
      *
      * @param listener told when an execution ended
      * @return a handle whose {@code close()} ends the subscription

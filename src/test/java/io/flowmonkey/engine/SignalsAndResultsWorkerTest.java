@@ -168,6 +168,7 @@ class SignalsAndResultsWorkerTest {
     @Test
     void await_end_returns_within_100_ms_of_the_stored_end_when_notices_flow() {
         Engine engine = engine(NO_POLLING);
+        PgExecutionStore store = new PgExecutionStore(ds);
         List<Long> latencies = new ArrayList<>();
         assertTimeoutPreemptively(BOUND, () -> {
             ExecutorService pool = Executors.newSingleThreadExecutor();
@@ -179,6 +180,9 @@ class SignalsAndResultsWorkerTest {
                         engine.awaitEnd(id, Duration.ofSeconds(30));
                         return Instant.now();
                     });
+                    // The bound is for a caller already waiting: its watch is in place before the end.
+                    EngineWorkerTest.awaitTrue(Duration.ofSeconds(10), () -> !store.findSignals(id,
+                            io.flowmonkey.execution.SignalStore.WATCH_END_SIGNAL, 1).isEmpty());
                     engine.signal(id, "go", Map.of("round", round));
                     Execution ended = engine.run(id).execution();
                     assertThat(ended.status()).isEqualTo(ExecutionStatus.COMPLETED);
@@ -224,6 +228,49 @@ class SignalsAndResultsWorkerTest {
         });
 
         assertThat(waited).isLessThan(poll.toMillis() + 5_000);
+    }
+
+    @Test
+    void only_the_ends_of_watched_executions_are_announced_and_a_returned_wait_leaves_no_watch() throws Exception {
+        Engine engine = engine(NO_POLLING);
+        PgExecutionStore store = new PgExecutionStore(ds);
+        String unwatched = engine.create("await-go", Map.of()).execution().id();
+        String watched = engine.create("await-go", Map.of()).execution().id();
+        engine.run(unwatched);
+        engine.run(watched);
+        java.util.concurrent.BlockingQueue<String> ends = new java.util.concurrent.LinkedBlockingQueue<>();
+        CountDownLatch listening = new CountDownLatch(1);
+
+        try (var subscription = store.subscribeToEnds(new io.flowmonkey.execution.SignalStore.EndListener() {
+            @Override
+            public void onEnded(String executionId) {
+                ends.add(executionId);
+            }
+
+            @Override
+            public void onMissedNotices() {
+                listening.countDown();
+            }
+        })) {
+            assertThat(listening.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                Future<Execution> waiter = pool.submit(() -> engine.awaitEnd(watched, Duration.ofSeconds(30)));
+                EngineWorkerTest.awaitTrue(Duration.ofSeconds(10), () -> !store.findSignals(watched,
+                        io.flowmonkey.execution.SignalStore.WATCH_END_SIGNAL, 1).isEmpty());
+                engine.signal(unwatched, "go", Map.of());
+                engine.run(unwatched);   // ends first, unwatched
+                engine.signal(watched, "go", Map.of());
+                engine.run(watched);
+                assertThat(waiter.get(30, java.util.concurrent.TimeUnit.SECONDS).status())
+                        .isEqualTo(ExecutionStatus.COMPLETED);
+            } finally {
+                pool.shutdownNow();
+            }
+            // Notices arrive in commit order: the watched end's notice came, and none before it.
+            assertThat(ends.poll(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(watched);
+        }
+        assertThat(store.findSignals(watched, io.flowmonkey.execution.SignalStore.WATCH_END_SIGNAL, 10)).isEmpty();
     }
 
     private static List<?> seen(Engine engine, String id) {

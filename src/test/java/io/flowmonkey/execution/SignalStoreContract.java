@@ -118,11 +118,13 @@ public abstract class SignalStoreContract {
     }
 
     @Test
-    void end_listeners_hear_of_terminal_saves_only() throws Exception {
+    void end_listeners_hear_of_terminal_saves_of_watched_executions() throws Exception {
         Set<String> ended = ConcurrentHashMap.newKeySet();
         AtomicInteger looks = new AtomicInteger();
         Execution done = stored();
         Execution running = stored();
+        store().sendSignal(Signal.of(done.id(), SignalStore.WATCH_END_SIGNAL, null));
+        store().sendSignal(Signal.of(running.id(), SignalStore.WATCH_END_SIGNAL, null));
         try (LeasingExecutionStore.Subscription s = store().subscribeToEnds(new SignalStore.EndListener() {
             @Override
             public void onEnded(String executionId) {

@@ -24,10 +24,12 @@ BEGIN
 END
 $$;
 
+-- A watch (see below) makes nothing due, so it wakes no worker.
 DROP TRIGGER IF EXISTS "${table}_signals_notify" ON "${schema}"."${table}_signals";
 CREATE TRIGGER "${table}_signals_notify"
   AFTER INSERT ON "${schema}"."${table}_signals"
   FOR EACH ROW
+  WHEN (NEW.name <> 'flowmonkey.awaitEnd')
   EXECUTE FUNCTION "${schema}"."${table}_signals_notify"();
 
 -- The signals of a deleted execution go with it. A trigger rather than a foreign key: a foreign key
@@ -48,11 +50,17 @@ CREATE TRIGGER "${table}_signals_cleanup"
   EXECUTE FUNCTION "${schema}"."${table}_signals_cleanup"();
 
 -- An execution saved in a terminal status is announced on "flowmonkey_end_<table OID>", payload
--- ":<id>", for callers of Engine.awaitEnd. Sent at commit; opt out per session as in V3.
+-- ":<id>", for callers of Engine.awaitEnd, but only while one of them watches it: each caller keeps a
+-- signal named 'flowmonkey.awaitEnd' for the execution while it waits. A notice for every end would
+-- make every terminal save queue a NOTIFY, and PostgreSQL lets only one transaction holding queued
+-- notices commit at a time (see V4). Checked at commit (a deferred constraint trigger), so a watch
+-- committed while the ending transaction ran is seen; opt out per session as in V3.
 CREATE OR REPLACE FUNCTION "${schema}"."${table}_notify_end"() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  IF coalesce(current_setting('flowmonkey.notify', true), '') <> 'off' THEN
+  IF coalesce(current_setting('flowmonkey.notify', true), '') <> 'off'
+     AND EXISTS (SELECT 1 FROM "${schema}"."${table}_signals"
+                 WHERE execution_id = NEW.id AND name = 'flowmonkey.awaitEnd') THEN
     PERFORM pg_notify('flowmonkey_end_' || TG_RELID::text, ':' || NEW.id);
   END IF;
   RETURN NULL;
@@ -60,8 +68,9 @@ END
 $$;
 
 DROP TRIGGER IF EXISTS "${table}_notify_end" ON "${schema}"."${table}";
-CREATE TRIGGER "${table}_notify_end"
+CREATE CONSTRAINT TRIGGER "${table}_notify_end"
   AFTER INSERT OR UPDATE OF status ON "${schema}"."${table}"
+  DEFERRABLE INITIALLY DEFERRED
   FOR EACH ROW
   WHEN (NEW.status IN ('completed', 'failed', 'cancelled'))
   EXECUTE FUNCTION "${schema}"."${table}_notify_end"();
