@@ -673,4 +673,19 @@ abstract class AbstractChildFlowsAndSignalsTest {
         assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
         assertThat(failed.error().code()).isEqualTo(Engine.SIGNALS_UNSUPPORTED);
     }
+
+    @Test
+    void a_targeted_resume_refuses_a_wait_to_retry_the_named_step() {
+        handle("flaky", ctx -> StepResult.failure("UNAVAILABLE", "try later"));
+        flows.register(Flow.builder("flaky", "1").initialStep("call")
+                .step(Step.builder("call", "flaky").retry(RetryPolicy.builder().maxAttempts(3)
+                        .backoff(Duration.ofMinutes(1)).build()).build())
+                .build());
+        String id = engine.create("flaky", Map.of()).execution().id();
+        assertThat(engine.run(id).execution().status()).isEqualTo(ExecutionStatus.WAITING);
+
+        assertThatThrownBy(() -> engine.resume(id, "call", Map.of()))
+                .isInstanceOf(IllegalExecutionStateException.class).hasMessageContaining("waits to retry step 'call'");
+        assertThat(stored(id).stepCount()).isEqualTo(1);
+    }
 }
