@@ -8,12 +8,15 @@ import io.flowmonkey.execution.ExecutionError;
 import io.flowmonkey.execution.ExecutionNotFoundException;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.execution.Signal;
+import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.execution.TimeoutConfig;
 import io.flowmonkey.execution.WaitMetadata;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,6 +54,17 @@ import java.util.concurrent.CancellationException;
  * {@link ExecutionStore#findWakeReady(Instant)}; {@code waitMetadata.data} records what the wake does:
  * {@code {"wake":"resume"}}, {@code {"wake":"retry","attempt":n}} or {@code {"wake":"timeout","timeout":"wait"|"execution"}}.
  * A timeout cancels the execution with {@link Cancellation.Source#TIMEOUT} (it does not fail it).
+ *
+ * <h2>Child flows, signals and results</h2>
+ * On a {@link SignalStore} (both bundled stores are), a step can start child executions and wait for
+ * them ({@link StepResult#startChildren}), or wait for a named signal ({@link StepResult#awaitSignal},
+ * sent with {@link #signal}); {@link #awaitEnd} waits for an execution to end. A waiting execution
+ * for which such a wait has ended (its signal was buffered, or its children ended) is continued by
+ * {@link #run(String)} or by an {@link EngineWorker}, which is told at once. The wait records its
+ * kind in {@code waitMetadata.data}: {@code {"signal": name}}, and for children also
+ * {@code {"children": [ids], "policy": "FAIL_FAST"|"COLLECT_ALL"}}. The first {@link #awaitEnd}
+ * subscribes to the store's notices of ended executions (holding one pooled connection of a
+ * PostgreSQL store) until a few seconds after the last caller has returned.
  */
 public final class Engine {
 
@@ -82,6 +96,8 @@ public final class Engine {
     private final FlowRegistry flows;
     private final EngineOptions options;
     private final Clock clock;
+    /** The callers of {@link #awaitEnd}; null when the store cannot tell of ends. */
+    private final EndWaiters endWaiters;
 
     /**
      * Creates an engine with {@link EngineOptions#DEFAULTS}.
@@ -108,6 +124,7 @@ public final class Engine {
         this.flows = Objects.requireNonNull(flows, "flows must not be null");
         this.options = Objects.requireNonNull(options, "options must not be null");
         this.clock = options.clock();
+        this.endWaiters = store instanceof SignalStore signals ? new EndWaiters(signals) : null;
     }
 
     /**
@@ -400,13 +417,38 @@ public final class Engine {
      */
     private Execution drive(Execution loaded, Map<String, ?> resumeData, boolean resumeRequested,
                             boolean claimedDue) {
+        Execution current = driveOnce(loaded, resumeData, resumeRequested, claimedDue);
+        // child flows and signals: a signal sent before the wait, or while the step before it ran, is
+        // buffered already; look once more rather than leave the execution to a worker's next look.
+        while (current.status() == ExecutionStatus.WAITING && awaitedSignal(current) != null
+                && current.version() != loaded.version()) {
+            Execution next = driveOnce(current, null, false, false);
+            if (next == current) {
+                return current;
+            }
+            loaded = current;
+            current = next;
+        }
+        return current;
+    }
+
+    /** One pass of {@link #drive}: ends a wait that is due, then runs steps until the next wait or the end. */
+    private Execution driveOnce(Execution loaded, Map<String, ?> resumeData, boolean resumeRequested,
+                                boolean claimedDue) {
         Execution current = loaded;
         int attempt = 1;
+        List<Signal> consumed = List.of();
         if (current.status() == ExecutionStatus.WAITING) {
             WaitMetadata wait = current.waitMetadata();
-            boolean due = wait != null && wait.wakeAt() != null
+            // child flows and signals: a buffered signal of the awaited name (or ended children) ends the
+            // wait before its timeout does; an explicit resume ends any wait, as it always has.
+            Awakening awakening = resumeRequested ? null : awakening(current);
+            if (awakening != null && awakening.settled() != null) {
+                return awakening.settled();
+            }
+            boolean due = awakening == null && wait != null && wait.wakeAt() != null
                     && (claimedDue || !wait.wakeAt().isAfter(clock.instant()));
-            if (!due && !resumeRequested) {
+            if (!due && !resumeRequested && awakening == null) {
                 return current;
             }
             String wake = wait == null ? WAKE_RESUME : String.valueOf(wait.data().getOrDefault(WAKE, WAKE_RESUME));
@@ -422,9 +464,15 @@ public final class Engine {
                     nextStep = waiting.onResume();
                 }
             }
+            if (awakening != null && awakening.nextStepId() != null) {
+                nextStep = awakening.nextStepId();
+            }
             Execution.Builder woken = current.toBuilder().status(ExecutionStatus.RUNNING).currentStepId(nextStep)
                     .waitMetadata(null);
-            if (resumeData != null) {
+            if (awakening != null) {
+                woken.context(awakening.context());
+                consumed = awakening.consumed();
+            } else if (resumeData != null) {
                 woken.context(Paths.set(current.context(), RESUME_DATA_KEY, resumeData));
             }
             // Not saved on its own: the next step's save carries the wake, keeping one write per step.
@@ -447,11 +495,12 @@ public final class Engine {
                         + current.timeoutConfig().executionTimeout());
             }
             if (current.stepCount() >= options.maxSteps()) {
-                return store.save(fail(current, MAX_STEPS_EXCEEDED, "execution ran " + current.stepCount()
+                return saveStep(fail(current, MAX_STEPS_EXCEEDED, "execution ran " + current.stepCount()
                         + " steps without ending; raise EngineOptions.maxSteps if the flow is meant to be this long",
-                        current.currentStepId(), null, now).build());
+                        current.currentStepId(), null, now).build(), List.of());
             }
-            current = store.save(runStep(current, flowOf(current), attempt));
+            current = saveStep(runStep(current, flowOf(current), attempt), consumed);
+            consumed = List.of();
             attempt = 1;
         }
     }
@@ -471,7 +520,7 @@ public final class Engine {
                     + "' has no step '" + stepId + "'", stepId, null, clock.instant()).build();
         }
         Instant startedAt = clock.instant();
-        StepResult result = execute(step, execution, attempt);
+        StepResult result = checkCoordination(execute(step, execution, attempt), step);
         Instant now = clock.instant();
 
         Execution.Builder next = execution.toBuilder().currentStepId(step.id()).stepCount(execution.stepCount() + 1);
@@ -501,6 +550,9 @@ public final class Engine {
             return (step.onFailure() == null
                     ? fail(next, failure.code(), failure.message(), step.id(), failure.details(), now)
                     : next.status(ExecutionStatus.RUNNING).currentStepId(step.onFailure())).build();
+        }
+        if (result instanceof StepResult.StartChildren || result instanceof StepResult.AwaitSignal) {
+            return coordinatedWait(next, execution, step, result, now).build();
         }
         StepResult.Wait wait = (StepResult.Wait) result;
         Instant wakeAt = wait.duration() != null ? now.plus(wait.duration()) : wait.wakeAt();
@@ -636,12 +688,452 @@ public final class Engine {
             }
         }
         try {
-            return store.save(cancelling.toBuilder().status(ExecutionStatus.CANCELLED).cancelledAt(clock.instant())
-                    .waitMetadata(null).build());
+            return saveStep(cancelling.toBuilder().status(ExecutionStatus.CANCELLED).cancelledAt(clock.instant())
+                    .waitMetadata(null).build(), List.of());
         } catch (ConcurrentUpdateException lost) {
             // Only another finisher of this cancellation can have saved a cancelling execution.
             Execution stored = load(cancelling.id());
             return stored.status() == ExecutionStatus.CANCELLED ? stored : finishCancellation(stored);
         }
+    }
+
+    // ---- child flows, signals and results ----
+
+    /**
+     * The context key under which the step after a {@link StepResult#startChildren} wait finds the
+     * children's outcomes: a list, in the order the children were given, of objects with
+     * {@code id}, {@code flowId}, {@code status} (the wire name), {@code output} (the child's final
+     * context, when it completed) and {@code error} (its error, when it failed).
+     */
+    public static final String CHILDREN_KEY = "children";
+    /** Code of the failure of a parent whose child failed or was cancelled, under {@link ChildFailurePolicy#FAIL_FAST}. */
+    public static final String CHILD_FAILED = "CHILD_FAILED";
+    /** Code of the failure of a step whose children could not be started (unknown flow, id or key taken). */
+    public static final String CHILDREN_NOT_STARTED = "CHILDREN_NOT_STARTED";
+    /** Code of the failure of a step that waits for children or a signal on a store that is no {@link SignalStore}. */
+    public static final String SIGNALS_UNSUPPORTED = "SIGNALS_UNSUPPORTED";
+    /** Signal names starting with this are the engine's own; {@link #signal} refuses them. */
+    public static final String RESERVED_SIGNAL_PREFIX = "flowmonkey.";
+
+    /** The signal a child sends its waiting parent when it ends. */
+    private static final String CHILD_ENDED = RESERVED_SIGNAL_PREFIX + "childEnded";
+    private static final String SIGNAL = "signal";
+    private static final String CHILD_IDS = "children";
+    private static final String POLICY = "policy";
+    /** The children to start, in the wait data from the step until the save that starts them; never stored. */
+    private static final String START = "start";
+    /** More ended children than any parent waits for: one look finds every marker. */
+    private static final int MARKER_LIMIT = 10_000;
+
+    /**
+     * Sends a named signal to an execution and returns at once. The signal is stored durably beside
+     * the execution, by an insert that never conflicts with a step running meanwhile, and waits there
+     * until the execution awaits that name ({@link StepResult#awaitSignal}): the oldest unconsumed
+     * signal of the name ends such a wait, on whatever thread continues the execution (an
+     * {@link EngineWorker}, told at once, or a later {@link #run(String)}), never on the caller's.
+     * A signal ends one wait only, and never a wait for another name.
+     *
+     * @param executionId the execution
+     * @param signalName the signal's name
+     * @param data JSON-like data for the step after the wait (under {@value #RESUME_DATA_KEY}), or null
+     * @throws ExecutionNotFoundException if there is no such execution
+     * @throws IllegalExecutionStateException if the execution has ended or is being cancelled (nothing is written)
+     * @throws IllegalArgumentException if the name is blank or starts with {@value #RESERVED_SIGNAL_PREFIX}
+     * @throws UnsupportedOperationException if the engine's store is no {@link SignalStore}
+     * @throws io.flowmonkey.execution.StoreException if the store fails, or cannot store the data
+     */
+    public void signal(String executionId, String signalName, Map<String, ?> data) {
+        requireSignalName(signalName);
+        SignalStore signals = signalStore("signal");
+        Execution target = load(executionId);
+        if (target.status().isTerminal() || target.status() == ExecutionStatus.CANCELLING) {
+            throw new IllegalExecutionStateException(executionId, target.status(), "execution " + executionId + " is "
+                    + target.status().wireName() + "; signal '" + signalName + "' would never be consumed");
+        }
+        signals.sendSignal(Signal.of(executionId, signalName, data));
+    }
+
+    /**
+     * Loads an execution as stored.
+     *
+     * @param executionId the execution
+     * @return the execution, or empty if there is none with that id
+     * @throws IllegalArgumentException if {@code executionId} is null or blank
+     * @throws io.flowmonkey.execution.StoreException if the store fails
+     */
+    public Optional<Execution> get(String executionId) {
+        requireExecutionId(executionId);
+        return store.load(executionId);
+    }
+
+    /**
+     * Waits until an execution has ended (completed, failed or cancelled) and returns it as stored.
+     * On a {@link SignalStore} the wait is woken by the store's notice of the end: while it waits, the
+     * caller keeps a {@link SignalStore#WATCH_END_SIGNAL} signal for the execution (one insert, and one
+     * delete on return), so that only watched ends are announced. It also looks every
+     * {@link EngineOptions#awaitPollInterval()}, so a lost notice delays it by that at most. Waiting
+     * runs nothing: workers, or other callers, must run the execution.
+     *
+     * @param executionId the execution
+     * @param timeout how long to wait, zero or more
+     * @return the ended execution
+     * @throws AwaitTimeoutException if it had not ended when the timeout passed
+     * @throws ExecutionNotFoundException if there is no such execution (or it was deleted meanwhile)
+     * @throws CancellationException if the calling thread is interrupted (its interrupt flag is set again)
+     * @throws io.flowmonkey.execution.StoreException if the store fails
+     */
+    public Execution awaitEnd(String executionId, Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout must not be null");
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("timeout must not be negative, got " + timeout);
+        }
+        Execution execution = load(executionId);
+        if (execution.status().isTerminal()) {
+            return execution;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        // Registered and watching before the next look, so an end announced after that look wakes this caller.
+        EndWaiters.Waiter waiter = endWaiters != null ? endWaiters.register(executionId)
+                : new EndWaiters.Waiter(executionId);
+        Signal watch = null;
+        try {
+            if (store instanceof SignalStore signals) {
+                watch = signals.sendSignal(Signal.of(executionId, SignalStore.WATCH_END_SIGNAL, null));
+            }
+            while (true) {
+                execution = load(executionId);
+                if (execution.status().isTerminal()) {
+                    return execution;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new AwaitTimeoutException(executionId, execution.status(), timeout);
+                }
+                waiter.await(Math.min(left, options.awaitPollInterval().toNanos()));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CancellationException("interrupted while awaiting the end of execution " + executionId);
+        } finally {
+            if (endWaiters != null) {
+                endWaiters.unregister(waiter);
+            }
+            unwatch(watch);
+        }
+    }
+
+    /** Removes a caller's watch; one left behind (the store failed) only costs a notice at the end. */
+    private void unwatch(Signal watch) {
+        if (watch == null) {
+            return;
+        }
+        try {
+            ((SignalStore) store).saveWithSignals(List.of(), List.of(watch), List.of());
+        } catch (RuntimeException leftBehind) {
+            // Removed with the execution when it is deleted; until then its end sends one notice more.
+        }
+    }
+
+    /**
+     * Ends the wait of an execution only if it waits at the named step, then runs on exactly like
+     * {@link #resume(String, Map)}. Use it where the caller knows which wait its data is for (an
+     * approval for step {@code "approve"}), so that it can never end an earlier or later wait.
+     *
+     * @param executionId the execution to resume
+     * @param waitingStepId the step whose wait the caller means
+     * @param data JSON-like data for the next step, or null to leave the context as it is
+     * @return the execution as last stored
+     * @throws ExecutionNotFoundException if there is no such execution
+     * @throws IllegalExecutionStateException if it is not waiting, waits at another step, or waits to
+     *     retry that step (nothing is written)
+     * @throws ConcurrentUpdateException as for {@link #run(String)}
+     * @throws io.flowmonkey.execution.StoreException if the store fails
+     */
+    public RunResult resume(String executionId, String waitingStepId, Map<String, ?> data) {
+        Objects.requireNonNull(waitingStepId, "waitingStepId must not be null");
+        Execution execution = load(executionId);
+        WaitMetadata wait = execution.waitMetadata();
+        if (execution.status() != ExecutionStatus.WAITING || !waitingStepId.equals(execution.currentStepId())
+                || wait != null && WAKE_RETRY.equals(wait.data().get(WAKE))) {
+            String actual = execution.status() != ExecutionStatus.WAITING ? "is " + execution.status().wireName()
+                    : wait != null && WAKE_RETRY.equals(wait.data().get(WAKE))
+                    ? "waits to retry step '" + execution.currentStepId() + "'"
+                    : "waits at step '" + execution.currentStepId() + "'";
+            throw new IllegalExecutionStateException(executionId, execution.status(), "execution " + executionId
+                    + " " + actual + ", not at step '" + waitingStepId + "'; the resume was refused");
+        }
+        return new RunResult(drive(execution, data, true));
+    }
+
+    /** Checks a signal name for {@link #signal} and {@link StepResult#awaitSignal}. */
+    static void requireSignalName(String signalName) {
+        if (signalName == null || signalName.isBlank()) {
+            throw new IllegalArgumentException("signal name must be a non-blank string, got "
+                    + (signalName == null ? "null" : "'" + signalName + "'"));
+        }
+        if (signalName.startsWith(RESERVED_SIGNAL_PREFIX)) {
+            throw new IllegalArgumentException("signal name must not start with '" + RESERVED_SIGNAL_PREFIX
+                    + "', which the engine keeps for its own signals, got '" + signalName + "'");
+        }
+    }
+
+    private static void requireExecutionId(String executionId) {
+        if (executionId == null || executionId.isBlank()) {
+            throw new IllegalArgumentException("executionId must be a non-blank string, got "
+                    + (executionId == null ? "null" : "'" + executionId + "'"));
+        }
+    }
+
+    private SignalStore signalStore(String what) {
+        if (store instanceof SignalStore signals) {
+            return signals;
+        }
+        throw new UnsupportedOperationException(what + " needs a store that keeps signals (a SignalStore, such as "
+                + "PgExecutionStore or InMemoryExecutionStore); the engine's store is a " + store.getClass().getName());
+    }
+
+    /** Whether a waiting execution awaits a signal or children, which a store finds due by itself. */
+    static boolean awaitsSignal(Execution execution) {
+        return execution.status() == ExecutionStatus.WAITING && awaitedSignal(execution) != null;
+    }
+
+    /** The signal name a waiting execution awaits (for children, the engine's own), or null. */
+    private static String awaitedSignal(Execution execution) {
+        WaitMetadata wait = execution.waitMetadata();
+        return wait == null || !(wait.data().get(SIGNAL) instanceof String name) ? null : name;
+    }
+
+    /**
+     * How a wait for a signal or children ended: the context and next step to continue with and the
+     * signals to consume in the save that continues; or, when nothing is left to run, the execution as
+     * {@code settled} and saved.
+     */
+    private record Awakening(Map<String, Object> context, String nextStepId, List<Signal> consumed,
+                             Execution settled) {
+    }
+
+    /** Whether a signal or children wait has ended; null while it goes on (or for any other wait). */
+    private Awakening awakening(Execution waiting) {
+        String name = awaitedSignal(waiting);
+        if (name == null || !(store instanceof SignalStore signals)) {
+            return null;
+        }
+        if (!CHILD_ENDED.equals(name)) {
+            List<Signal> oldest = signals.findSignals(waiting.id(), name, 1);
+            return oldest.isEmpty() ? null : new Awakening(Paths.set(waiting.context(), RESUME_DATA_KEY,
+                    oldest.get(0).data()), null, oldest, null);
+        }
+        // Markers first, children second: each marker read was committed with its child's end, so the
+        // children read next show that end; markers committed later stay, and wake the parent again.
+        List<Signal> markers = signals.findSignals(waiting.id(), CHILD_ENDED, MARKER_LIMIT);
+        if (markers.isEmpty()) {
+            return null;
+        }
+        List<Map<String, Object>> outcomes = childOutcomes(waiting);
+        boolean allEnded = outcomes.stream().allMatch(o -> ExecutionStatus.fromWireName((String) o.get("status"))
+                .isTerminal());
+        boolean anyFailed = outcomes.stream().anyMatch(o -> !ExecutionStatus.COMPLETED.wireName().equals(o.get("status"))
+                && ExecutionStatus.fromWireName((String) o.get("status")).isTerminal());
+        boolean failFast = ChildFailurePolicy.FAIL_FAST.name().equals(waiting.waitMetadata().data().get(POLICY));
+        if (!allEnded && !(failFast && anyFailed)) {
+            // Not yet: stay waiting, having seen these markers.
+            return new Awakening(null, null, markers, saveStep(waiting, markers));
+        }
+        Map<String, Object> context = Paths.set(waiting.context(), CHILDREN_KEY, outcomes);
+        if (!(failFast && anyFailed)) {
+            // Every child has ended, so every marker is committed: consume those that came since the first look too.
+            return new Awakening(context, null, signals.findSignals(waiting.id(), CHILD_ENDED, MARKER_LIMIT), null);
+        }
+        // Cancelled before the parent moves on: a crash in between leaves the parent waiting, to do this again.
+        String reason = "a sibling of parent execution " + waiting.id() + " failed";
+        for (Map<String, Object> o : outcomes) {
+            if (!ExecutionStatus.fromWireName((String) o.get("status")).isTerminal()) {
+                cancel((String) o.get("id"), Cancellation.Source.PARENT, reason);
+            }
+        }
+        List<Map<String, Object>> settledOutcomes = childOutcomes(waiting);
+        context = Paths.set(waiting.context(), CHILDREN_KEY, settledOutcomes);
+        // The siblings' ends, and any before them, left markers: consume them all with the parent's move on.
+        markers = signals.findSignals(waiting.id(), CHILD_ENDED, MARKER_LIMIT);
+        Step step = flowOf(waiting).steps().get(waiting.currentStepId());
+        if (step != null && step.onFailure() != null) {
+            return new Awakening(context, step.onFailure(), markers, null);
+        }
+        Map<String, Object> failedChild = settledOutcomes.stream()
+                .filter(o -> !ExecutionStatus.COMPLETED.wireName().equals(o.get("status"))).findFirst().orElseThrow();
+        return new Awakening(null, null, markers, saveStep(fail(waiting.toBuilder().context(context), CHILD_FAILED,
+                "child execution " + failedChild.get("id") + " of flow '" + failedChild.get("flowId") + "' ended "
+                        + failedChild.get("status"), waiting.currentStepId(), Map.of(CHILDREN_KEY, settledOutcomes),
+                clock.instant()).build(), markers));
+    }
+
+    /** The outcome of each child the wait lists, in its order. */
+    private List<Map<String, Object>> childOutcomes(Execution waiting) {
+        Map<String, Execution> children = new LinkedHashMap<>();
+        for (Execution child : store.findChildren(waiting.id())) {
+            children.put(child.id(), child);
+        }
+        List<Map<String, Object>> outcomes = new ArrayList<>();
+        for (Object id : (List<?>) waiting.waitMetadata().data().get(CHILD_IDS)) {
+            Execution child = children.get((String) id);
+            Map<String, Object> outcome = new LinkedHashMap<>();
+            outcome.put("id", id);
+            if (child == null) {
+                // Deleted behind the engine's back: it will never end, so count it as cancelled.
+                outcome.put("status", ExecutionStatus.CANCELLED.wireName());
+                outcomes.add(outcome);
+                continue;
+            }
+            outcome.put("flowId", child.flowId());
+            outcome.put("status", child.status().wireName());
+            if (child.status() == ExecutionStatus.COMPLETED) {
+                outcome.put("output", child.context());
+            }
+            if (child.error() != null) {
+                Map<String, Object> error = new LinkedHashMap<>();
+                error.put("code", child.error().code());
+                error.put("message", child.error().message());
+                outcome.put("error", error);
+            }
+            outcomes.add(outcome);
+        }
+        return outcomes;
+    }
+
+    /** Turns a wait the store cannot serve, or children that cannot be started, into the step's failure. */
+    private StepResult checkCoordination(StepResult result, Step step) {
+        if (!(result instanceof StepResult.StartChildren) && !(result instanceof StepResult.AwaitSignal)) {
+            return result;
+        }
+        if (!(store instanceof SignalStore)) {
+            return StepResult.failure(SIGNALS_UNSUPPORTED, "step '" + step.id() + "' waits for "
+                    + (result instanceof StepResult.AwaitSignal ? "a signal" : "children") + ", which needs a "
+                    + "SignalStore; the engine's store is a " + store.getClass().getName());
+        }
+        if (result instanceof StepResult.StartChildren start) {
+            for (ChildSpec child : start.children()) {
+                if (flows.get(child.flowId()).isEmpty()) {
+                    return StepResult.failure(CHILDREN_NOT_STARTED, "step '" + step.id() + "' starts a child of flow '"
+                            + child.flowId() + "', which is not registered");
+                }
+            }
+        }
+        return result;
+    }
+
+    /** The wait of a step that awaits a signal, or starts children (listed under {@value #START} until saved). */
+    private static Execution.Builder coordinatedWait(Execution.Builder next, Execution execution, Step step,
+                                                     StepResult result, Instant now) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put(WAKE, WAKE_RESUME);
+        if (result instanceof StepResult.AwaitSignal signal) {
+            data.put(SIGNAL, signal.signalName());
+            return waitUntil(next, execution, now, null, true, signal.reason(), data);
+        }
+        StepResult.StartChildren start = (StepResult.StartChildren) result;
+        List<String> ids = new ArrayList<>();
+        List<Map<String, Object>> specs = new ArrayList<>();
+        for (int i = 0; i < start.children().size(); i++) {
+            ChildSpec child = start.children().get(i);
+            String id = child.executionId() != null ? child.executionId() : childId(execution, step, i);
+            ids.add(id);
+            Map<String, Object> spec = new LinkedHashMap<>();
+            spec.put("id", id);
+            spec.put("flowId", child.flowId());
+            spec.put("input", child.input());
+            spec.put("tenantId", child.tenantId() != null ? child.tenantId() : execution.tenantId());
+            spec.put("idempotencyKey", child.idempotencyKey());
+            specs.add(spec);
+        }
+        data.put(SIGNAL, CHILD_ENDED);
+        data.put(CHILD_IDS, ids);
+        data.put(POLICY, start.policy().name());
+        data.put(START, specs);
+        return waitUntil(next, execution, now, null, true, start.reason(), data);
+    }
+
+    /**
+     * The same id whenever this step at this position of the parent starts its child number
+     * {@code index}: a step run again after a crash cannot start a second copy.
+     */
+    private static String childId(Execution parent, Step step, int index) {
+        String id = parent.id() + "/" + step.id() + "/" + (parent.stepCount() + 1) + "/" + index;
+        // Ids are indexed, so a long one is replaced by a name-based UUID of itself, equally fixed.
+        return id.length() <= 200 ? id : UUID.nameUUIDFromBytes(id.getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    /**
+     * Saves an execution the engine advanced, with what goes with it atomically: the signals its wake
+     * consumed, the children its step starts, and the marker a child that ended leaves for its
+     * waiting parent.
+     */
+    private Execution saveStep(Execution next, List<Signal> consumed) {
+        if (!(store instanceof SignalStore signals)) {
+            return store.save(next);
+        }
+        List<Execution> batch = new ArrayList<>();
+        batch.add(next);
+        WaitMetadata wait = next.waitMetadata();
+        if (next.status() == ExecutionStatus.WAITING && wait != null && wait.data().get(START) instanceof List<?> specs) {
+            Map<String, Object> data = new LinkedHashMap<>(wait.data());
+            data.remove(START);
+            Execution parent = next.toBuilder()
+                    .waitMetadata(new WaitMetadata(wait.wakeAt(), wait.reason(), wait.waitStartedAt(), data)).build();
+            batch.set(0, parent);
+            for (Object spec : specs) {
+                batch.add(child(parent, (Map<?, ?>) spec));
+            }
+            try {
+                return signals.saveWithSignals(batch, consumed, List.of()).get(0);
+            } catch (io.flowmonkey.execution.DuplicateExecutionException
+                     | DuplicateIdempotencyKeyException taken) {
+                // Nothing was written; the step fails instead, as a step does, with the conflict named.
+                return saveStep(fail(next, CHILDREN_NOT_STARTED, "children of step '" + next.currentStepId()
+                        + "' were not started: " + taken.getMessage(), next.currentStepId(), null,
+                        clock.instant()).build(), consumed);
+            }
+        }
+        List<Signal> sent = next.status().isTerminal() && next.parentExecutionId() != null && awaitedByParent(next)
+                ? List.of(Signal.of(next.parentExecutionId(), CHILD_ENDED, Map.of("child", next.id(),
+                        "status", next.status().wireName())))
+                : List.of();
+        if (consumed.isEmpty() && sent.isEmpty()) {
+            return store.save(next);
+        }
+        return signals.saveWithSignals(batch, consumed, sent).get(0);
+    }
+
+    /**
+     * Whether the parent of a child that ends waits for it. While any child of a
+     * {@link StepResult#startChildren} wait is live, its parent stays waiting (the children were saved
+     * with that wait), so this look cannot miss a parent that needs the marker.
+     */
+    private boolean awaitedByParent(Execution child) {
+        return store.load(child.parentExecutionId()).filter(p -> p.status() == ExecutionStatus.WAITING
+                && CHILD_ENDED.equals(awaitedSignal(p))
+                && ((List<?>) p.waitMetadata().data().getOrDefault(CHILD_IDS, List.of())).contains(child.id()))
+                .isPresent();
+    }
+
+    /** A child execution to insert with its parent's wait. */
+    private Execution child(Execution parent, Map<?, ?> spec) {
+        String flowId = (String) spec.get("flowId");
+        Flow flow = flows.get(flowId).orElseThrow(() -> new IllegalStateException("flow '" + flowId
+                + "' of a child of execution " + parent.id() + " is no longer registered"));
+        Instant now = clock.instant();
+        @SuppressWarnings("unchecked")
+        Map<String, ?> input = (Map<String, ?>) spec.get("input");
+        Execution.Builder child = Execution.builder((String) spec.get("id"), flow.id(), flow.version())
+                .currentStepId(flow.initialStepId())
+                .context(input)
+                .tenantId((String) spec.get("tenantId"))
+                .parentExecutionId(parent.id())
+                .timeoutConfig(timeoutConfig(CreateOptions.DEFAULTS))
+                .createdAt(now)
+                .updatedAt(now);
+        if (spec.get("idempotencyKey") instanceof String key) {
+            child.idempotencyKey(key).idempotencyExpiresAt(now.plus(options.idempotencyTtl()));
+        }
+        return child.build();
     }
 }

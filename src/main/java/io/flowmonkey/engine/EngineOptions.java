@@ -19,6 +19,9 @@ public final class EngineOptions {
     /** How long an idempotency key holds unless a create says otherwise: 24 hours, as in FlowMonkey. */
     public static final Duration DEFAULT_IDEMPOTENCY_TTL = Duration.ofHours(24);
 
+    /** Default time between looks at the store by {@link Engine#awaitEnd} when no notice arrives. */
+    public static final Duration DEFAULT_AWAIT_POLL_INTERVAL = Duration.ofSeconds(1);
+
     /** Options with every default. */
     public static final EngineOptions DEFAULTS = builder().build();
 
@@ -28,6 +31,7 @@ public final class EngineOptions {
     private final Duration idempotencyTtl;
     private final Duration executionTimeout;
     private final Duration waitTimeout;
+    private final Duration awaitPollInterval;
 
     private EngineOptions(Builder b) {
         this.clock = b.clock;
@@ -36,6 +40,16 @@ public final class EngineOptions {
         this.idempotencyTtl = b.idempotencyTtl;
         this.executionTimeout = b.executionTimeout;
         this.waitTimeout = b.waitTimeout;
+        this.awaitPollInterval = b.awaitPollInterval;
+    }
+
+    /**
+     * Returns how often {@link Engine#awaitEnd} looks at the store when no notice of the end arrives.
+     *
+     * @return the interval
+     */
+    public Duration awaitPollInterval() {
+        return awaitPollInterval;
     }
 
     /**
@@ -105,7 +119,7 @@ public final class EngineOptions {
     public String toString() {
         return "EngineOptions{clock=" + clock + ", maxSteps=" + maxSteps + ", recordHistory=" + recordHistory
                 + ", idempotencyTtl=" + idempotencyTtl + ", executionTimeout=" + executionTimeout
-                + ", waitTimeout=" + waitTimeout + "}";
+                + ", waitTimeout=" + waitTimeout + ", awaitPollInterval=" + awaitPollInterval + "}";
     }
 
     /** Builds {@link EngineOptions}. Not thread-safe. */
@@ -116,8 +130,26 @@ public final class EngineOptions {
         private Duration idempotencyTtl = DEFAULT_IDEMPOTENCY_TTL;
         private Duration executionTimeout;
         private Duration waitTimeout;
+        private Duration awaitPollInterval = DEFAULT_AWAIT_POLL_INTERVAL;
 
         private Builder() {
+        }
+
+        /**
+         * Sets how often {@link Engine#awaitEnd} looks at the store when no notice of the end arrives
+         * (a store without notices, or notices lost while its listening connection reconnects).
+         *
+         * @param interval at least 10 ms
+         * @return this builder
+         * @throws IllegalArgumentException if shorter than 10 ms
+         */
+        public Builder awaitPollInterval(Duration interval) {
+            Objects.requireNonNull(interval, "awaitPollInterval must not be null");
+            if (interval.compareTo(Duration.ofMillis(10)) < 0) {
+                throw new IllegalArgumentException("awaitPollInterval must be at least 10 ms, got " + interval);
+            }
+            this.awaitPollInterval = interval;
+            return this;
         }
 
         /**

@@ -233,6 +233,7 @@ public final class EngineWorker implements AutoCloseable {
 
     private void runClaimed(Execution claimedExecution) {
         String id = claimedExecution.id();
+        boolean lookAgain = false;
         try {
             Execution result = engine.runClaimed(claimedExecution).execution();
             completed.incrementAndGet();
@@ -242,6 +243,9 @@ public final class EngineWorker implements AutoCloseable {
             } else {
                 // A waiting execution must be claimable by anyone once it is due, not only after the lease.
                 store.releaseLeases(workerId, List.of(id));
+                // child flows and signals: a signal or a child's end that came while our lease hid the
+                // execution found nothing to claim; look again once the lease is released (see finally).
+                lookAgain = Engine.awaitsSignal(result);
                 WaitMetadata wait = result.waitMetadata();
                 if (wait != null && wait.wakeAt() != null) {
                     // Its notice went out with the save, while our lease still hid it from claims.
@@ -269,6 +273,10 @@ public final class EngineWorker implements AutoCloseable {
             lost.remove(id);
             if (backlog) {
                 wake(false);
+            }
+            if (lookAgain) {
+                // After inFlight no longer holds it, so that claiming it again here cannot be undone above.
+                notices.onDue(id, null);
             }
         }
     }

@@ -2,10 +2,12 @@ package io.flowmonkey.engine;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 
 /**
- * The outcome of one {@link StepHandler} call: {@link Success}, {@link Failure} or {@link Wait}.
+ * The outcome of one {@link StepHandler} call: {@link Success}, {@link Failure} or {@link Wait}, or
+ * one of the waits for other executions and messages, {@link StartChildren} and {@link AwaitSignal}.
  * Build one with the static factories.
  */
 public sealed interface StepResult {
@@ -137,6 +139,95 @@ public sealed interface StepResult {
             if (duration != null && wakeAt != null) {
                 throw new IllegalArgumentException("a wait has a duration or a wakeAt, not both");
             }
+        }
+    }
+
+    // ---- child flows and signals ----
+
+    /**
+     * Starts child executions and waits until they end, with {@link ChildFailurePolicy#FAIL_FAST}.
+     * The children are saved together with the parent's wait, atomically; each then runs like any
+     * created execution (an {@link EngineWorker} claims it). When the last child has ended the parent
+     * is due at once, and the step after the wait finds each child's outcome in the context under
+     * {@value Engine#CHILDREN_KEY}, in the order given. Cancelling the parent cancels the children.
+     *
+     * @param children what to start, at least one
+     * @return the result
+     * @throws IllegalArgumentException if {@code children} is empty
+     */
+    static StepResult startChildren(List<ChildSpec> children) {
+        return startChildren(children, ChildFailurePolicy.FAIL_FAST);
+    }
+
+    /**
+     * Starts child executions and waits until they end, as {@link #startChildren(List)}.
+     *
+     * @param children what to start, at least one
+     * @param policy what a failed or cancelled child does to the parent
+     * @return the result
+     * @throws IllegalArgumentException if {@code children} is empty
+     */
+    static StepResult startChildren(List<ChildSpec> children, ChildFailurePolicy policy) {
+        return new StartChildren(children, policy, "waiting for " + children.size() + " child execution(s)");
+    }
+
+    /**
+     * Waits for a signal of this name, sent with {@link Engine#signal}. Signals are buffered: the
+     * oldest unconsumed one of the name ends the wait at once, even one sent before the wait began,
+     * and each signal ends one wait only. Signals of other names, and {@link Engine#resume} of other
+     * waits, leave this wait alone. Its data lands in the context under {@value Engine#RESUME_DATA_KEY}.
+     *
+     * @param signalName the name to wait for
+     * @param reason why, stored in the wait metadata
+     * @return the result
+     * @throws IllegalArgumentException if {@code signalName} is blank or reserved (starts with {@code flowmonkey.})
+     */
+    static StepResult awaitSignal(String signalName, String reason) {
+        return new AwaitSignal(signalName, reason);
+    }
+
+    /**
+     * A wait for child executions that the step starts.
+     *
+     * @param children what to start, never empty
+     * @param policy what a failed child does to the parent
+     * @param reason why, stored in the wait metadata
+     */
+    record StartChildren(List<ChildSpec> children, ChildFailurePolicy policy, String reason) implements StepResult {
+
+        /**
+         * Checks and copies the children.
+         *
+         * @param children what to start, never empty
+         * @param policy what a failed child does to the parent
+         * @param reason why, or null
+         */
+        public StartChildren {
+            Objects.requireNonNull(children, "children must not be null");
+            Objects.requireNonNull(policy, "child failure policy must not be null");
+            children = List.copyOf(children);
+            if (children.isEmpty()) {
+                throw new IllegalArgumentException("startChildren needs at least one ChildSpec");
+            }
+        }
+    }
+
+    /**
+     * A wait for a named signal.
+     *
+     * @param signalName the awaited name
+     * @param reason why, or null
+     */
+    record AwaitSignal(String signalName, String reason) implements StepResult {
+
+        /**
+         * Checks the name.
+         *
+         * @param signalName the awaited name, non-blank and not reserved
+         * @param reason why, or null
+         */
+        public AwaitSignal {
+            Engine.requireSignalName(signalName);
         }
     }
 }

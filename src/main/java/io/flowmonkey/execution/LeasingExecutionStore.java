@@ -12,7 +12,9 @@ import java.util.Set;
  * subscribers promptly when new work is due.
  *
  * <p>Due means: {@link ExecutionStatus#PENDING}; {@link ExecutionStatus#WAITING} with a
- * {@code wakeAt} that has passed; or {@link ExecutionStatus#RUNNING} or
+ * {@code wakeAt} that has passed; {@link ExecutionStatus#WAITING} for a signal name
+ * ({@code waitMetadata.data.signal}) of which the store, as a {@link SignalStore}, holds a signal; or
+ * {@link ExecutionStatus#RUNNING} or
  * {@link ExecutionStatus#CANCELLING} whose holder's lease expired (a worker died), or that no worker
  * holds and that was not saved for a lease's length (a process died while running or cancelling it
  * directly; this grace is measured from {@code updatedAt}, which the saving process's clock wrote).

@@ -7,16 +7,22 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionNotFoundException;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.execution.LeasingExecutionStore;
+import io.flowmonkey.execution.Signal;
+import io.flowmonkey.execution.SignalStore;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.function.Predicate;
 
 /**
@@ -26,8 +32,11 @@ import java.util.function.Predicate;
  *
  * <p>Unlike the PostgreSQL store it keeps context values as they are given rather than as JSON, so
  * a value that could not be serialised is accepted here.
+ *
+ * <p>As a {@link SignalStore} it buffers signals in a list under the same lock as the executions,
+ * and tells end listeners on the saving thread, after the save.
  */
-public final class InMemoryExecutionStore implements ExecutionStore {
+public final class InMemoryExecutionStore implements SignalStore {
 
     private static final Comparator<Execution> NEWEST_FIRST = Comparator.comparing(Execution::createdAt)
             .thenComparing(Execution::id).reversed();
@@ -58,24 +67,29 @@ public final class InMemoryExecutionStore implements ExecutionStore {
     @Override
     public Execution save(Execution e) {
         Objects.requireNonNull(e, "execution must not be null");
+        Execution saved;
         synchronized (writeLock) {
-            return write(e, rows);
+            saved = write(e, rows);
         }
+        announceEnds(List.of(saved));
+        return saved;
     }
 
     @Override
     public List<Execution> saveAll(Collection<Execution> es) {
         Objects.requireNonNull(es, "executions must not be null");
+        List<Execution> saved;
         synchronized (writeLock) {
             // Apply to a copy and publish only if every save succeeds: all or nothing.
             Map<String, Execution> staged = new ConcurrentHashMap<>(rows);
-            List<Execution> saved = new ArrayList<>(es.size());
+            saved = new ArrayList<>(es.size());
             for (Execution e : es) {
                 saved.add(write(Objects.requireNonNull(e, "executions must not contain null"), staged));
             }
             rows = staged;
-            return List.copyOf(saved);
         }
+        announceEnds(saved);
+        return List.copyOf(saved);
     }
 
     private Execution write(Execution e, Map<String, Execution> table) {
@@ -133,6 +147,8 @@ public final class InMemoryExecutionStore implements ExecutionStore {
     public boolean delete(String id) {
         requireText(id, "id");
         synchronized (writeLock) {
+            // The signals of a deleted execution go with it, as in the PostgreSQL store.
+            signals.removeIf(s -> s.executionId().equals(id));
             return rows.remove(id) != null;
         }
     }
@@ -183,5 +199,105 @@ public final class InMemoryExecutionStore implements ExecutionStore {
             throw new IllegalArgumentException("limit must be at least 1, got " + limit);
         }
         return rows.values().stream().filter(filter).sorted(order).limit(limit).toList();
+    }
+
+    // ---- child flows and signals ----
+
+    /** Unconsumed signals, oldest first; guarded by {@code writeLock}. */
+    private final List<Signal> signals = new ArrayList<>();
+    private final Set<EndListener> endListeners = new CopyOnWriteArraySet<>();
+    private long lastSignalId;
+
+    @Override
+    public Signal sendSignal(Signal signal) {
+        Objects.requireNonNull(signal, "signal must not be null");
+        requireUnsent(signal);
+        synchronized (writeLock) {
+            if (!rows.containsKey(signal.executionId())) {
+                throw new ExecutionNotFoundException(signal.executionId());
+            }
+            return store(signal);
+        }
+    }
+
+    @Override
+    public List<Signal> findSignals(String executionId, String name, int limit) {
+        requireText(executionId, "executionId");
+        requireText(name, "signal name");
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+        }
+        synchronized (writeLock) {
+            return signals.stream().filter(s -> s.executionId().equals(executionId) && s.name().equals(name))
+                    .limit(limit).toList();
+        }
+    }
+
+    @Override
+    public List<Execution> saveWithSignals(Collection<Execution> executions, Collection<Signal> consumed,
+                                           Collection<Signal> sent) {
+        Objects.requireNonNull(executions, "executions must not be null");
+        Objects.requireNonNull(consumed, "consumed signals must not be null");
+        Objects.requireNonNull(sent, "sent signals must not be null");
+        sent.forEach(InMemoryExecutionStore::requireUnsent);
+        List<Execution> saved = new ArrayList<>(executions.size());
+        synchronized (writeLock) {
+            Set<Long> ids = new HashSet<>();
+            for (Signal s : consumed) {
+                ids.add(s.id());
+            }
+            long present = signals.stream().filter(s -> ids.contains(s.id())).count();
+            if (present != ids.size() || ids.size() != consumed.size()) {
+                Signal first = consumed.iterator().next();
+                throw new ConcurrentUpdateException(first.executionId(), 0, "a signal '" + first.name()
+                        + "' of execution " + first.executionId() + " was consumed by someone else; "
+                        + "reload the execution and look for signals again");
+            }
+            // Staged as in saveAll: nothing is published unless every save succeeds.
+            Map<String, Execution> staged = new ConcurrentHashMap<>(rows);
+            for (Execution e : executions) {
+                saved.add(write(Objects.requireNonNull(e, "executions must not contain null"), staged));
+            }
+            rows = staged;
+            signals.removeIf(s -> ids.contains(s.id()));
+            sent.forEach(this::store);
+        }
+        announceEnds(saved);
+        return List.copyOf(saved);
+    }
+
+    @Override
+    public LeasingExecutionStore.Subscription subscribeToEnds(EndListener listener) {
+        EndListener l = Objects.requireNonNull(listener, "listener must not be null");
+        endListeners.add(l);
+        // Nothing can have been missed before this point that a look at the store would not find.
+        l.onMissedNotices();
+        return () -> endListeners.remove(l);
+    }
+
+    /** Stores a signal; the caller holds {@code writeLock}. */
+    private Signal store(Signal signal) {
+        Signal stored = new Signal(++lastSignalId, signal.executionId(), signal.name(), signal.data(), clock.instant());
+        signals.add(stored);
+        return stored;
+    }
+
+    private static void requireUnsent(Signal signal) {
+        if (signal.id() != 0) {
+            throw new IllegalArgumentException("signal " + signal.id() + " of execution " + signal.executionId()
+                    + " is stored already; send Signal.of(...) instead");
+        }
+    }
+
+    /** Called after the write lock is released, so that a listener may read the store. */
+    private void announceEnds(List<Execution> saved) {
+        if (endListeners.isEmpty()) {
+            return;
+        }
+        for (Execution e : saved) {
+            if (e.status().isTerminal()) {
+                endListeners.forEach(l -> l.onEnded(e.id()));
+            }
+        }
     }
 }

@@ -32,12 +32,21 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
     private final ExecutionSql sql;
     private final LeasingExecutionStore.DueWorkListener listener;
     private final Thread thread;
+    /** "flowmonkey_" for due work (V3), {@link ExecutionSql#END_CHANNEL_PREFIX} for ends (V6). */
+    private final String channelPrefix;
     private volatile boolean open = true;
 
     DueWorkNotices(DataSource dataSource, ExecutionSql sql, LeasingExecutionStore.DueWorkListener listener) {
+        this(dataSource, sql, listener, "flowmonkey_");
+    }
+
+    /** Listens on another channel of the table whose notices have the same payload format. */
+    DueWorkNotices(DataSource dataSource, ExecutionSql sql, LeasingExecutionStore.DueWorkListener listener,
+                   String channelPrefix) {
         this.dataSource = dataSource;
         this.sql = sql;
         this.listener = listener;
+        this.channelPrefix = channelPrefix;
         this.thread = new Thread(this, "flowmonkey-listen-" + sql.table);
         this.thread.setDaemon(true);
     }
@@ -134,7 +143,7 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
                     throw new SQLException("table " + sql.table + " does not exist; run SchemaApplier.apply first",
                             "42P01");
                 }
-                return "flowmonkey_" + rs.getString(1);
+                return channelPrefix + rs.getString(1);
             }
         }
     }

@@ -52,6 +52,8 @@ final class ExecutionSql {
     final String renewLeases;
     final String releaseLeases;
     final String tableOid;
+    /** The signal table (V6), quoted. */
+    final String signals;
 
     ExecutionSql(PgStoreOptions options) {
         this.table = '"' + options.schema() + "\".\"" + options.tableName() + '"';
@@ -105,12 +107,21 @@ final class ExecutionSql {
                   WHERE status IN ('running', 'cancelling') AND flow_id = ANY (?)
                     AND coalesce(lease_expires_at, updated_at + ?) <= %2$s
                   LIMIT ? FOR UPDATE SKIP LOCKED),
+                -- child flows and signals: a waiting execution is due as well when a signal of the name it
+                -- awaits is buffered for it (V6); the semi-join is driven from the small signals table.
+                signalled AS (
+                  SELECT e.id FROM %1$s e
+                  WHERE e.status = 'waiting' AND e.flow_id = ANY (?) AND coalesce(e.lease_expires_at, 0) <= %2$s
+                    AND (e.id, e.wait_metadata -> 'data' ->> 'signal') IN (SELECT s.execution_id, s.name FROM %4$s s)
+                  LIMIT ? FOR UPDATE OF e SKIP LOCKED),
                 due AS (
                   SELECT id FROM woken UNION ALL SELECT id FROM pending UNION ALL SELECT id FROM abandoned
+                  UNION ALL SELECT id FROM signalled
                   LIMIT ?)
                 UPDATE %1$s AS e SET lease_owner = ?, lease_expires_at = %2$s + ?, version = e.version + 1
                 FROM due WHERE e.id = due.id
-                RETURNING %3$s""".formatted(table, DB_NOW, "e." + SELECT_COLUMNS.replace(", ", ", e."));
+                RETURNING %3$s""".formatted(table, DB_NOW, "e." + SELECT_COLUMNS.replace(", ", ", e."),
+                signalsTable(options));
         this.renewLeases = """
                 UPDATE %s SET lease_expires_at = %s + ?
                 WHERE id = ANY (?) AND lease_owner = ?
@@ -121,6 +132,7 @@ final class ExecutionSql {
                 UPDATE %s SET lease_owner = NULL, lease_expires_at = 0
                 WHERE id = ANY (?) AND lease_owner = ?""".formatted(table);
         this.tableOid = "SELECT to_regclass(?)::oid";
+        this.signals = signalsTable(options);
     }
 
     /**
@@ -137,11 +149,49 @@ final class ExecutionSql {
         return statement.toString();
     }
 
-    /** LISTEN for a channel named by {@code "flowmonkey_" + table OID}, as the V3 trigger sends. */
+    /**
+     * LISTEN for a channel named by {@code "flowmonkey_" + table OID}, as the V3 trigger sends, or by
+     * {@code "flowmonkey_end_" + table OID}, as the V6 trigger sends for executions that end.
+     */
     String listen(String channel) {
-        if (!channel.matches("flowmonkey_[0-9]+")) {
+        if (!channel.matches("flowmonkey_(end_)?[0-9]+")) {
             throw new IllegalArgumentException("not a FlowMonkey channel: " + channel);
         }
         return "LISTEN " + channel;
+    }
+
+    // ---- child flows and signals (V6) ----
+
+    /** The channel prefix of the notices of executions that end (V6). */
+    static final String END_CHANNEL_PREFIX = "flowmonkey_end_";
+    /** The columns of a signal, in the order {@link PgExecutionStore} reads them. */
+    private static final String SIGNAL_COLUMNS = "id, execution_id, name, data, sent_at";
+
+    /** The signal table of {@code options}' table: its name plus {@link PgStoreOptions#SIGNALS_SUFFIX}, quoted. */
+    private static String signalsTable(PgStoreOptions options) {
+        return '"' + options.schema() + "\".\"" + options.tableName() + PgStoreOptions.SIGNALS_SUFFIX + '"';
+    }
+
+    /** Stores a signal only for an execution that exists, in one statement. */
+    String sendSignal() {
+        return """
+                INSERT INTO %s (execution_id, name, data, sent_at)
+                SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM %s WHERE id = ?)
+                RETURNING id""".formatted(signals, table);
+    }
+
+    /** Stores a signal in a transaction that saves executions too; the target is not checked. */
+    String insertSignal() {
+        return "INSERT INTO " + signals + " (execution_id, name, data, sent_at) VALUES (?, ?, ?, ?) RETURNING id";
+    }
+
+    /** The unconsumed signals of one execution and name, oldest first: served by (execution_id, name, id). */
+    String findSignals() {
+        return "SELECT " + SIGNAL_COLUMNS + " FROM " + signals + " WHERE execution_id = ? AND name = ? ORDER BY id LIMIT ?";
+    }
+
+    /** Consumes signals; the caller compares the count with the ids it passed. */
+    String consumeSignals() {
+        return "DELETE FROM " + signals + " WHERE id = ANY (?)";
     }
 }

@@ -8,12 +8,16 @@ import io.flowmonkey.execution.ExecutionNotFoundException;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.execution.LeasingExecutionStore;
+import io.flowmonkey.execution.ExecutionDataException;
+import io.flowmonkey.execution.Signal;
+import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.StoreException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.sql.Types;
 import java.sql.Array;
 import java.time.Clock;
 import java.time.Duration;
@@ -42,8 +46,11 @@ import javax.sql.DataSource;
  * <p>As a {@link LeasingExecutionStore} it hands due work to workers with one
  * {@code UPDATE ... FOR UPDATE SKIP LOCKED} statement per claim, leases timed by the database's
  * clock, and LISTEN/NOTIFY for prompt wake-ups.
+ *
+ * <p>As a {@link SignalStore} it keeps signals in the table's side table {@code <table>_signals}
+ * (migration V6), and announces executions that end on a LISTEN channel of their own.
  */
-public final class PgExecutionStore implements LeasingExecutionStore {
+public final class PgExecutionStore implements LeasingExecutionStore, SignalStore {
 
     /**
      * The most rows inserted by one statement (23 parameters each, well inside PostgreSQL's 65,535);
@@ -406,9 +413,11 @@ public final class PgExecutionStore implements LeasingExecutionStore {
             ps.setArray(5, flows); // abandoned
             ps.setLong(6, ttl); // grace of running rows no worker holds
             ps.setInt(7, limit);
-            ps.setInt(8, limit); // due
-            ps.setString(9, workerId); // lease_owner
-            ps.setLong(10, ttl); // lease length
+            ps.setArray(8, flows); // signalled (child flows and signals, V6)
+            ps.setInt(9, limit);
+            ps.setInt(10, limit); // due
+            ps.setString(11, workerId); // lease_owner
+            ps.setLong(12, ttl); // lease length
         });
     }
 
@@ -601,6 +610,182 @@ public final class PgExecutionStore implements LeasingExecutionStore {
             super(null, null, false, false);
             this.executionId = executionId;
             this.key = key;
+        }
+    }
+
+    // ---- child flows and signals (V6) ----
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One statement, which inserts only when the execution exists; it never touches the
+     * execution's row, so it neither waits for nor disturbs a step that is running.
+     */
+    @Override
+    public Signal sendSignal(Signal signal) {
+        String data = signalData(requireUnsent(signal));
+        long now = clock.millis();
+        return withConnection(signal.executionId(), "sendSignal", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.sendSignal())) {
+                int next = bindSignal(ps, signal, data, now);
+                ps.setString(next, signal.executionId()); // the execution that must exist
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new ExecutionNotFoundException(signal.executionId());
+                    }
+                    return new Signal(rs.getLong(1), signal.executionId(), signal.name(), signal.data(),
+                            Instant.ofEpochMilli(now));
+                }
+            }
+        });
+    }
+
+    @Override
+    public List<Signal> findSignals(String executionId, String name, int limit) {
+        requireId(executionId, "executionId");
+        requireId(name, "signal name");
+        requireLimit(limit);
+        return withConnection(executionId, "findSignals", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.findSignals())) {
+                ps.setString(1, executionId);
+                ps.setString(2, name);
+                ps.setInt(3, limit);
+                List<Signal> found = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        found.add(readSignal(rs));
+                    }
+                }
+                return List.copyOf(found);
+            }
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One transaction (or the caller's, on a store from {@link #using(Connection)}): the saves as
+     * {@link #saveAll(Collection)} does them, then one DELETE of the consumed signals, then a batch
+     * of inserts for the sent ones.
+     */
+    @Override
+    public List<Execution> saveWithSignals(Collection<Execution> executions, Collection<Signal> consumed,
+                                           Collection<Signal> sent) {
+        List<Execution> saves = List.copyOf(Objects.requireNonNull(executions, "executions must not be null"));
+        List<Signal> consumes = List.copyOf(Objects.requireNonNull(consumed, "consumed signals must not be null"));
+        List<Signal> sends = List.copyOf(Objects.requireNonNull(sent, "sent signals must not be null"));
+        for (Signal s : consumes) {
+            if (s.id() == 0) {
+                throw new IllegalArgumentException("signal '" + s.name() + "' of execution " + s.executionId()
+                        + " was never stored, so it cannot be consumed");
+            }
+        }
+        List<String> sentData = new ArrayList<>(sends.size());
+        for (Signal s : sends) {
+            sentData.add(signalData(requireUnsent(s)));
+        }
+        return inTransaction(tx -> ((PgExecutionStore) tx).writeWithSignals(saves, consumes, sends, sentData));
+    }
+
+    /** The body of {@link #saveWithSignals}, on a store bound to the transaction's connection. */
+    private List<Execution> writeWithSignals(List<Execution> saves, List<Signal> consumes, List<Signal> sends,
+                                             List<String> sentData) {
+        List<Execution> saved = saves.isEmpty() ? List.of() : saveAll(saves);
+        String firstId = saves.isEmpty() ? null : saves.get(0).id();
+        long now = clock.millis();
+        withConnection(firstId, "saveWithSignals", c -> {
+            if (!consumes.isEmpty()) {
+                try (PreparedStatement ps = c.prepareStatement(sql.consumeSignals())) {
+                    ps.setArray(1, c.createArrayOf("bigint", consumes.stream().map(Signal::id).toArray()));
+                    if (ps.executeUpdate() != consumes.size()) {
+                        Signal first = consumes.get(0);
+                        // Rolled back with the rest: a signal is consumed by one save only.
+                        throw new ConcurrentUpdateException(first.executionId(), 0, "a signal '" + first.name()
+                                + "' of execution " + first.executionId() + " was consumed by someone else; "
+                                + "reload the execution and look for signals again");
+                    }
+                }
+            }
+            if (!sends.isEmpty()) {
+                try (PreparedStatement ps = c.prepareStatement(sql.insertSignal())) {
+                    for (int i = 0; i < sends.size(); i++) {
+                        bindSignal(ps, sends.get(i), sentData.get(i), now);
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                }
+            }
+            return null;
+        });
+        return saved;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Holds one connection of the pool while open, like {@link #subscribe(DueWorkListener)}.
+     */
+    @Override
+    public Subscription subscribeToEnds(EndListener listener) {
+        Objects.requireNonNull(listener, "listener must not be null");
+        DueWorkNotices notices = new DueWorkNotices(dataSource, sql, new DueWorkListener() {
+            @Override
+            public void onDue(String executionId, Instant wakeAt) {
+                listener.onEnded(executionId);
+            }
+
+            @Override
+            public void onMissedNotices() {
+                listener.onMissedNotices();
+            }
+        }, ExecutionSql.END_CHANNEL_PREFIX);
+        notices.start();
+        return notices;
+    }
+
+    private static Signal requireUnsent(Signal signal) {
+        Objects.requireNonNull(signal, "signal must not be null");
+        if (signal.id() != 0) {
+            throw new IllegalArgumentException("signal " + signal.id() + " of execution " + signal.executionId()
+                    + " is stored already; send Signal.of(...) instead");
+        }
+        requireId(signal.executionId(), "signal executionId");
+        requireId(signal.name(), "signal name");
+        return signal;
+    }
+
+    private String signalData(Signal signal) {
+        String text;
+        try {
+            text = json.writeValues(signal.data());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ExecutionDataException(signal.executionId(), "signals.data", "value cannot be written as JSON: "
+                    + e.getOriginalMessage(), e);
+        }
+        if (ExecutionJson.containsNulEscape(text)) {
+            throw new ExecutionDataException(signal.executionId(), "signals.data", "text contains the NUL character "
+                    + "U+0000, which PostgreSQL JSONB cannot store; remove it or encode the value", null);
+        }
+        return text;
+    }
+
+    /** Binds execution_id, name, data and sent_at; returns the next index. */
+    private static int bindSignal(PreparedStatement ps, Signal signal, String data, long now) throws SQLException {
+        ps.setString(1, signal.executionId());
+        ps.setString(2, signal.name());
+        ps.setObject(3, data, Types.OTHER);
+        ps.setLong(4, now); // sent_at
+        return 5;
+    }
+
+    private Signal readSignal(ResultSet rs) throws SQLException {
+        String executionId = rs.getString(2);
+        try {
+            return new Signal(rs.getLong(1), executionId, rs.getString(3), json.readValues(rs.getBytes(4)),
+                    Instant.ofEpochMilli(rs.getLong(5)));
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new ExecutionDataException(executionId, "signals.data", "stored signal cannot be read ("
+                    + e.getMessage() + "); fix or delete the row", e);
         }
     }
 }

@@ -19,6 +19,9 @@ public final class PgStoreOptions {
     /** The longest table name accepted; index names are derived from it and must fit in 63 bytes. */
     public static final int MAX_TABLE_NAME_LENGTH = 40;
 
+    /** What the name of a table's signal table adds to the table name (see {@link SchemaApplier}). */
+    static final String SIGNALS_SUFFIX = "_signals";
+
     private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]*");
 
     private final String schema;
@@ -121,13 +124,17 @@ public final class PgStoreOptions {
          * @param tableName a lower-case SQL identifier of at most {@value #MAX_TABLE_NAME_LENGTH} characters
          * @return this builder
          * @throws IllegalArgumentException if {@code tableName} is not such an identifier, or is
-         *     {@value SchemaApplier#HISTORY_TABLE}
+         *     {@value SchemaApplier#HISTORY_TABLE}, or ends in {@code _signals} (the name of another table's signals)
          */
         public Builder tableName(String tableName) {
             String name = identifier("table name", tableName, MAX_TABLE_NAME_LENGTH);
             if (name.equals(SchemaApplier.HISTORY_TABLE)) {
                 throw new IllegalArgumentException("table name must not be '" + name + "', which SchemaApplier "
                         + "uses for its migration history");
+            }
+            if (name.endsWith(SIGNALS_SUFFIX)) {
+                throw new IllegalArgumentException("table name must not end in '" + SIGNALS_SUFFIX + "': the signals "
+                        + "of table t are kept in t" + SIGNALS_SUFFIX + ", got '" + name + "'");
             }
             this.tableName = name;
             return this;

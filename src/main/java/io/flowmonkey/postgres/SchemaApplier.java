@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * changed since it was applied is reported in the log.
  *
  * <p>Run it as a role that may create tables in the schema (the schema's owner, typically). The
- * store itself needs only SELECT, INSERT, UPDATE and DELETE on the table.
+ * store itself needs only SELECT, INSERT, UPDATE and DELETE on the table and on its signal table
+ * {@code <table>_signals} (migration V6).
  *
  * <p>The same files work as a Flyway location ({@code classpath:io/flowmonkey/postgres/migration})
  * with the placeholders {@code schema} and {@code table} set. A table Flyway made from them is
@@ -64,9 +65,16 @@ public final class SchemaApplier {
             new Migration(1, "V1__seed_executions_table.sql", "seed executions table"),
             new Migration(2, "V2__engine_columns_and_indexes.sql", "engine columns and indexes"),
             new Migration(3, "V3__due_work_notifications.sql", "due work notifications"),
-            new Migration(4, "V4__coalesced_pending_notifications.sql", "coalesced pending notifications"));
+            new Migration(4, "V4__coalesced_pending_notifications.sql", "coalesced pending notifications"),
+            // child flows and signals (V5 and V7 belong to other changes)
+            new Migration(6, "V6__signals_and_end_notices.sql", "signals and end notices"));
 
     private SchemaApplier() {
+    }
+
+    /** How many migrations are bundled: versions need not be consecutive. */
+    static int migrationCount() {
+        return MIGRATIONS.size();
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.StoreException;
 import io.flowmonkey.execution.WaitMetadata;
 import io.flowmonkey.testing.PostgresExtension;
@@ -42,7 +43,7 @@ class SchemaApplierTest {
         assertThat(SchemaApplier.apply(PG.dataSource(), in("twice"))).isEqualTo(SchemaApplier.latestVersion());
 
         assertThat(PG.queryLong("SELECT count(*) FROM twice.flowmonkey_schema_history"))
-                .isEqualTo(SchemaApplier.latestVersion());
+                .isEqualTo(SchemaApplier.migrationCount());
     }
 
     @Test
@@ -72,7 +73,7 @@ class SchemaApplierTest {
         }
 
         assertThat(PG.queryLong("SELECT count(*) FROM together.flowmonkey_schema_history"))
-                .isEqualTo(2L * SchemaApplier.latestVersion());
+                .isEqualTo(2L * SchemaApplier.migrationCount());
         for (String table : List.of("t0", "t1")) {
             assertThat(new PgExecutionStore(PG.dataSource(), PgStoreOptions.builder().schema("together")
                     .tableName(table).build()).save(Execution.builder("after-race", "f", "1").build()).version())
@@ -218,7 +219,7 @@ class SchemaApplierTest {
         PG.execute("DROP ROLE IF EXISTS " + role);
         PG.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'app-secret'");
         PG.execute("GRANT USAGE ON SCHEMA app TO " + role);
-        PG.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON app.executions TO " + role);
+        PG.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON app.executions, app.executions_signals TO " + role);
         DataSource appPool = PG.newDataSource(4, role, "app-secret");
         PgExecutionStore store = new PgExecutionStore(appPool, in("app"));
 
@@ -234,7 +235,10 @@ class SchemaApplierTest {
         assertThat(store.findWakeReady(Instant.now())).hasSize(1);
         assertThat(store.findByIdempotencyKey("k")).isPresent();
         assertThat(store.findChildren("lp-1")).hasSize(1);
+        store.sendSignal(Signal.of("lp-2", "go", Map.of("n", 1)));
+        assertThat(store.findSignals("lp-2", "go", 10)).hasSize(1);
         assertThat(store.delete("lp-2")).isTrue();
+        assertThat(store.findSignals("lp-2", "go", 10)).as("signals go with their execution").isEmpty();
 
         assertThatThrownBy(() -> SchemaApplier.apply(appPool, in("app")))
                 .isInstanceOf(StoreException.class)

@@ -1,0 +1,114 @@
+package io.flowmonkey.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionDataException;
+import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.Signal;
+import io.flowmonkey.execution.SignalStore;
+import io.flowmonkey.execution.SignalStoreContract;
+import io.flowmonkey.execution.WaitMetadata;
+import io.flowmonkey.testing.PostgresExtension;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The signal contract on PostgreSQL, and what only the PostgreSQL store does: the side table and the claim. */
+class PgSignalStoreTest extends SignalStoreContract {
+
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    private static final Duration LEASE = Duration.ofMinutes(5);
+
+    private PgExecutionStore store;
+
+    @BeforeEach
+    void emptyTables() throws SQLException {
+        PG.execute("TRUNCATE executions, executions_signals");
+        store = new PgExecutionStore(PG.dataSource());
+    }
+
+    @Override
+    protected SignalStore store() {
+        return store;
+    }
+
+    private Execution awaiting(String id, String signal) {
+        return store.save(Execution.builder(id, "flow", "1").status(ExecutionStatus.WAITING)
+                .waitMetadata(new WaitMetadata(null, "r", null, signal == null ? null : Map.of("signal", signal)))
+                .build());
+    }
+
+    @Test
+    void claimDue_hands_out_a_waiting_execution_once_a_signal_of_its_awaited_name_is_buffered() {
+        awaiting("wants-go", "go");
+        awaiting("wants-stop", "stop");
+        awaiting("plain-wait", null);
+        store.sendSignal(Signal.of("wants-stop", "go", null));
+        store.sendSignal(Signal.of("plain-wait", "go", null));
+        assertThat(store.claimDue("w1", List.of("flow"), LEASE, 10)).as("no signal of an awaited name").isEmpty();
+
+        store.sendSignal(Signal.of("wants-go", "go", null));
+        store.sendSignal(Signal.of("wants-go", "go", null));
+
+        assertThat(store.claimDue("w1", List.of("flow"), LEASE, 10)).extracting(Execution::id)
+                .containsExactly("wants-go");
+        assertThat(store.claimDue("w2", List.of("flow"), LEASE, 10)).as("leased, so not handed out again").isEmpty();
+        assertThat(store.claimDue("w2", List.of("other-flow"), LEASE, 10)).isEmpty();
+    }
+
+    @Test
+    void signal_data_that_jsonb_cannot_hold_is_refused_naming_the_execution_and_column() {
+        awaiting("nul", "go");
+
+        assertThatThrownBy(() -> store.sendSignal(Signal.of("nul", "go", Map.of("text", "a\u0000b"))))
+                .isInstanceOf(ExecutionDataException.class).hasMessageContaining("nul")
+                .hasMessageContaining("signals.data");
+        assertThat(store.findSignals("nul", "go", 10)).isEmpty();
+    }
+
+    @Test
+    void a_store_on_another_table_keeps_its_signals_in_that_tables_side_table() throws SQLException {
+        PgStoreOptions options = PgStoreOptions.builder().schema("orders").tableName("runs").build();
+        SchemaApplier.apply(PG.dataSource(), options);
+        PgExecutionStore other = new PgExecutionStore(PG.dataSource(), options);
+        other.save(Execution.builder("o-1", "flow", "1").build());
+
+        other.sendSignal(Signal.of("o-1", "go", Map.of("k", "v")));
+
+        assertThat(PG.queryLong("SELECT count(*) FROM orders.runs_signals WHERE execution_id = 'o-1'")).isEqualTo(1);
+        assertThat(store.findSignals("o-1", "go", 10)).as("the default table's store sees none").isEmpty();
+        assertThatThrownBy(() -> PgStoreOptions.builder().tableName("runs_signals"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("_signals");
+    }
+
+    @Test
+    void a_signal_sends_a_due_work_notice_for_its_execution() throws Exception {
+        awaiting("noticed", "go");
+        java.util.concurrent.BlockingQueue<String> due = new java.util.concurrent.LinkedBlockingQueue<>();
+        java.util.concurrent.CountDownLatch listening = new java.util.concurrent.CountDownLatch(1);
+        try (var s = store.subscribe(new io.flowmonkey.execution.LeasingExecutionStore.DueWorkListener() {
+            @Override
+            public void onDue(String executionId, Instant wakeAt) {
+                due.add(executionId);
+            }
+
+            @Override
+            public void onMissedNotices() {
+                listening.countDown();
+            }
+        })) {
+            assertThat(listening.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            store.sendSignal(Signal.of("noticed", "go", null));
+            assertThat(due.poll(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("noticed");
+        }
+    }
+}
