@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -10,6 +11,13 @@ import java.util.Objects;
  */
 public final class EngineOptions {
 
+    /**
+     * The longest wait, backoff, step timeout or execution timeout the engine accepts: 365,250 days
+     * (about a thousand years). Longer durations are refused when they are set, because added to a
+     * clock they could overflow the epoch milliseconds every time is stored as.
+     */
+    public static final Duration MAX_DURATION = Duration.ofDays(365_250);
+
     /** The clock unless set: the system clock in UTC. */
     public static final Clock DEFAULT_CLOCK = Clock.systemUTC();
     /** Steps an execution may run in all before it fails with {@code MAX_STEPS_EXCEEDED}: {@value}. */
@@ -19,7 +27,10 @@ public final class EngineOptions {
     /** How long an idempotency key holds unless a create says otherwise: 24 hours, as in FlowMonkey. */
     public static final Duration DEFAULT_IDEMPOTENCY_TTL = Duration.ofHours(24);
 
-    /** Options with every default. */
+    /**
+     * Options with every default. {@link #objectMapper()} is then a plain {@code new ObjectMapper()},
+     * shared by every engine that uses these defaults.
+     */
     public static final EngineOptions DEFAULTS = builder().build();
 
     private final Clock clock;
@@ -28,6 +39,7 @@ public final class EngineOptions {
     private final Duration idempotencyTtl;
     private final Duration executionTimeout;
     private final Duration waitTimeout;
+    private final ObjectMapper objectMapper;
 
     private EngineOptions(Builder b) {
         this.clock = b.clock;
@@ -36,6 +48,7 @@ public final class EngineOptions {
         this.idempotencyTtl = b.idempotencyTtl;
         this.executionTimeout = b.executionTimeout;
         this.waitTimeout = b.waitTimeout;
+        this.objectMapper = b.objectMapper != null ? b.objectMapper : new ObjectMapper();
     }
 
     /**
@@ -101,6 +114,16 @@ public final class EngineOptions {
         return waitTimeout;
     }
 
+    /**
+     * Returns the mapper {@link StepContext#input(Class)} converts a step's input with. Only
+     * conversions are made with it ({@code convertValue}); the store keeps its own JSON mapping.
+     *
+     * @return the mapper
+     */
+    public ObjectMapper objectMapper() {
+        return objectMapper;
+    }
+
     @Override
     public String toString() {
         return "EngineOptions{clock=" + clock + ", maxSteps=" + maxSteps + ", recordHistory=" + recordHistory
@@ -116,6 +139,7 @@ public final class EngineOptions {
         private Duration idempotencyTtl = DEFAULT_IDEMPOTENCY_TTL;
         private Duration executionTimeout;
         private Duration waitTimeout;
+        private ObjectMapper objectMapper;
 
         private Builder() {
         }
@@ -162,9 +186,9 @@ public final class EngineOptions {
         /**
          * Sets how long an idempotency key holds when a create sets no TTL.
          *
-         * @param ttl a positive duration
+         * @param ttl a positive duration, at most {@link #MAX_DURATION}
          * @return this builder
-         * @throws IllegalArgumentException if not positive
+         * @throws IllegalArgumentException if not positive or longer than {@link #MAX_DURATION}
          */
         public Builder idempotencyTtl(Duration ttl) {
             this.idempotencyTtl = Options.positive(Objects.requireNonNull(ttl, "idempotencyTtl must not be null"),
@@ -176,9 +200,9 @@ public final class EngineOptions {
          * Sets the execution timeout for creates that set none: how long an execution may take from its
          * creation before it is cancelled with source {@code TIMEOUT}.
          *
-         * @param timeout a positive duration, or null for no limit
+         * @param timeout a positive duration of at most {@link #MAX_DURATION}, or null for no limit
          * @return this builder
-         * @throws IllegalArgumentException if not positive
+         * @throws IllegalArgumentException if not positive or longer than {@link #MAX_DURATION}
          */
         public Builder executionTimeout(Duration timeout) {
             this.executionTimeout = Options.positive(timeout, "executionTimeout");
@@ -189,12 +213,25 @@ public final class EngineOptions {
          * Sets the wait timeout for creates that set none: how long one wait may last before the execution
          * is cancelled with source {@code TIMEOUT}.
          *
-         * @param timeout a positive duration, or null for no limit
+         * @param timeout a positive duration of at most {@link #MAX_DURATION}, or null for no limit
          * @return this builder
-         * @throws IllegalArgumentException if not positive
+         * @throws IllegalArgumentException if not positive or longer than {@link #MAX_DURATION}
          */
         public Builder waitTimeout(Duration timeout) {
             this.waitTimeout = Options.positive(timeout, "waitTimeout");
+            return this;
+        }
+
+        /**
+         * Sets the mapper {@link StepContext#input(Class)} converts a step's input with, for example
+         * one with the modules and settings your domain classes need. It is used, never changed; do
+         * not reconfigure it once handlers run.
+         *
+         * @param objectMapper the mapper
+         * @return this builder
+         */
+        public Builder objectMapper(ObjectMapper objectMapper) {
+            this.objectMapper = Objects.requireNonNull(objectMapper, "objectMapper must not be null");
             return this;
         }
 

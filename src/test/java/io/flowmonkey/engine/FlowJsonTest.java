@@ -40,7 +40,8 @@ class FlowJsonTest {
         Flow expected = Flow.builder("approval", "1.0.0").initialStep("request")
                 .step(Step.builder("request", "notify").config(Map.of("channel", "email", "cc", List.of("ops")))
                         .input(InputSelector.key("order")).outputKey("notice.sent").onSuccess("await")
-                        .retry(RetryPolicy.builder().maxAttempts(4).backoff(Duration.ofMillis(500)).multiplier(3)
+                        // JSON counts retries, as FlowMonkey TypeScript does: 4 retries are 5 attempts.
+                        .retry(RetryPolicy.builder().maxAttempts(5).backoff(Duration.ofMillis(500)).multiplier(3)
                                 .maxBackoff(Duration.ofSeconds(10)).retryOn("TIMEOUT").build())
                         .build())
                 .step(Step.builder("await", "approval").input(InputSelector.value(Map.of("reason", "manager")))
@@ -95,9 +96,9 @@ class FlowJsonTest {
                 + "\"steps\":{\"a\":{\"type\":\"t\",\"input\":{\"type\":\"magic\"}}}}"))
                 .isInstanceOf(FlowValidationException.class).hasMessageContaining("input type 'magic' is unknown");
         assertThatThrownBy(() -> Flow.fromJson("{\"id\":\"f\",\"version\":\"1\",\"initialStepId\":\"a\","
-                + "\"steps\":{\"a\":{\"type\":\"t\",\"retry\":{\"maxAttempts\":0}}}}"))
+                + "\"steps\":{\"a\":{\"type\":\"t\",\"retry\":{\"maxAttempts\":-1}}}}"))
                 .isInstanceOfSatisfying(FlowValidationException.class, e -> assertThat(e.stepId()).isEqualTo("a"))
-                .hasMessageContaining("maxAttempts must be at least 1");
+                .hasMessageContaining("retry.maxAttempts counts retries after the first attempt and must be from 0");
         assertThatThrownBy(() -> Flow.fromJson("{\"id\":\"f\",\"version\":\"1\",\"initialStepId\":\"a\","
                 + "\"steps\":{\"a\":{\"type\":\"t\",\"transitions\":{\"onSuccess\":\"zz\"}}}}"))
                 .isInstanceOf(FlowValidationException.class)
