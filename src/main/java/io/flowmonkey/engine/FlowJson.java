@@ -15,7 +15,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -112,8 +111,8 @@ final class FlowJson {
             return new FlowValidationException(flowId, duplicate, "is defined twice in 'steps'; step ids must be "
                     + "unique within a flow" + where(e));
         }
-        return new FlowValidationException(flowId, stepId, message.toLowerCase(Locale.ROOT)
-                .replaceFirst("^duplicate field", "field") + " appears twice in " + object
+        return new FlowValidationException(flowId, stepId, "f" + message.substring("Duplicate f".length())
+                + " appears twice in " + object
                 + "; a key may be given only once" + where(e));
     }
 

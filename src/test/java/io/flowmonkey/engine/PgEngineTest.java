@@ -1,11 +1,17 @@
 package io.flowmonkey.engine;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.postgres.PgStoreOptions;
 import io.flowmonkey.testing.PostgresExtension;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.Map;
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionStatus;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -23,5 +29,75 @@ class PgEngineTest extends AbstractEngineTest {
     @Override
     ExecutionStore newStore(Clock clock) {
         return new PgExecutionStore(PG.dataSource(), PgStoreOptions.builder().clock(clock).build());
+    }
+
+    /** A value Jackson cannot write: its getter throws. */
+    public static final class Unwritable {
+        public String getValue() {
+            throw new IllegalStateException("no value");
+        }
+    }
+
+    @Test
+    void outputs_PostgreSQL_cannot_hold_are_stored_as_OUTPUT_NOT_STORABLE() {
+        Map<String, Object> outputs = new java.util.LinkedHashMap<>();
+        outputs.put("nul", "a\u0000b");
+        outputs.put("unwritable", new Unwritable());
+        for (Map.Entry<String, Object> output : outputs.entrySet()) {
+            handlers.register(output.getKey(), ctx -> StepResult.success(output.getValue()));
+            flows.register(Flow.builder(output.getKey(), "1").initialStep("s")
+                    .step(Step.builder("s", output.getKey()).outputKey("out").build()).build());
+            String id = engine.create(output.getKey(), Map.of()).execution().id();
+
+            Execution failed = engine.run(id).execution();
+
+            assertThat(failed.status()).as(output.getKey()).isEqualTo(ExecutionStatus.FAILED);
+            assertThat(failed.error().code()).isEqualTo(Engine.OUTPUT_NOT_STORABLE);
+            assertThat(failed.error().message()).startsWith("the result of step 's' cannot be stored: ");
+            assertThat(stored(id)).isEqualTo(failed);
+            assertThat(stored(id).context()).doesNotContainKey("out");
+        }
+    }
+
+    @Test
+    void a_failure_whose_message_PostgreSQL_cannot_hold_is_stored_as_OUTPUT_NOT_STORABLE() {
+        handlers.register("nul", ctx -> StepResult.failure("BAD", "a\u0000b"));
+        handlers.register("thrower", ctx -> {
+            throw new IllegalStateException("x\u0000y");
+        });
+        flows.register(Flow.builder("nul", "1").initialStep("a")
+                .step(Step.builder("a", "nul").onFailure("b").build())
+                .step(Step.builder("b", "thrower").build()).build());
+        String id = engine.create("nul", Map.of()).execution().id();
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.history()).extracting(h -> (Object) ((Map<?, ?>) h.error()).get("code"))
+                .containsExactly(Engine.OUTPUT_NOT_STORABLE, Engine.HANDLER_ERROR);
+        assertThat(failed.error().code()).isEqualTo(Engine.HANDLER_ERROR);
+        assertThat(failed.error().message()).isEqualTo("x\\u0000y");
+        assertThat(stored(id)).isEqualTo(failed);
+    }
+
+    @Test
+    void a_step_that_branched_keeps_nextStepOverride_in_the_history_column_as_JSON() throws SQLException {
+        handlers.register("route", ctx -> StepResult.success(null).then("b"))
+                .register("echo", ctx -> StepResult.success(null));
+        flows.register(Flow.builder("branch", "1").initialStep("a")
+                .step(Step.builder("a", "route").build())
+                .step(Step.builder("b", "echo").build()).build());
+        String id = engine.create("branch", Map.of()).execution().id();
+        engine.run(id);
+
+        try (java.sql.Connection c = PG.dataSource().getConnection();
+             java.sql.PreparedStatement ps = c.prepareStatement(
+                     "SELECT history->0->>'nextStepOverride', (history->1->'nextStepOverride') IS NOT NULL FROM executions WHERE id = ?")) {
+            ps.setString(1, id);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo("b");
+                assertThat(rs.getBoolean(2)).as("omitted when the step followed its transitions").isFalse();
+            }
+        }
     }
 }
