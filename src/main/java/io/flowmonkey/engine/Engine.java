@@ -37,9 +37,10 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Runs flows and keeps every execution's state in an {@link ExecutionStore}. Stateless apart from
- * its collaborators and thread-safe: any number of threads, and engines in other JVMs sharing the
- * same store, may call it at once.
+ * Runs flows and keeps every execution's state in an {@link ExecutionStore}. It holds no execution
+ * state of its own (only its collaborators and the daemon threads that run steps with a
+ * {@link Step#timeout()}) and is thread-safe: any number of threads, and engines in other JVMs sharing
+ * the same store, may call it at once.
  *
  * <h2>Durability</h2>
  * Each step is one store save holding the step's result and the next position: {@link #create} saves
@@ -335,9 +336,12 @@ public final class Engine {
      *     this call's result for that step was discarded, steps before it are saved, and the stored state
      *     is the other caller's
      * @throws IllegalStateException if the execution's flow version is no longer registered (nothing is written)
-     * @throws CancellationException if the thread was interrupted during a handler; nothing of that step
-     *     is saved and it runs again on the next run
+     * @throws CancellationException if the thread was interrupted during a handler (or while waiting for
+     *     the handler of a step with a timeout, which is then interrupted too); nothing of that step is
+     *     saved and it runs again on the next run
      * @throws io.flowmonkey.execution.StoreException if the store fails; steps saved before stay saved
+     * @throws VirtualMachineError other than {@link StackOverflowError}, thrown by a handler; nothing of
+     *     that step is saved
      */
     public RunResult run(String executionId) {
         return new RunResult(drive(load(executionId), null, false));

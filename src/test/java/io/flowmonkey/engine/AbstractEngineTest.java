@@ -994,7 +994,8 @@ abstract class AbstractEngineTest {
 
     // --- How a step attempt ends (issue 9 class 5, issue 10 items 4-7) ---
 
-    private static final Duration SHORT_BUDGET = Duration.ofMillis(200);
+    /** Long enough for a handler that returns at once to finish on a loaded machine; short enough to wait out. */
+    private static final Duration SHORT_BUDGET = Duration.ofMillis(500);
 
     private String runOneStep(String handlerType, StepHandler handler, RetryPolicy retry, Duration timeout) {
         handlers.register(handlerType, handler);
@@ -1220,7 +1221,7 @@ abstract class AbstractEngineTest {
 
         assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
         assertThat(failed.error().code()).isEqualTo(Engine.STEP_TIMEOUT);
-        assertThat(failed.error().message()).contains("step 's' ran past its timeout of PT0.2S");
+        assertThat(failed.error().message()).contains("step 's' ran past its timeout of PT0.5S");
         assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> interrupted.await());
         assertThat(Thread.currentThread().isInterrupted()).isFalse();
     }
@@ -1233,7 +1234,7 @@ abstract class AbstractEngineTest {
             }
             return StepResult.success("attempt " + ctx.attempt());
         }, RetryPolicy.builder().maxAttempts(2).backoff(Duration.ZERO).retryOn(Engine.STEP_TIMEOUT).build(),
-                SHORT_BUDGET);
+                Duration.ofSeconds(2));
 
         Execution done = assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> engine.run(id).execution());
 
@@ -1426,6 +1427,22 @@ abstract class AbstractEngineTest {
                 .hasMessageContaining("taken by an execution of flow 'hold', not 'approval'");
         assertThat(stored(id).flowId()).isEqualTo("hold");
         assertThat(faulty.saves()).isEqualTo(saves + 1);
+    }
+
+    @Test
+    void a_retried_sub_flow_create_with_a_chosen_id_gets_the_first_even_once_the_parent_has_ended() {
+        registerHoldFlow();
+        String parent = createWaiting(null);
+        CreateOptions child = CreateOptions.builder().parentExecutionId(parent).executionId("child-of-" + parent)
+                .build();
+        Execution first = engine.create("hold", Map.of(), child).execution();
+        engine.cancel(parent, Cancellation.Source.USER, null);
+
+        CreateResult again = engine.create("hold", Map.of(), child);
+
+        assertThat(again.created()).isFalse();
+        assertThat(again.execution().id()).isEqualTo(first.id());
+        assertThat(again.execution().status()).isEqualTo(ExecutionStatus.CANCELLED);
     }
 
     @Test

@@ -8,6 +8,7 @@ import io.flowmonkey.postgres.PgStoreOptions;
 import io.flowmonkey.testing.PostgresExtension;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
@@ -43,6 +44,11 @@ class PgEngineTest extends AbstractEngineTest {
         Map<String, Object> outputs = new java.util.LinkedHashMap<>();
         outputs.put("nul", "a\u0000b");
         outputs.put("unwritable", new Unwritable());
+        Object deep = "bottom";
+        for (int i = 0; i < 5_000; i++) {
+            deep = List.of(deep);
+        }
+        outputs.put("deep", deep);
         for (Map.Entry<String, Object> output : outputs.entrySet()) {
             handlers.register(output.getKey(), ctx -> StepResult.success(output.getValue()));
             flows.register(Flow.builder(output.getKey(), "1").initialStep("s")
