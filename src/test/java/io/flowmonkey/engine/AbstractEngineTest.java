@@ -1018,8 +1018,12 @@ abstract class AbstractEngineTest {
         throwers.put("linkage", ctx -> {
             throw new NoClassDefFoundError("com/example/Gone");
         });
+        throwers.put("timed-assertion", ctx -> {
+            throw new AssertionError("invariant broken on a step thread");
+        });
         for (Map.Entry<String, StepHandler> thrower : throwers.entrySet()) {
-            String id = runOneStep(thrower.getKey(), thrower.getValue(), null, null);
+            Duration budget = thrower.getKey().startsWith("timed") ? Duration.ofSeconds(30) : null;
+            String id = runOneStep(thrower.getKey(), thrower.getValue(), null, budget);
 
             Execution failed = engine.run(id).execution();
 

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -54,8 +55,8 @@ class PoisonStepWorkerTest {
                 })
                 .register("slow", ctx -> {
                     count(calls, ctx);
-                    Thread.sleep(BOUND.toMillis());
-                    return StepResult.success("late");
+                    new CountDownLatch(1).await();
+                    return StepResult.success("never");
                 });
         RetryPolicy threeTries = RetryPolicy.builder().maxAttempts(3).backoff(Duration.ofMillis(1)).build();
         InMemoryFlowRegistry flows = new InMemoryFlowRegistry();
