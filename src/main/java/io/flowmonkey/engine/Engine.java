@@ -646,7 +646,9 @@ public final class Engine {
                     data.put(WAKE, WAKE_RETRY);
                     data.put(ATTEMPT, attempt + 1);
                     return waitUntil(next, execution, now, wakeAt, false,
-                            "retry after " + failure.code() + ": " + failure.message(), data).build();
+                            // The engine's own text: bounded, so a huge message is not copied into the wait too.
+                            Diagnostics.printable("retry after " + failure.code() + ": " + failure.message(),
+                                    Diagnostics.MAX_MESSAGE_CHARS), data).build();
                 }
                 return (step.onFailure() == null
                         ? fail(next, failure.code(), failure.message(), step.id(), failure.details(), now)
@@ -709,7 +711,8 @@ public final class Engine {
         DefaultStepContext ctx = new DefaultStepContext(input, step, execution, attempt, this, options.objectMapper());
         StepResult result;
         try {
-            result = step.timeout() == null ? callLogged(handler.get(), ctx) : callTimed(handler.get(), ctx);
+            Duration budget = step.timeout() != null ? step.timeout() : options.stepTimeout();
+            result = budget == null ? callLogged(handler.get(), ctx) : callTimed(handler.get(), ctx, budget);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw interrupted(step, execution);
@@ -757,9 +760,8 @@ public final class Engine {
      * Calls the handler on one of {@link #stepThreads} and waits at most the step's budget. Past it the
      * handler is interrupted and abandoned: the future is dropped, so nothing it returns later is seen.
      */
-    private StepResult callTimed(StepHandler handler, DefaultStepContext ctx) throws Throwable {
+    private StepResult callTimed(StepHandler handler, DefaultStepContext ctx, Duration budget) throws Throwable {
         Future<StepResult> running = stepThreads.submit(() -> callLogged(handler, ctx));
-        Duration budget = ctx.step().timeout();
         try {
             return running.get(budget.compareTo(MAX_NANOS) > 0 ? Long.MAX_VALUE : budget.toNanos(),
                     TimeUnit.NANOSECONDS);
@@ -792,12 +794,17 @@ public final class Engine {
         if (e instanceof StepInputException badInput) {
             return StepResult.failure(INPUT_ERROR, Diagnostics.message(badInput));
         }
-        LOG.warn("Handler '{}' of step '{}' threw on attempt {} of execution {} (flow '{}' version '{}')",
-                ctx.step().handlerType(), ctx.stepId(), ctx.attempt(), ctx.executionId(), ctx.execution().flowId(),
-                ctx.execution().flowVersion(), e);
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("exception", e.getClass().getName());
-        details.put("stackTrace", Diagnostics.stackTrace(e));
+        try {
+            LOG.warn("Handler '{}' of step '{}' threw on attempt {} of execution {} (flow '{}' version '{}')",
+                    ctx.step().handlerType(), ctx.stepId(), ctx.attempt(), ctx.executionId(),
+                    ctx.execution().flowId(), ctx.execution().flowVersion(), e);
+            details.put("stackTrace", Diagnostics.stackTrace(e));
+        } catch (RuntimeException | StackOverflowError hostile) {
+            // A throwable whose toString, getCause or getStackTrace throws must not keep the attempt unsaved.
+            details.put("stackTrace", "unavailable: " + hostile.getClass().getName());
+        }
         return StepResult.failure(HANDLER_ERROR, Diagnostics.message(e), details);
     }
 

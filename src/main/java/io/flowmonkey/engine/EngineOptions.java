@@ -40,6 +40,7 @@ public final class EngineOptions {
     private final Duration executionTimeout;
     private final Duration waitTimeout;
     private final ObjectMapper objectMapper;
+    private final Duration stepTimeout;
 
     private EngineOptions(Builder b) {
         this.clock = b.clock;
@@ -49,6 +50,7 @@ public final class EngineOptions {
         this.executionTimeout = b.executionTimeout;
         this.waitTimeout = b.waitTimeout;
         this.objectMapper = b.objectMapper != null ? b.objectMapper : new ObjectMapper();
+        this.stepTimeout = b.stepTimeout;
     }
 
     /**
@@ -115,6 +117,15 @@ public final class EngineOptions {
     }
 
     /**
+     * Returns the budget of one attempt of every step that sets no {@link Step#timeout()} of its own.
+     *
+     * @return the budget, or null for none (such steps run on the caller's thread, unbounded)
+     */
+    public Duration stepTimeout() {
+        return stepTimeout;
+    }
+
+    /**
      * Returns the mapper {@link StepContext#input(Class)} converts a step's input with. Only
      * conversions are made with it ({@code convertValue}); the store keeps its own JSON mapping.
      *
@@ -128,7 +139,7 @@ public final class EngineOptions {
     public String toString() {
         return "EngineOptions{clock=" + clock + ", maxSteps=" + maxSteps + ", recordHistory=" + recordHistory
                 + ", idempotencyTtl=" + idempotencyTtl + ", executionTimeout=" + executionTimeout
-                + ", waitTimeout=" + waitTimeout + "}";
+                + ", waitTimeout=" + waitTimeout + ", stepTimeout=" + stepTimeout + "}";
     }
 
     /** Builds {@link EngineOptions}. Not thread-safe. */
@@ -140,6 +151,7 @@ public final class EngineOptions {
         private Duration executionTimeout;
         private Duration waitTimeout;
         private ObjectMapper objectMapper;
+        private Duration stepTimeout;
 
         private Builder() {
         }
@@ -219,6 +231,21 @@ public final class EngineOptions {
          */
         public Builder waitTimeout(Duration timeout) {
             this.waitTimeout = Options.positive(timeout, "waitTimeout");
+            return this;
+        }
+
+        /**
+         * Sets the budget of one attempt of every step that sets no {@link Step#timeout()} of its own
+         * (FlowMonkey TypeScript's engine-wide {@code timeoutMs}); past it the attempt fails with
+         * {@code STEP_TIMEOUT}, as {@link Step.Builder#timeout(Duration)} describes. With a budget, every
+         * handler runs on a thread the engine owns.
+         *
+         * @param timeout a positive duration of at most {@link #MAX_DURATION}, or null for none
+         * @return this builder
+         * @throws IllegalArgumentException if not positive or longer than {@link #MAX_DURATION}
+         */
+        public Builder stepTimeout(Duration timeout) {
+            this.stepTimeout = Options.positive(timeout, "stepTimeout");
             return this;
         }
 

@@ -138,7 +138,8 @@ public final class Step {
      * Returns the budget of one attempt of this step's handler. A handler still running when it passes
      * is interrupted and abandoned, and the attempt fails with {@link Engine#STEP_TIMEOUT}.
      *
-     * @return the budget, or null for none (the handler then runs on the caller's thread)
+     * @return the budget, or null for {@link EngineOptions#stepTimeout()} (when that is null too, the
+     *     handler runs on the caller's thread, unbounded)
      */
     public Duration timeout() {
         return timeout;
@@ -279,8 +280,8 @@ public final class Step {
          * {@link Engine#STEP_TIMEOUT}, which the step's {@link RetryPolicy} retries like any code.
          * Measured on the system's monotonic time, not on {@link EngineOptions#clock()}.
          *
-         * @param timeout a positive duration of at most {@link EngineOptions#MAX_DURATION}, or null for
-         *     no budget (the handler then runs on the caller's thread)
+         * @param timeout a positive duration of at most {@link EngineOptions#MAX_DURATION}, or null for the
+         *     engine's {@link EngineOptions#stepTimeout()}
          * @return this builder
          * @throws IllegalArgumentException if not positive or too long
          */

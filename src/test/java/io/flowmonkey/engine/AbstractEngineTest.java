@@ -1280,6 +1280,44 @@ abstract class AbstractEngineTest {
     }
 
     @Test
+    void the_engine_step_timeout_applies_to_steps_without_their_own() {
+        engine = newEngine(EngineOptions.builder().clock(clock).stepTimeout(SHORT_BUDGET));
+        String id = runOneStep("stuck", ctx -> {
+            new CountDownLatch(1).await();
+            return StepResult.success("never");
+        }, null, null);
+
+        Execution failed = assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> engine.run(id).execution());
+
+        assertThat(failed.error().code()).isEqualTo(Engine.STEP_TIMEOUT);
+    }
+
+    @Test
+    void a_throwable_whose_methods_throw_still_ends_in_a_stored_HANDLER_ERROR() {
+        String id = runOneStep("hostile", ctx -> {
+            throw new RuntimeException() {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                public String getMessage() {
+                    throw new IllegalStateException("no message for you");
+                }
+
+                @Override
+                public synchronized Throwable getCause() {
+                    throw new IllegalStateException("no cause either");
+                }
+            };
+        }, null, null);
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.HANDLER_ERROR);
+        assertThat(stored(id)).isEqualTo(failed);
+    }
+
+    @Test
     void a_nonRetryable_failure_skips_the_retry_policy_and_goes_to_onFailure() {
         List<Integer> attempts = new CopyOnWriteArrayList<>();
         handlers.register("decline", ctx -> {
