@@ -57,7 +57,8 @@ public final class Flow {
      *            "input": {"type": "key", "key": "order"}, "outputKey": "ticket",
      *            "transitions": {"onSuccess": "decide", "onFailure": null, "onResume": null},
      *            "retry": {"maxAttempts": 3, "backoffMs": 1000, "backoffMultiplier": 2,
-     *                      "maxBackoffMs": 60000, "retryOn": ["TIMEOUT"]}}}}
+     *                      "maxBackoffMs": 60000, "retryOn": ["TIMEOUT"]},
+     *            "timeoutMs": 30000}}}
      * }</pre>
      * A step's {@code id} may be left out (the key names it); {@code config}, {@code input},
      * {@code outputKey}, {@code transitions}, {@code retry} and {@code timeoutMs} (the step's

@@ -50,8 +50,8 @@ final class FlowJson {
         } catch (JsonParseException e) {
             throw parseError(json, e);
         } catch (JsonProcessingException e) {
-            throw new FlowValidationException(null, null, "flow JSON cannot be parsed: " + e.getOriginalMessage()
-                    + where(e));
+            throw new FlowValidationException(lenientFlowId(json), null, "flow JSON cannot be parsed: "
+                    + e.getOriginalMessage() + where(e));
         }
         if (root == null || root.isMissingNode() || !root.isObject()) {
             throw new FlowValidationException(null, null, "flow JSON must be an object with id, version, "
@@ -93,15 +93,9 @@ final class FlowJson {
             }
         }
         String message = e.getOriginalMessage();
+        String flowId = lenientFlowId(json);
         if (message == null || !message.startsWith("Duplicate field")) {
-            throw new FlowValidationException(null, null, "flow JSON cannot be parsed: " + message + where(e));
-        }
-        String flowId = null;
-        try {
-            JsonNode lenient = LENIENT.readTree(json);
-            flowId = lenient != null && lenient.path("id").isTextual() ? lenient.path("id").asText() : null;
-        } catch (JsonProcessingException unreadable) {
-            // Unnamed then: the text has other faults besides, which the strict read did not reach.
+            throw new FlowValidationException(flowId, null, "flow JSON cannot be parsed: " + message + where(e));
         }
         List<String> inside = new ArrayList<>(path);
         String stepId = inside.size() >= 2 && "steps".equals(inside.get(0)) ? inside.get(1) : null;
@@ -114,6 +108,19 @@ final class FlowJson {
         return new FlowValidationException(flowId, stepId, "f" + message.substring("Duplicate f".length())
                 + " appears twice in " + object
                 + "; a key may be given only once" + where(e));
+    }
+
+    /**
+     * The flow's id as a lenient read finds it (past duplicates, ignoring trailing text), only to name
+     * the flow in a message about the text; null if even that read fails.
+     */
+    private static String lenientFlowId(String json) {
+        try {
+            JsonNode lenient = LENIENT.readTree(json);
+            return lenient != null && lenient.path("id").isTextual() ? lenient.path("id").asText() : null;
+        } catch (JsonProcessingException unreadable) {
+            return null;
+        }
     }
 
     private static String where(JsonProcessingException e) {

@@ -112,8 +112,8 @@ class FlowJsonTest {
     @Test
     void text_after_the_flow_object_is_refused() {
         assertThatThrownBy(() -> Flow.fromJson(flow("\"a\":{\"type\":\"t\"}") + " {\"id\":\"g\"}"))
-                .isInstanceOf(FlowValidationException.class).hasMessageContaining("cannot be parsed")
-                .hasMessageContaining("Trailing token");
+                .isInstanceOfSatisfying(FlowValidationException.class, e -> assertThat(e.flowId()).isEqualTo("f"))
+                .hasMessageStartingWith("flow 'f': flow JSON cannot be parsed: Trailing token");
         assertThatThrownBy(() -> Flow.fromJson(flow("\"a\":{\"type\":\"t\"}") + "garbage"))
                 .isInstanceOf(FlowValidationException.class).hasMessageContaining("cannot be parsed");
     }
