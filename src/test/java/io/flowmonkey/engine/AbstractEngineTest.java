@@ -4,18 +4,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionNotFoundException;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.execution.StoreException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -30,6 +39,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.MDC;
 
 /**
  * The engine's behaviour against one {@link ExecutionStore}; each store gets a subclass (STYLE 11).
@@ -1010,7 +1020,7 @@ abstract class AbstractEngineTest {
 
     @Test
     void handlers_that_throw_an_Error_fail_with_HANDLER_ERROR_and_a_bounded_stack_trace() {
-        Map<String, StepHandler> throwers = new java.util.LinkedHashMap<>();
+        Map<String, StepHandler> throwers = new LinkedHashMap<>();
         throwers.put("assertion", ctx -> {
             throw new AssertionError("invariant broken");
         });
@@ -1043,7 +1053,7 @@ abstract class AbstractEngineTest {
     @Test
     void a_stored_stack_trace_includes_causes() {
         String id = runOneStep("wrapped", ctx -> {
-            throw new IllegalStateException("charge failed", new java.io.IOException("connection reset"));
+            throw new IllegalStateException("charge failed", new IOException("connection reset"));
         }, null, null);
 
         Map<?, ?> details = (Map<?, ?>) engine.run(id).execution().error().details();
@@ -1087,7 +1097,7 @@ abstract class AbstractEngineTest {
                 RetryPolicy.builder().maxAttempts(2).backoff(Duration.ZERO).build(), null);
         faulty.beforeSave(e -> {
             if (String.valueOf(e.context().get("out")).startsWith("poison")) {
-                throw new io.flowmonkey.execution.ExecutionDataException(e.id(), "context", "cannot hold it", null);
+                throw new ExecutionDataException(e.id(), "context", "cannot hold it", null);
             }
         });
 
@@ -1104,7 +1114,7 @@ abstract class AbstractEngineTest {
     @Test
     void a_cyclic_output_is_stored_as_OUTPUT_NOT_STORABLE() {
         String id = runOneStep("cyclic", ctx -> {
-            Map<String, Object> loop = new java.util.HashMap<>();
+            Map<String, Object> loop = new HashMap<>();
             loop.put("self", loop);
             return StepResult.success(loop);
         }, null, null);
@@ -1343,7 +1353,7 @@ abstract class AbstractEngineTest {
         org.slf4j.MdcForTests.install();
         List<Map<String, String>> seen = new CopyOnWriteArrayList<>();
         StepHandler record = ctx -> {
-            seen.add(org.slf4j.MDC.getCopyOfContextMap());
+            seen.add(MDC.getCopyOfContextMap());
             return StepResult.success(null);
         };
         handlers.register("mdc", record);
@@ -1352,14 +1362,14 @@ abstract class AbstractEngineTest {
                 .step(Step.builder("timed", "mdc").timeout(Duration.ofSeconds(30)).build())
                 .build());
         String id = engine.create("mdc", Map.of()).execution().id();
-        org.slf4j.MDC.put(Engine.MDC_STEP_ID, "caller's own");
+        MDC.put(Engine.MDC_STEP_ID, "caller's own");
         try {
             engine.run(id);
 
-            assertThat(org.slf4j.MDC.get(Engine.MDC_STEP_ID)).isEqualTo("caller's own");
-            assertThat(org.slf4j.MDC.get(Engine.MDC_EXECUTION_ID)).isNull();
+            assertThat(MDC.get(Engine.MDC_STEP_ID)).isEqualTo("caller's own");
+            assertThat(MDC.get(Engine.MDC_EXECUTION_ID)).isNull();
         } finally {
-            org.slf4j.MDC.remove(Engine.MDC_STEP_ID);
+            MDC.remove(Engine.MDC_STEP_ID);
         }
         assertThat(seen).hasSize(2);
         for (int i = 0; i < 2; i++) {
@@ -1374,16 +1384,16 @@ abstract class AbstractEngineTest {
         String id = runOneStep("loud", ctx -> {
             throw new IllegalStateException("gateway down");
         }, null, null);
-        java.io.PrintStream original = System.err;
-        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
-        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
             engine.run(id);
         } finally {
             System.setErr(original);
         }
 
-        String log = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+        String log = captured.toString(StandardCharsets.UTF_8);
         assertThat(log).contains("WARN").contains("step 's'").contains("attempt 1").contains("execution " + id)
                 .contains("flow 'loud'").contains("java.lang.IllegalStateException: gateway down");
     }
@@ -1393,8 +1403,8 @@ abstract class AbstractEngineTest {
 
     @Test
     void ctx_input_converts_the_step_input_to_a_type_with_the_engine_object_mapper() {
-        engine = newEngine(EngineOptions.builder().clock(clock).objectMapper(new com.fasterxml.jackson.databind.ObjectMapper()
-                .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)));
+        engine = newEngine(EngineOptions.builder().clock(clock).objectMapper(new ObjectMapper()
+                .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)));
         String id = runOneStep("typed", ctx -> {
             Order order = ctx.input(Order.class);
             return StepResult.success(order.id() + " x" + order.quantity());

@@ -1,19 +1,25 @@
 package io.flowmonkey.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionDataException;
+import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.postgres.PgStoreOptions;
 import io.flowmonkey.testing.PostgresExtension;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import io.flowmonkey.execution.Execution;
-import io.flowmonkey.execution.ExecutionStatus;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The engine suite on {@link PgExecutionStore}; each call of {@link #newStore} is a fresh store over one database. */
@@ -41,7 +47,7 @@ class PgEngineTest extends AbstractEngineTest {
 
     @Test
     void outputs_PostgreSQL_cannot_hold_are_stored_as_OUTPUT_NOT_STORABLE() {
-        Map<String, Object> outputs = new java.util.LinkedHashMap<>();
+        Map<String, Object> outputs = new LinkedHashMap<>();
         outputs.put("nul", "a\u0000b");
         outputs.put("unwritable", new Unwritable());
         Object deep = "bottom";
@@ -95,15 +101,33 @@ class PgEngineTest extends AbstractEngineTest {
         String id = engine.create("branch", Map.of()).execution().id();
         engine.run(id);
 
-        try (java.sql.Connection c = PG.dataSource().getConnection();
-             java.sql.PreparedStatement ps = c.prepareStatement(
+        try (Connection c = PG.dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement(
                      "SELECT history->0->>'nextStepOverride', (history->1->'nextStepOverride') IS NOT NULL FROM executions WHERE id = ?")) {
             ps.setString(1, id);
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
+            try (ResultSet rs = ps.executeQuery()) {
                 assertThat(rs.next()).isTrue();
                 assertThat(rs.getString(1)).isEqualTo("b");
                 assertThat(rs.getBoolean(2)).as("omitted when the step followed its transitions").isFalse();
             }
         }
+    }
+
+    @Test
+    void resume_data_PostgreSQL_cannot_hold_is_refused_and_the_execution_keeps_waiting() {
+        handlers.register("wait", ctx -> StepResult.waitForSignal("approval"))
+                .register("echo", ctx -> StepResult.success(ctx.input()));
+        flows.register(Flow.builder("signal", "1").initialStep("wait")
+                .step(Step.builder("wait", "wait").onResume("decide").build())
+                .step(Step.builder("decide", "echo").outputKey("decided").build()).build());
+        String id = engine.create("signal", Map.of()).execution().id();
+        Execution waiting = engine.run(id).execution();
+
+        assertThatThrownBy(() -> engine.resume(id, Map.of("by", "a\u0000b")))
+                .isInstanceOfSatisfying(ExecutionDataException.class,
+                        e -> assertThat(e.executionId()).isEqualTo(id));
+
+        assertThat(stored(id)).isEqualTo(waiting);
+        assertThat(engine.resume(id, Map.of("by", "ab")).execution().status()).isEqualTo(ExecutionStatus.COMPLETED);
     }
 }
