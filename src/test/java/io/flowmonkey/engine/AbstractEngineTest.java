@@ -1223,7 +1223,7 @@ abstract class AbstractEngineTest {
         CountDownLatch interrupted = new CountDownLatch(1);
         String id = runOneStep("sleepy", ctx -> {
             try {
-                new CountDownLatch(1).await();
+                Thread.sleep(Duration.ofMinutes(10).toMillis());   // the handler under test sleeps; the test does not
             } catch (InterruptedException e) {
                 interrupted.countDown();
                 throw e;
