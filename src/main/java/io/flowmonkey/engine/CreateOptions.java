@@ -9,6 +9,13 @@ import java.util.Map;
  */
 public final class CreateOptions {
 
+    /**
+     * The longest {@link Builder#executionId(String) chosen execution id}: {@value} characters, what
+     * the PostgreSQL store admits in its indexed text columns (an index entry holds about 2,700 bytes,
+     * which 255 characters of even four-byte UTF-8 stay under). Refused when set, not at the save.
+     */
+    public static final int MAX_EXECUTION_ID_LENGTH = 255;
+
     /** A generated id, no tenant, no idempotency key, no parent, no metadata, the engine's default timeouts. */
     public static final CreateOptions DEFAULTS = builder().build();
 
@@ -135,12 +142,18 @@ public final class CreateOptions {
          * given, unless that execution belongs to another flow, which is refused with
          * {@link IllegalExecutionStateException}. Unlike an idempotency key it never expires.
          *
-         * @param executionId a non-blank id without U+0000 or unpaired surrogates, or null for a UUID
+         * @param executionId a non-blank id of at most {@link #MAX_EXECUTION_ID_LENGTH} characters, without
+         *     U+0000 or unpaired surrogates, or null for a UUID
          * @return this builder
-         * @throws IllegalArgumentException if blank or not storable as text
+         * @throws IllegalArgumentException if blank, too long or not storable as text
          */
         public Builder executionId(String executionId) {
-            this.executionId = Options.storableText(Options.textOrNull(executionId, "executionId"), "executionId");
+            Options.storableText(Options.textOrNull(executionId, "executionId"), "executionId");
+            if (executionId != null && executionId.length() > MAX_EXECUTION_ID_LENGTH) {
+                throw new IllegalArgumentException("executionId must be at most " + MAX_EXECUTION_ID_LENGTH
+                        + " characters (CreateOptions.MAX_EXECUTION_ID_LENGTH), got " + executionId.length());
+            }
+            this.executionId = executionId;
             return this;
         }
 

@@ -1466,6 +1466,18 @@ abstract class AbstractEngineTest {
     }
 
     @Test
+    void the_longest_chosen_id_of_four_byte_characters_is_stored_and_found() {
+        registerHoldFlow();
+        String id = "\ud83d\udce6".repeat(CreateOptions.MAX_EXECUTION_ID_LENGTH / 2) + "k";
+
+        engine.create("hold", Map.of(), CreateOptions.builder().executionId(id).build());
+
+        assertThat(stored(id).id()).isEqualTo(id);
+        assertThat(engine.create("hold", Map.of(), CreateOptions.builder().executionId(id).build()).created())
+                .isFalse();
+    }
+
+    @Test
     void a_chosen_id_taken_by_an_execution_of_another_flow_is_refused() {
         registerHoldFlow();
         registerApprovalFlow();

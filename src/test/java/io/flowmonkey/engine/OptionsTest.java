@@ -104,6 +104,10 @@ class OptionsTest {
                 .hasMessageContaining("executionId must not contain U+0000 or an unpaired surrogate, got 'a\\u0000b'");
         assertThatThrownBy(() -> CreateOptions.builder().executionId("a\ud800"))
                 .hasMessageContaining("unpaired surrogate");
+        String longest = "k".repeat(CreateOptions.MAX_EXECUTION_ID_LENGTH);
+        assertThat(CreateOptions.builder().executionId(longest).build().executionId()).isEqualTo(longest);
+        assertThatThrownBy(() -> CreateOptions.builder().executionId(longest + "k"))
+                .hasMessage("executionId must be at most 255 characters (CreateOptions.MAX_EXECUTION_ID_LENGTH), got 256");
     }
 
     @Test
