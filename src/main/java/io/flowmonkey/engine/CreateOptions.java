@@ -9,9 +9,17 @@ import java.util.Map;
  */
 public final class CreateOptions {
 
-    /** No tenant, no idempotency key, no parent, no metadata, the engine's default timeouts. */
+    /**
+     * The longest {@link Builder#executionId(String) chosen execution id}: {@value} characters, what
+     * the PostgreSQL store admits in its indexed text columns (an index entry holds about 2,700 bytes,
+     * which 255 characters of even four-byte UTF-8 stay under). Refused when set, not at the save.
+     */
+    public static final int MAX_EXECUTION_ID_LENGTH = 255;
+
+    /** A generated id, no tenant, no idempotency key, no parent, no metadata, the engine's default timeouts. */
     public static final CreateOptions DEFAULTS = builder().build();
 
+    private final String executionId;
     private final String tenantId;
     private final String idempotencyKey;
     private final Duration idempotencyTtl;
@@ -21,6 +29,7 @@ public final class CreateOptions {
     private final Duration waitTimeout;
 
     private CreateOptions(Builder b) {
+        this.executionId = b.executionId;
         this.tenantId = b.tenantId;
         this.idempotencyKey = b.idempotencyKey;
         this.idempotencyTtl = b.idempotencyTtl;
@@ -37,6 +46,15 @@ public final class CreateOptions {
      */
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * Returns the id the caller chose for the execution.
+     *
+     * @return the id, or null for a generated one (a random UUID)
+     */
+    public String executionId() {
+        return executionId;
     }
 
     /**
@@ -104,6 +122,7 @@ public final class CreateOptions {
 
     /** Builds {@link CreateOptions}. Not thread-safe. */
     public static final class Builder {
+        private String executionId;
         private String tenantId;
         private String idempotencyKey;
         private Duration idempotencyTtl;
@@ -113,6 +132,29 @@ public final class CreateOptions {
         private Duration waitTimeout;
 
         private Builder() {
+        }
+
+        /**
+         * Chooses the execution's id, such as a business key ({@code "order-1001"}), instead of a random
+         * UUID. The id is the table's primary key, so the create is idempotent for as long as the
+         * execution exists, in any thread or JVM: a second create with the same id stores nothing and
+         * returns the first execution with {@code created == false}, whatever context or options it was
+         * given, unless that execution belongs to another flow, which is refused with
+         * {@link IllegalExecutionStateException}. Unlike an idempotency key it never expires.
+         *
+         * @param executionId a non-blank id of at most {@link #MAX_EXECUTION_ID_LENGTH} characters, without
+         *     U+0000 or unpaired surrogates, or null for a UUID
+         * @return this builder
+         * @throws IllegalArgumentException if blank, too long or not storable as text
+         */
+        public Builder executionId(String executionId) {
+            Options.storableText(Options.textOrNull(executionId, "executionId"), "executionId");
+            if (executionId != null && executionId.length() > MAX_EXECUTION_ID_LENGTH) {
+                throw new IllegalArgumentException("executionId must be at most " + MAX_EXECUTION_ID_LENGTH
+                        + " characters (CreateOptions.MAX_EXECUTION_ID_LENGTH), got " + executionId.length());
+            }
+            this.executionId = executionId;
+            return this;
         }
 
         /**
@@ -143,9 +185,10 @@ public final class CreateOptions {
         /**
          * Sets how long the idempotency key holds, from creation.
          *
-         * @param ttl a positive duration, or null for the engine's default
+         * @param ttl a positive duration of at most {@link EngineOptions#MAX_DURATION}, or null for the
+         *     engine's default
          * @return this builder
-         * @throws IllegalArgumentException if not positive
+         * @throws IllegalArgumentException if not positive or too long
          */
         public Builder idempotencyTtl(Duration ttl) {
             this.idempotencyTtl = Options.positive(ttl, "idempotencyTtl");
@@ -182,9 +225,10 @@ public final class CreateOptions {
          * Sets how long the execution may take from its creation; past it, the next run or resume
          * cancels it with source {@code TIMEOUT}.
          *
-         * @param timeout a positive duration, or null for the engine's default
+         * @param timeout a positive duration of at most {@link EngineOptions#MAX_DURATION}, or null for
+         *     the engine's default
          * @return this builder
-         * @throws IllegalArgumentException if not positive
+         * @throws IllegalArgumentException if not positive or too long
          */
         public Builder timeout(Duration timeout) {
             this.timeout = Options.positive(timeout, "timeout");
@@ -195,9 +239,10 @@ public final class CreateOptions {
          * Sets how long one wait may last; past it, the execution is cancelled with source
          * {@code TIMEOUT}.
          *
-         * @param waitTimeout a positive duration, or null for the engine's default
+         * @param waitTimeout a positive duration of at most {@link EngineOptions#MAX_DURATION}, or null
+         *     for the engine's default
          * @return this builder
-         * @throws IllegalArgumentException if not positive
+         * @throws IllegalArgumentException if not positive or too long
          */
         public Builder waitTimeout(Duration waitTimeout) {
             this.waitTimeout = Options.positive(waitTimeout, "waitTimeout");

@@ -2,8 +2,10 @@ package io.flowmonkey.engine;
 
 import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.ConcurrentUpdateException;
+import io.flowmonkey.execution.DuplicateExecutionException;
 import io.flowmonkey.execution.DuplicateIdempotencyKeyException;
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionError;
 import io.flowmonkey.execution.ExecutionNotFoundException;
 import io.flowmonkey.execution.ExecutionStatus;
@@ -14,6 +16,7 @@ import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.execution.TimeoutConfig;
 import io.flowmonkey.execution.WaitMetadata;
 import java.time.Clock;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.nio.charset.StandardCharsets;
@@ -25,11 +28,22 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
- * Runs flows and keeps every execution's state in an {@link ExecutionStore}. Stateless apart from
- * its collaborators and thread-safe: any number of threads, and engines in other JVMs sharing the
- * same store, may call it at once.
+ * Runs flows and keeps every execution's state in an {@link ExecutionStore}. It holds no execution
+ * state of its own (only its collaborators and the daemon threads that run steps with a
+ * {@link Step#timeout()}) and is thread-safe: any number of threads, and engines in other JVMs sharing
+ * the same store, may call it at once.
  *
  * <h2>Durability</h2>
  * Each step is one store save holding the step's result and the next position: {@link #create} saves
@@ -65,6 +79,24 @@ import java.util.concurrent.CancellationException;
  * {@code {"children": [ids], "policy": "FAIL_FAST"|"COLLECT_ALL"}}. The first {@link #awaitEnd}
  * subscribes to the store's notices of ended executions (holding one pooled connection of a
  * PostgreSQL store) until a few seconds after the last caller has returned.
+ *
+ * <h2>How a step attempt ends</h2>
+ * Every attempt ends in a saved outcome, whatever the handler does: its result; a failure with
+ * {@link #HANDLER_ERROR} when it throws an exception or an {@link Error} (an {@code AssertionError}, a
+ * {@code StackOverflowError}, a {@code NoClassDefFoundError}, ...), stored with a bounded stack trace in
+ * {@code error.details.stackTrace} and logged at WARN; {@link #STEP_TIMEOUT} when it passes its
+ * {@link Step#timeout()}; {@link #OUTPUT_NOT_STORABLE} when the store cannot hold what it returned;
+ * {@link #INVALID_WAIT} when its wake-up falls outside what epoch milliseconds hold. Each failure then
+ * follows the step's {@link RetryPolicy} and {@link Step#onFailure()}, so a poison step is tried
+ * {@code maxAttempts} times and no more. Two things are not caught: a {@link VirtualMachineError} other
+ * than {@code StackOverflowError} ({@code OutOfMemoryError}, {@code InternalError}), after which the JVM
+ * may not be fit to save anything, and an interrupt of the calling thread (see {@link #run(String)});
+ * both leave the step unsaved, to run again.
+ *
+ * <h2>Logging</h2>
+ * While a handler runs, the SLF4J MDC holds {@value #MDC_EXECUTION_ID}, {@value #MDC_FLOW_ID},
+ * {@value #MDC_STEP_ID} and {@value #MDC_ATTEMPT} (on the handler's thread; earlier values of those keys
+ * are restored afterwards), so that every line a handler logs can be traced to its execution.
  */
 public final class Engine {
 
@@ -79,8 +111,32 @@ public final class Engine {
     public static final String INPUT_ERROR = "INPUT_ERROR";
     /** Code of the error of an execution that ran {@link EngineOptions#maxSteps()} steps without ending. */
     public static final String MAX_STEPS_EXCEEDED = "MAX_STEPS_EXCEEDED";
-    /** Code of the error of an execution positioned at a step its flow does not define. */
+    /**
+     * Code of the error of an execution positioned at a step its flow does not define, or whose handler
+     * chose such a step with {@link StepResult.Success#then(String)}.
+     */
     public static final String STEP_NOT_FOUND = "STEP_NOT_FOUND";
+    /** Code of the failure of an attempt that ran past its step's {@link Step#timeout()}. */
+    public static final String STEP_TIMEOUT = "STEP_TIMEOUT";
+    /**
+     * Code of the failure of an attempt whose result the store refused: an output (or failure details)
+     * it cannot hold exactly, such as a value Jackson cannot write, NaN, or nesting past its limits.
+     */
+    public static final String OUTPUT_NOT_STORABLE = "OUTPUT_NOT_STORABLE";
+    /** Code of the failure of an attempt whose wait, retry pause or timeout wakes outside epoch milliseconds. */
+    public static final String INVALID_WAIT = "INVALID_WAIT";
+
+    /** MDC key of the id of the execution whose handler runs. */
+    public static final String MDC_EXECUTION_ID = "flowmonkey.executionId";
+    /** MDC key of the flow id of the execution whose handler runs. */
+    public static final String MDC_FLOW_ID = "flowmonkey.flowId";
+    /** MDC key of the id of the step whose handler runs. */
+    public static final String MDC_STEP_ID = "flowmonkey.stepId";
+    /** MDC key of the attempt number ({@link StepContext#attempt()}) of the handler that runs. */
+    public static final String MDC_ATTEMPT = "flowmonkey.attempt";
+    private static final String[] MDC_KEYS = {MDC_EXECUTION_ID, MDC_FLOW_ID, MDC_STEP_ID, MDC_ATTEMPT};
+
+    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
 
     private static final String WAKE = "wake";
     private static final String WAKE_RESUME = "resume";
@@ -88,6 +144,8 @@ public final class Engine {
     private static final String WAKE_TIMEOUT = "timeout";
     private static final String ATTEMPT = "attempt";
     private static final String TIMEOUT_KIND = "timeout";
+    /** The longest budget {@link Future#get} can take in nanoseconds. */
+    private static final Duration MAX_NANOS = Duration.ofNanos(Long.MAX_VALUE);
     /** How often a create retries when the holder of its key vanished between save and load. */
     private static final int CREATE_ATTEMPTS = 3;
 
@@ -98,6 +156,12 @@ public final class Engine {
     private final Clock clock;
     /** The callers of {@link #awaitEnd}; null when the store cannot tell of ends. */
     private final EndWaiters endWaiters;
+    /**
+     * Runs the handlers of steps with a timeout, so that the caller can stop waiting for one. Threads are
+     * daemons and end after a minute idle, so an engine needs no closing; a handler that ignores its
+     * interrupt keeps its thread until it returns, and what it returns then is dropped.
+     */
+    private final ExecutorService stepThreads;
 
     /**
      * Creates an engine with {@link EngineOptions#DEFAULTS}.
@@ -125,6 +189,12 @@ public final class Engine {
         this.options = Objects.requireNonNull(options, "options must not be null");
         this.clock = options.clock();
         this.endWaiters = store instanceof SignalStore signals ? new EndWaiters(signals) : null;
+        AtomicInteger threadNumber = new AtomicInteger();
+        this.stepThreads = Executors.newCachedThreadPool(task -> {
+            Thread t = new Thread(task, "flowmonkey-step-" + threadNumber.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /**
@@ -148,13 +218,18 @@ public final class Engine {
      * one execution per unexpired key, and every other caller, in any thread or JVM, gets that execution
      * back with {@code created == false} (even if it was created for another flow or context).
      *
+     * <p>With a {@link CreateOptions.Builder#executionId(String) caller-chosen id} the same holds through
+     * the primary key, for as long as the execution exists: a repeat returns the first execution with
+     * {@code created == false}, unless that one runs another flow, which is refused.
+     *
      * @param flowId the flow to run
      * @param context the initial context, a JSON-like map; null for empty
      * @param options tenant, idempotency key, parent, metadata and timeouts
      * @return the stored execution and whether this call created it
      * @throws IllegalArgumentException if no version of the flow is registered
      * @throws ExecutionNotFoundException if the parent execution does not exist
-     * @throws IllegalExecutionStateException if the parent execution has ended or is being cancelled
+     * @throws IllegalExecutionStateException if the parent execution has ended or is being cancelled, or
+     *     the chosen execution id is taken by an execution of another flow (nothing is written)
      * @throws io.flowmonkey.execution.StoreException if the store fails
      */
     public CreateResult create(String flowId, Map<String, ?> context, CreateOptions options) {
@@ -166,13 +241,17 @@ public final class Engine {
         if (options.parentExecutionId() != null) {
             // A retried create gets the sub-flow it made before, even once the parent has ended.
             Optional<Execution> earlier = key == null ? Optional.empty() : store.findByIdempotencyKey(key);
+            if (earlier.isEmpty() && options.executionId() != null) {
+                earlier = store.load(options.executionId()).map(e -> sameFlow(e, flow.id()));
+            }
             if (earlier.isPresent()) {
                 return new CreateResult(earlier.get(), false);
             }
             requireLiveParent(options.parentExecutionId());
         }
         Instant now = clock.instant();
-        Execution.Builder builder = Execution.builder(UUID.randomUUID().toString(), flow.id(), flow.version())
+        String id = options.executionId() != null ? options.executionId() : UUID.randomUUID().toString();
+        Execution.Builder builder = Execution.builder(id, flow.id(), flow.version())
                 .currentStepId(flow.initialStepId())
                 .context(context == null ? Map.of() : context)
                 .tenantId(options.tenantId())
@@ -202,8 +281,27 @@ public final class Engine {
                 if (attempt == CREATE_ATTEMPTS) {
                     throw taken;
                 }
+            } catch (DuplicateExecutionException taken) {
+                // Only a caller-chosen id can be taken; the first create under it wins, race-free.
+                Optional<Execution> first = store.load(id);
+                if (first.isPresent()) {
+                    return new CreateResult(sameFlow(first.get(), flow.id()), false);
+                }
+                if (attempt == CREATE_ATTEMPTS) {
+                    throw taken;
+                }
             }
         }
+    }
+
+    private static Execution sameFlow(Execution existing, String flowId) {
+        if (!existing.flowId().equals(flowId)) {
+            throw new IllegalExecutionStateException(existing.id(), existing.status(), "execution id '"
+                    + Diagnostics.id(existing.id()) + "' is taken by an execution of flow '"
+                    + Diagnostics.id(existing.flowId()) + "', not '" + Diagnostics.id(flowId)
+                    + "'; choose another id for this execution");
+        }
+        return existing;
     }
 
     /**
@@ -255,9 +353,12 @@ public final class Engine {
      *     this call's result for that step was discarded, steps before it are saved, and the stored state
      *     is the other caller's
      * @throws IllegalStateException if the execution's flow version is no longer registered (nothing is written)
-     * @throws CancellationException if the thread was interrupted during a handler; nothing of that step
-     *     is saved and it runs again on the next run
+     * @throws CancellationException if the thread was interrupted during a handler (or while waiting for
+     *     the handler of a step with a timeout, which is then interrupted too); nothing of that step is
+     *     saved and it runs again on the next run
      * @throws io.flowmonkey.execution.StoreException if the store fails; steps saved before stay saved
+     * @throws VirtualMachineError other than {@link StackOverflowError}, thrown by a handler; nothing of
+     *     that step is saved
      */
     public RunResult run(String executionId) {
         return new RunResult(drive(load(executionId), null, false));
@@ -499,9 +600,16 @@ public final class Engine {
                         + " steps without ending; raise EngineOptions.maxSteps if the flow is meant to be this long",
                         current.currentStepId(), null, now).build(), List.of());
             }
-            current = saveStep(runStep(current, flowOf(current), attempt), consumed);
+            current = runStep(current, flowOf(current), attempt, consumed);
             consumed = List.of();
             attempt = 1;
+            WaitMetadata pause = current.waitMetadata();
+            if (current.status() == ExecutionStatus.WAITING && pause != null && pause.wakeAt() != null
+                    && WAKE_RETRY.equals(pause.data().get(WAKE)) && !pause.wakeAt().isAfter(clock.instant())) {
+                // A retry whose pause is already over (backoff zero) runs now; its wake is saved with it.
+                attempt = ((Number) pause.data().get(ATTEMPT)).intValue();
+                current = current.toBuilder().status(ExecutionStatus.RUNNING).waitMetadata(null).build();
+            }
         }
     }
 
@@ -511,90 +619,246 @@ public final class Engine {
                         + execution.flowVersion() + "', which is not registered; register that version to continue it"));
     }
 
-    /** Runs the current step and returns the execution to save: its result and the next position. */
-    private Execution runStep(Execution execution, Flow flow, int attempt) {
+    /**
+     * Runs the current step and saves its outcome: its result and the next position. A result the store
+     * refuses is saved as an {@link #OUTPUT_NOT_STORABLE} failure instead, so that the attempt ends
+     * rather than running again on every claim.
+     */
+    private Execution runStep(Execution execution, Flow flow, int attempt, List<Signal> consumed) {
         String stepId = execution.currentStepId() != null ? execution.currentStepId() : flow.initialStepId();
         Step step = flow.steps().get(stepId);
         if (step == null) {
-            return fail(execution, STEP_NOT_FOUND, "flow '" + flow.id() + "' version '" + flow.version()
-                    + "' has no step '" + stepId + "'", stepId, null, clock.instant()).build();
+            return saveStep(fail(execution, STEP_NOT_FOUND, "flow '" + Diagnostics.id(flow.id()) + "' version '"
+                    + Diagnostics.id(flow.version()) + "' has no step '" + Diagnostics.id(stepId) + "'", stepId, null,
+                    clock.instant()).build(), consumed);
         }
         Instant startedAt = clock.instant();
         StepResult result = checkCoordination(execute(step, execution, attempt), step);
         Instant now = clock.instant();
-
-        Execution.Builder next = execution.toBuilder().currentStepId(step.id()).stepCount(execution.stepCount() + 1);
-        if (options.recordHistory()) {
-            List<StepHistory> history = new ArrayList<>(execution.history());
-            history.add(new StepHistory(step.id(), step.handlerType(), outcome(result), startedAt, now,
-                    Duration.between(startedAt, now).toMillis(), historyError(result)));
-            next.history(history);
+        Execution next = apply(execution, flow, step, attempt, result, startedAt, now);
+        try {
+            return saveStep(next, consumed);
+        } catch (ExecutionDataException refused) {
+            // If the state before the step is what the store refuses (resume data, say), this save
+            // fails the same way and the caller gets the store's exception, with nothing written.
+            return saveStep(apply(execution, flow, step, attempt, notStorable(step, refused), startedAt, now),
+                    consumed);
         }
-        if (result instanceof StepResult.Success success) {
-            if (step.outputKey() != null) {
-                next.context(Paths.set(execution.context(), step.outputKey(), success.output()));
-            }
-            return (step.onSuccess() == null
-                    ? next.status(ExecutionStatus.COMPLETED).completedAt(now)
-                    : next.status(ExecutionStatus.RUNNING).currentStepId(step.onSuccess())).build();
-        }
-        if (result instanceof StepResult.Failure failure) {
-            RetryPolicy retry = step.retry();
-            if (retry != null && retry.retries(failure.code(), attempt)) {
-                Map<String, Object> data = new LinkedHashMap<>();
-                data.put(WAKE, WAKE_RETRY);
-                data.put(ATTEMPT, attempt + 1);
-                return waitUntil(next, execution, now, now.plus(retry.backoffAfter(attempt)), false,
-                        "retry after " + failure.code() + ": " + failure.message(), data).build();
-            }
-            return (step.onFailure() == null
-                    ? fail(next, failure.code(), failure.message(), step.id(), failure.details(), now)
-                    : next.status(ExecutionStatus.RUNNING).currentStepId(step.onFailure())).build();
-        }
-        if (result instanceof StepResult.StartChildren || result instanceof StepResult.AwaitSignal) {
-            return coordinatedWait(next, execution, step, result, now).build();
-        }
-        StepResult.Wait wait = (StepResult.Wait) result;
-        Instant wakeAt = wait.duration() != null ? now.plus(wait.duration()) : wait.wakeAt();
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put(WAKE, WAKE_RESUME);
-        return waitUntil(next, execution, now, wakeAt, true, wait.reason(), data).build();
     }
 
+    private static StepResult.Failure notStorable(Step step, Throwable refused) {
+        return StepResult.failure(OUTPUT_NOT_STORABLE, "the result of step '" + Diagnostics.id(step.id())
+                + "' cannot be stored: " + Diagnostics.message(refused));
+    }
+
+    /** The execution after a step's result: the result recorded, the next position set. */
+    private Execution apply(Execution execution, Flow flow, Step step, int attempt, StepResult result,
+                            Instant startedAt, Instant now) {
+        Execution.Builder next = execution.toBuilder().currentStepId(step.id()).stepCount(execution.stepCount() + 1);
+        StepResult recorded = result;
+        String override = result instanceof StepResult.Success success ? success.nextStepId() : null;
+        if (override != null && !flow.steps().containsKey(override)) {
+            recorded = StepResult.failure(STEP_NOT_FOUND, "step '" + Diagnostics.id(step.id())
+                    + "' chose next step '" + Diagnostics.id(override) + "' with then(..), but flow '"
+                    + Diagnostics.id(flow.id()) + "' version '" + Diagnostics.id(flow.version())
+                    + "' has no such step; defined steps: " + Diagnostics.list(flow.steps().keySet())).nonRetryable();
+        }
+        if (options.recordHistory()) {
+            List<StepHistory> history = new ArrayList<>(execution.history());
+            history.add(new StepHistory(step.id(), step.handlerType(), outcome(recorded), startedAt, now,
+                    Duration.between(startedAt, now).toMillis(), historyError(recorded),
+                    recorded == result ? override : null));
+            next.history(history);
+        }
+        try {
+            if (recorded instanceof StepResult.Success success) {
+                if (step.outputKey() != null) {
+                    next.context(Paths.set(execution.context(), step.outputKey(), success.output()));
+                }
+                String target = override != null ? override : step.onSuccess();
+                return (target == null
+                        ? next.status(ExecutionStatus.COMPLETED).completedAt(now)
+                        : next.status(ExecutionStatus.RUNNING).currentStepId(target)).build();
+            }
+            if (recorded instanceof StepResult.Failure failure) {
+                if (recorded != result) {
+                    // A then(..) to nowhere is a flow bug that no retry or compensation can mend.
+                    return fail(next, failure.code(), failure.message(), step.id(), null, now).build();
+                }
+                RetryPolicy retry = step.retry();
+                if (failure.retryable() && retry != null && retry.retries(failure.code(), attempt)) {
+                    Instant wakeAt = after(now, retry.backoffAfter(attempt));
+                    if (wakeAt == null) {
+                        return apply(execution, flow, step, attempt, invalidWait(step, "its retry pause of "
+                                + retry.backoffAfter(attempt)), startedAt, now);
+                    }
+                    Map<String, Object> data = new LinkedHashMap<>();
+                    data.put(WAKE, WAKE_RETRY);
+                    data.put(ATTEMPT, attempt + 1);
+                    return waitUntil(next, execution, now, wakeAt, false,
+                            // The engine's own text: bounded, so a huge message is not copied into the wait too.
+                            Diagnostics.printable("retry after " + failure.code() + ": " + failure.message(),
+                                    Diagnostics.MAX_MESSAGE_CHARS), data).build();
+                }
+                return (step.onFailure() == null
+                        ? fail(next, failure.code(), failure.message(), step.id(), failure.details(), now)
+                        : next.status(ExecutionStatus.RUNNING).currentStepId(step.onFailure())).build();
+            }
+            if (recorded instanceof StepResult.StartChildren || recorded instanceof StepResult.AwaitSignal) {
+                return coordinatedWait(next, execution, step, recorded, now).build();
+            }
+            StepResult.Wait wait = (StepResult.Wait) recorded;
+            Instant wakeAt = wait.duration() != null ? after(now, wait.duration()) : wait.wakeAt();
+            if (wait.duration() != null && wakeAt == null) {
+                return apply(execution, flow, step, attempt, invalidWait(step, "its wait of " + wait.duration()),
+                        startedAt, now);
+            }
+            Map<String, Object> data = new LinkedHashMap<>();
+            data.put(WAKE, WAKE_RESUME);
+            return waitUntil(next, execution, now, wakeAt, true, wait.reason(), data).build();
+        } catch (IllegalArgumentException | ExecutionDataException | StackOverflowError unstorable) {
+            // What the handler returned cannot make a valid execution (a cyclic output, say); the
+            // engine's own failure always can, so this recursion ends at the next level.
+            if (recorded instanceof StepResult.Failure failure && OUTPUT_NOT_STORABLE.equals(failure.code())
+                    && failure.details() == null) {
+                throw unstorable;
+            }
+            return apply(execution, flow, step, attempt, notStorable(step, unstorable), startedAt, now);
+        }
+    }
+
+    private static StepResult.Failure invalidWait(Step step, String what) {
+        return StepResult.failure(INVALID_WAIT, "step '" + Diagnostics.id(step.id()) + "' cannot wait: " + what
+                + " ends past what epoch milliseconds can hold").nonRetryable();
+    }
+
+    /** {@code now + d}, or null if epoch milliseconds cannot hold it. */
+    private static Instant after(Instant now, Duration d) {
+        try {
+            Instant at = now.plus(d);
+            at.toEpochMilli();
+            return at;
+        } catch (DateTimeException | ArithmeticException overflow) {
+            return null;
+        }
+    }
+
+    /**
+     * Calls the step's handler and turns whatever it does into a result: an exception or an error
+     * becomes {@link #HANDLER_ERROR}, a budget passed {@link #STEP_TIMEOUT}. Only an interrupt of the
+     * caller and a {@link VirtualMachineError} other than a stack overflow escape.
+     */
     private StepResult execute(Step step, Execution execution, int attempt) {
         Optional<StepHandler> handler = handlers.get(step.handlerType());
         if (handler.isEmpty()) {
-            return StepResult.failure(HANDLER_NOT_FOUND, "no handler is registered for type '" + step.handlerType()
-                    + "' of step '" + step.id() + "'");
+            return StepResult.failure(HANDLER_NOT_FOUND, "no handler is registered for type '"
+                    + Diagnostics.id(step.handlerType()) + "' of step '" + Diagnostics.id(step.id()) + "'");
         }
         Object input;
         try {
             input = step.input().resolve(execution.context());
         } catch (RuntimeException e) {
-            return StepResult.failure(INPUT_ERROR, "input of step '" + step.id() + "' could not be resolved: "
-                    + e.getMessage());
+            return StepResult.failure(INPUT_ERROR, "input of step '" + Diagnostics.id(step.id())
+                    + "' could not be resolved: " + Diagnostics.message(e));
         }
+        DefaultStepContext ctx = new DefaultStepContext(input, step, execution, attempt, this, options.objectMapper());
         StepResult result;
         try {
-            result = handler.get().execute(new DefaultStepContext(input, step, execution, attempt));
+            Duration budget = step.timeout() != null ? step.timeout() : options.stepTimeout();
+            result = budget == null ? callLogged(handler.get(), ctx) : callTimed(handler.get(), ctx, budget);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw interrupted(step, execution);
-        } catch (Exception e) {
+        } catch (Throwable e) {
             if (Thread.currentThread().isInterrupted()) {
                 // The interrupt surfaced as some other exception (an I/O client's, say): not the step's fault.
                 throw interrupted(step, execution);
             }
             // A handler's exception is the step's failure, never the engine's: it follows retry and onFailure.
-            return StepResult.failure(HANDLER_ERROR, e.getMessage() != null ? e.getMessage() : e.toString(),
-                    Map.of("exception", e.getClass().getName()));
+            return thrown(e, ctx);
         }
         if (Thread.currentThread().isInterrupted()) {
             // Whoever interrupted us (a stopping worker) may already have handed the execution on.
             throw interrupted(step, execution);
         }
-        return result != null ? result : StepResult.failure(HANDLER_ERROR, "handler '" + step.handlerType()
-                + "' of step '" + step.id() + "' returned null instead of a StepResult");
+        return result != null ? result : StepResult.failure(HANDLER_ERROR, "handler '"
+                + Diagnostics.id(step.handlerType()) + "' of step '" + Diagnostics.id(step.id())
+                + "' returned null instead of a StepResult");
+    }
+
+    /** Calls the handler with the execution's ids in the MDC, restoring what the MDC held before. */
+    private static StepResult callLogged(StepHandler handler, DefaultStepContext ctx) throws Exception {
+        String[] before = new String[MDC_KEYS.length];
+        for (int i = 0; i < MDC_KEYS.length; i++) {
+            before[i] = MDC.get(MDC_KEYS[i]);
+        }
+        MDC.put(MDC_EXECUTION_ID, ctx.executionId());
+        MDC.put(MDC_FLOW_ID, ctx.execution().flowId());
+        MDC.put(MDC_STEP_ID, ctx.stepId());
+        MDC.put(MDC_ATTEMPT, Integer.toString(ctx.attempt()));
+        try {
+            return handler.execute(ctx);
+        } finally {
+            for (int i = 0; i < MDC_KEYS.length; i++) {
+                if (before[i] == null) {
+                    MDC.remove(MDC_KEYS[i]);
+                } else {
+                    MDC.put(MDC_KEYS[i], before[i]);
+                }
+            }
+        }
+    }
+
+    /**
+     * Calls the handler on one of {@link #stepThreads} and waits at most the step's budget. Past it the
+     * handler is interrupted and abandoned: the future is dropped, so nothing it returns later is seen.
+     */
+    private StepResult callTimed(StepHandler handler, DefaultStepContext ctx, Duration budget) throws Throwable {
+        Future<StepResult> running = stepThreads.submit(() -> callLogged(handler, ctx));
+        try {
+            return running.get(budget.compareTo(MAX_NANOS) > 0 ? Long.MAX_VALUE : budget.toNanos(),
+                    TimeUnit.NANOSECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof InterruptedException) {
+                // Only this engine interrupts its step threads, and only once it has stopped waiting:
+                // an InterruptedException seen here is the handler's own doing, a failure like any other.
+                throw new IllegalStateException("handler threw " + cause, cause);
+            }
+            throw cause;
+        } catch (TimeoutException e) {
+            running.cancel(true);
+            LOG.warn("Step '{}' of execution {} (flow '{}', attempt {}) ran past its timeout of {}; its handler "
+                    + "was interrupted and abandoned", ctx.stepId(), ctx.executionId(), ctx.execution().flowId(),
+                    ctx.attempt(), budget);
+            return StepResult.failure(STEP_TIMEOUT, "step '" + Diagnostics.id(ctx.stepId()) + "' ran past its timeout of "
+                    + budget + "; its handler was interrupted and whatever it returns later is discarded");
+        } catch (InterruptedException e) {
+            running.cancel(true);
+            throw e;
+        }
+    }
+
+    private static StepResult thrown(Throwable e, DefaultStepContext ctx) {
+        if (e instanceof VirtualMachineError fatal && !(e instanceof StackOverflowError)) {
+            // Out of memory or a broken JVM: saving may fail too, so the step stays unsaved, to run again.
+            throw fatal;
+        }
+        if (e instanceof StepInputException badInput) {
+            return StepResult.failure(INPUT_ERROR, Diagnostics.message(badInput));
+        }
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("exception", e.getClass().getName());
+        try {
+            LOG.warn("Handler '{}' of step '{}' threw on attempt {} of execution {} (flow '{}' version '{}')",
+                    ctx.step().handlerType(), ctx.stepId(), ctx.attempt(), ctx.executionId(),
+                    ctx.execution().flowId(), ctx.execution().flowVersion(), e);
+            details.put("stackTrace", Diagnostics.stackTrace(e));
+        } catch (RuntimeException | StackOverflowError hostile) {
+            // A throwable whose toString, getCause or getStackTrace throws must not keep the attempt unsaved.
+            details.put("stackTrace", "unavailable: " + hostile.getClass().getName());
+        }
+        return StepResult.failure(HANDLER_ERROR, Diagnostics.message(e), details);
     }
 
     private static CancellationException interrupted(Step step, Execution execution) {
@@ -612,8 +876,8 @@ public final class Engine {
         TimeoutConfig timeouts = execution.timeoutConfig();
         Instant wake = wakeAt;
         if (waitTimeoutApplies && timeouts != null && timeouts.waitTimeout() != null) {
-            Instant waitDeadline = now.plus(timeouts.waitTimeout());
-            if (wake == null || wake.isAfter(waitDeadline)) {
+            Instant waitDeadline = after(now, timeouts.waitTimeout());
+            if (waitDeadline != null && (wake == null || wake.isAfter(waitDeadline))) {
                 wake = waitDeadline;
                 data.put(WAKE, WAKE_TIMEOUT);
                 data.put(TIMEOUT_KIND, "wait");
@@ -630,8 +894,9 @@ public final class Engine {
 
     private static Instant executionDeadline(Execution execution) {
         TimeoutConfig timeouts = execution.timeoutConfig();
+        // A deadline past what epoch milliseconds hold can never come: it is no deadline.
         return timeouts == null || timeouts.executionTimeout() == null ? null
-                : execution.createdAt().plus(timeouts.executionTimeout());
+                : after(execution.createdAt(), timeouts.executionTimeout());
     }
 
     private static String timeoutMessage(Execution execution, WaitMetadata wait) {

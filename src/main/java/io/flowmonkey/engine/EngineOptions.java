@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -9,6 +10,13 @@ import java.util.Objects;
  * argument.
  */
 public final class EngineOptions {
+
+    /**
+     * The longest wait, backoff, step timeout or execution timeout the engine accepts: 365,250 days
+     * (about a thousand years). Longer durations are refused when they are set, because added to a
+     * clock they could overflow the epoch milliseconds every time is stored as.
+     */
+    public static final Duration MAX_DURATION = Duration.ofDays(365_250);
 
     /** The clock unless set: the system clock in UTC. */
     public static final Clock DEFAULT_CLOCK = Clock.systemUTC();
@@ -22,7 +30,10 @@ public final class EngineOptions {
     /** Default time between looks at the store by {@link Engine#awaitEnd} when no notice arrives. */
     public static final Duration DEFAULT_AWAIT_POLL_INTERVAL = Duration.ofSeconds(1);
 
-    /** Options with every default. */
+    /**
+     * Options with every default. {@link #objectMapper()} is then a plain {@code new ObjectMapper()},
+     * shared by every engine that uses these defaults.
+     */
     public static final EngineOptions DEFAULTS = builder().build();
 
     private final Clock clock;
@@ -32,6 +43,8 @@ public final class EngineOptions {
     private final Duration executionTimeout;
     private final Duration waitTimeout;
     private final Duration awaitPollInterval;
+    private final ObjectMapper objectMapper;
+    private final Duration stepTimeout;
 
     private EngineOptions(Builder b) {
         this.clock = b.clock;
@@ -41,6 +54,8 @@ public final class EngineOptions {
         this.executionTimeout = b.executionTimeout;
         this.waitTimeout = b.waitTimeout;
         this.awaitPollInterval = b.awaitPollInterval;
+        this.objectMapper = b.objectMapper != null ? b.objectMapper : new ObjectMapper();
+        this.stepTimeout = b.stepTimeout;
     }
 
     /**
@@ -115,11 +130,31 @@ public final class EngineOptions {
         return waitTimeout;
     }
 
+    /**
+     * Returns the budget of one attempt of every step that sets no {@link Step#timeout()} of its own.
+     *
+     * @return the budget, or null for none (such steps run on the caller's thread, unbounded)
+     */
+    public Duration stepTimeout() {
+        return stepTimeout;
+    }
+
+    /**
+     * Returns the mapper {@link StepContext#input(Class)} converts a step's input with. Only
+     * conversions are made with it ({@code convertValue}); the store keeps its own JSON mapping.
+     *
+     * @return the mapper
+     */
+    public ObjectMapper objectMapper() {
+        return objectMapper;
+    }
+
     @Override
     public String toString() {
         return "EngineOptions{clock=" + clock + ", maxSteps=" + maxSteps + ", recordHistory=" + recordHistory
                 + ", idempotencyTtl=" + idempotencyTtl + ", executionTimeout=" + executionTimeout
-                + ", waitTimeout=" + waitTimeout + ", awaitPollInterval=" + awaitPollInterval + "}";
+                + ", waitTimeout=" + waitTimeout + ", awaitPollInterval=" + awaitPollInterval
+                + ", stepTimeout=" + stepTimeout + "}";
     }
 
     /** Builds {@link EngineOptions}. Not thread-safe. */
@@ -131,6 +166,8 @@ public final class EngineOptions {
         private Duration executionTimeout;
         private Duration waitTimeout;
         private Duration awaitPollInterval = DEFAULT_AWAIT_POLL_INTERVAL;
+        private ObjectMapper objectMapper;
+        private Duration stepTimeout;
 
         private Builder() {
         }
@@ -194,9 +231,9 @@ public final class EngineOptions {
         /**
          * Sets how long an idempotency key holds when a create sets no TTL.
          *
-         * @param ttl a positive duration
+         * @param ttl a positive duration, at most {@link #MAX_DURATION}
          * @return this builder
-         * @throws IllegalArgumentException if not positive
+         * @throws IllegalArgumentException if not positive or longer than {@link #MAX_DURATION}
          */
         public Builder idempotencyTtl(Duration ttl) {
             this.idempotencyTtl = Options.positive(Objects.requireNonNull(ttl, "idempotencyTtl must not be null"),
@@ -208,9 +245,9 @@ public final class EngineOptions {
          * Sets the execution timeout for creates that set none: how long an execution may take from its
          * creation before it is cancelled with source {@code TIMEOUT}.
          *
-         * @param timeout a positive duration, or null for no limit
+         * @param timeout a positive duration of at most {@link #MAX_DURATION}, or null for no limit
          * @return this builder
-         * @throws IllegalArgumentException if not positive
+         * @throws IllegalArgumentException if not positive or longer than {@link #MAX_DURATION}
          */
         public Builder executionTimeout(Duration timeout) {
             this.executionTimeout = Options.positive(timeout, "executionTimeout");
@@ -221,12 +258,40 @@ public final class EngineOptions {
          * Sets the wait timeout for creates that set none: how long one wait may last before the execution
          * is cancelled with source {@code TIMEOUT}.
          *
-         * @param timeout a positive duration, or null for no limit
+         * @param timeout a positive duration of at most {@link #MAX_DURATION}, or null for no limit
          * @return this builder
-         * @throws IllegalArgumentException if not positive
+         * @throws IllegalArgumentException if not positive or longer than {@link #MAX_DURATION}
          */
         public Builder waitTimeout(Duration timeout) {
             this.waitTimeout = Options.positive(timeout, "waitTimeout");
+            return this;
+        }
+
+        /**
+         * Sets the budget of one attempt of every step that sets no {@link Step#timeout()} of its own
+         * (FlowMonkey TypeScript's engine-wide {@code timeoutMs}); past it the attempt fails with
+         * {@code STEP_TIMEOUT}, as {@link Step.Builder#timeout(Duration)} describes. With a budget, every
+         * handler runs on a thread the engine owns.
+         *
+         * @param timeout a positive duration of at most {@link #MAX_DURATION}, or null for none
+         * @return this builder
+         * @throws IllegalArgumentException if not positive or longer than {@link #MAX_DURATION}
+         */
+        public Builder stepTimeout(Duration timeout) {
+            this.stepTimeout = Options.positive(timeout, "stepTimeout");
+            return this;
+        }
+
+        /**
+         * Sets the mapper {@link StepContext#input(Class)} converts a step's input with, for example
+         * one with the modules and settings your domain classes need. It is used, never changed; do
+         * not reconfigure it once handlers run.
+         *
+         * @param objectMapper the mapper
+         * @return this builder
+         */
+        public Builder objectMapper(ObjectMapper objectMapper) {
+            this.objectMapper = Objects.requireNonNull(objectMapper, "objectMapper must not be null");
             return this;
         }
 

@@ -32,17 +32,20 @@ public final class Flow {
      * @param id the flow id, such as {@code "order-approval"}
      * @param version the version, such as {@code "1.0.0"}; executions remember the version they started on
      * @return a builder
-     * @throws IllegalArgumentException if either argument is null or blank
+     * @throws IllegalArgumentException if either argument is null or blank, or holds U+0000 or an
+     *     unpaired surrogate (text PostgreSQL and UTF-8 cannot store)
      */
     public static Builder builder(String id, String version) {
         if (id == null || id.isBlank()) {
             throw new IllegalArgumentException("flow id must be a non-blank string, got "
-                    + (id == null ? "null" : "'" + id + "'"));
+                    + (id == null ? "null" : "'" + Diagnostics.id(id) + "'"));
         }
+        Options.storableText(id, "flow id");
         if (version == null || version.isBlank()) {
-            throw new IllegalArgumentException("version of flow '" + id + "' must be a non-blank string, got "
-                    + (version == null ? "null" : "'" + version + "'"));
+            throw new IllegalArgumentException("version of flow '" + Diagnostics.id(id)
+                    + "' must be a non-blank string, got " + (version == null ? "null" : "'" + version + "'"));
         }
+        Options.storableText(version, "version of flow '" + Diagnostics.id(id) + "'");
         return new Builder(id, version);
     }
 
@@ -54,11 +57,24 @@ public final class Flow {
      *            "input": {"type": "key", "key": "order"}, "outputKey": "ticket",
      *            "transitions": {"onSuccess": "decide", "onFailure": null, "onResume": null},
      *            "retry": {"maxAttempts": 3, "backoffMs": 1000, "backoffMultiplier": 2,
-     *                      "maxBackoffMs": 60000, "retryOn": ["TIMEOUT"]}}}}
+     *                      "maxBackoffMs": 60000, "retryOn": ["TIMEOUT"]},
+     *            "timeoutMs": 30000}}}
      * }</pre>
      * A step's {@code id} may be left out (the key names it); {@code config}, {@code input},
-     * {@code outputKey}, {@code transitions} and {@code retry} are optional; unknown fields (such as
-     * {@code name}) are ignored.
+     * {@code outputKey}, {@code transitions}, {@code retry} and {@code timeoutMs} (the step's
+     * {@link Step#timeout()} in milliseconds; {@code timeout}, as FlowMonkey's docs write it, is read the
+     * same) are optional; unknown fields are ignored.
+     *
+     * <p><b>Retry counts follow FlowMonkey TypeScript</b>, so that one flow JSON means the same in both:
+     * {@code retry.maxAttempts} counts the retries <em>after</em> the first attempt ({@code 3} means four
+     * tries, {@code 0} one; absent means 3), an absent {@code backoffMs} is 0 (retry at once) and an absent
+     * {@code maxBackoffMs} is 60,000. {@link RetryPolicy.Builder#maxAttempts(int)} in Java counts the first
+     * attempt too, so {@code "maxAttempts": 3} becomes {@code maxAttempts(4)}.
+     *
+     * <p>The text is read strictly: trailing text after the object, a key given twice in any object
+     * (such as a step defined twice), a known field of the wrong type ({@code "transitions": "x"}), a
+     * template input without {@code template}, and ids holding U+0000 are refused. Messages name the
+     * flow, the step and the field, and list at most a few of a flow's steps however many it has.
      *
      * @param json the flow as JSON text
      * @return the validated flow
@@ -118,8 +134,8 @@ public final class Flow {
 
     @Override
     public String toString() {
-        return "Flow{id=" + id + ", version=" + version + ", initialStepId=" + initialStepId + ", steps="
-                + steps.keySet() + "}";
+        return "Flow{id=" + Diagnostics.id(id) + ", version=" + Diagnostics.id(version) + ", initialStepId="
+                + Diagnostics.id(initialStepId) + ", steps=" + Diagnostics.list(steps.keySet()) + "}";
     }
 
     /** Builds a {@link Flow}; {@link #build()} validates the whole definition. Not thread-safe. */
@@ -177,7 +193,7 @@ public final class Flow {
             if (initialStepId == null || !byId.containsKey(initialStepId)) {
                 throw new FlowValidationException(id, initialStepId, initialStepId == null
                         ? "has no initial step; set one with initialStep(..)"
-                        : "is the initial step but is not defined; defined steps: " + byId.keySet());
+                        : "is the initial step but is not defined; defined steps: " + Diagnostics.list(byId.keySet()));
             }
             for (Step step : steps) {
                 checkTarget(byId, step, "onSuccess", step.onSuccess());
@@ -189,8 +205,9 @@ public final class Flow {
 
         private void checkTarget(Map<String, Step> byId, Step step, String transition, String target) {
             if (target != null && !byId.containsKey(target)) {
-                throw new FlowValidationException(id, step.id(), transition + " goes to step '" + target
-                        + "', which is not defined; defined steps: " + byId.keySet());
+                throw new FlowValidationException(id, step.id(), transition + " goes to step '"
+                        + Diagnostics.id(target) + "', which is not defined; defined steps: "
+                        + Diagnostics.list(byId.keySet()));
             }
         }
     }

@@ -8,10 +8,20 @@ final class Options {
     private Options() {
     }
 
-    /** Returns {@code d} if it is null or positive. */
+    /** Returns {@code d} if it is null, or positive and at most {@link EngineOptions#MAX_DURATION}. */
     static Duration positive(Duration d, String name) {
         if (d != null && (d.isNegative() || d.isZero())) {
             throw new IllegalArgumentException(name + " must be positive, got " + d);
+        }
+        return atMostMax(d, name);
+    }
+
+    /** Returns {@code d} if it is null or at most {@link EngineOptions#MAX_DURATION}. */
+    static Duration atMostMax(Duration d, String name) {
+        // Anything longer could overflow an instant or epoch milliseconds once added to the clock.
+        if (d != null && d.compareTo(EngineOptions.MAX_DURATION) > 0) {
+            throw new IllegalArgumentException(name + " must be at most " + EngineOptions.MAX_DURATION.toDays()
+                    + " days (EngineOptions.MAX_DURATION), got " + d);
         }
         return d;
     }
@@ -20,6 +30,27 @@ final class Options {
     static String textOrNull(String s, String name) {
         if (s != null && s.isBlank()) {
             throw new IllegalArgumentException(name + " must be null or a non-blank string, got '" + s + "'");
+        }
+        return s;
+    }
+
+    /**
+     * Returns {@code s} if it holds neither U+0000, which PostgreSQL text cannot store, nor an unpaired
+     * surrogate, which UTF-8 cannot encode: an id with either could never be saved or found again.
+     */
+    static String storableText(String s, String name) {
+        if (s == null) {
+            return null;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean bad = c == '\u0000'
+                    || Character.isHighSurrogate(c) && (i + 1 == s.length() || !Character.isLowSurrogate(s.charAt(i + 1)))
+                    || Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
+            if (bad) {
+                throw new IllegalArgumentException(name + " must not contain U+0000 or an unpaired surrogate, got '"
+                        + Diagnostics.id(s) + "' (character " + i + ")");
+            }
         }
         return s;
     }

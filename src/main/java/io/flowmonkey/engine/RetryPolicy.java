@@ -12,8 +12,14 @@ import java.util.Set;
  * <p>Attempt {@code n} (1-based) that fails with a retried code is followed, after
  * {@code min(backoff * multiplier^(n-1), maxBackoff)}, by attempt {@code n + 1}, up to
  * {@link #maxAttempts()}. The pause is a timed wait (status {@code WAITING} with
- * {@code waitMetadata.wakeAt}), so it survives restarts. In flow JSON:
- * {@code {"maxAttempts":3,"backoffMs":1000,"backoffMultiplier":2,"maxBackoffMs":60000,"retryOn":["TIMEOUT"]}}.
+ * {@code waitMetadata.wakeAt}), so it survives restarts; a pause of zero runs the next attempt at once,
+ * in the same call. A failure marked {@link StepResult.Failure#nonRetryable()} is never retried.
+ *
+ * <p><b>Counting differs from flow JSON.</b> Here {@link #maxAttempts()} counts every attempt, the first
+ * included: {@code maxAttempts(3)} means three tries. In flow JSON, as in FlowMonkey TypeScript,
+ * {@code retry.maxAttempts} counts the retries after the first, and the defaults differ too (see
+ * {@link Flow#fromJson(String)}): {@code {"maxAttempts":3,"backoffMs":1000,"maxBackoffMs":60000}} is
+ * {@code maxAttempts(4).backoff(1s).maxBackoff(60s)}.
  */
 public final class RetryPolicy {
 
@@ -61,7 +67,7 @@ public final class RetryPolicy {
     /**
      * Returns the pause after the first failed attempt.
      *
-     * @return a positive duration
+     * @return zero or a positive duration
      */
     public Duration backoff() {
         return backoff;
@@ -79,7 +85,7 @@ public final class RetryPolicy {
     /**
      * Returns the longest pause.
      *
-     * @return a positive duration
+     * @return zero or a positive duration, never shorter than {@link #backoff()}
      */
     public Duration maxBackoff() {
         return maxBackoff;
@@ -151,7 +157,8 @@ public final class RetryPolicy {
         }
 
         /**
-         * Sets how many attempts a step gets in all, the first included.
+         * Sets how many attempts a step gets in all, the first included (flow JSON's
+         * {@code retry.maxAttempts} is one less: it counts only the retries).
          *
          * @param maxAttempts at least 1 (1 means no retry)
          * @return this builder
@@ -168,12 +175,13 @@ public final class RetryPolicy {
         /**
          * Sets the pause after the first failed attempt.
          *
-         * @param backoff a positive duration
+         * @param backoff zero (retry at once) or a positive duration of at most
+         *     {@link EngineOptions#MAX_DURATION}
          * @return this builder
-         * @throws IllegalArgumentException if not positive
+         * @throws IllegalArgumentException if negative or too long
          */
         public Builder backoff(Duration backoff) {
-            this.backoff = positive(backoff, "backoff");
+            this.backoff = notNegative(backoff, "backoff");
             return this;
         }
 
@@ -196,12 +204,12 @@ public final class RetryPolicy {
         /**
          * Sets the longest pause.
          *
-         * @param maxBackoff a positive duration
+         * @param maxBackoff zero or a positive duration of at most {@link EngineOptions#MAX_DURATION}
          * @return this builder
-         * @throws IllegalArgumentException if not positive
+         * @throws IllegalArgumentException if negative or too long
          */
         public Builder maxBackoff(Duration maxBackoff) {
-            this.maxBackoff = positive(maxBackoff, "maxBackoff");
+            this.maxBackoff = notNegative(maxBackoff, "maxBackoff");
             return this;
         }
 
@@ -244,12 +252,12 @@ public final class RetryPolicy {
             return new RetryPolicy(this, maxBackoff);
         }
 
-        private static Duration positive(Duration d, String name) {
+        private static Duration notNegative(Duration d, String name) {
             Objects.requireNonNull(d, () -> name + " must not be null");
-            if (d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(name + " must be positive, got " + d);
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(name + " must not be negative, got " + d);
             }
-            return d;
+            return Options.atMostMax(d, name);
         }
     }
 }

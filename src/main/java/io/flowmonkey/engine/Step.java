@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 
@@ -9,6 +10,7 @@ import java.util.Objects;
  *
  * <p>Transitions: {@link #onSuccess()} null completes the execution; {@link #onFailure()} null fails it
  * with an error naming this step; {@link #onResume()} null means that after a wait the step runs again.
+ * A handler can override {@code onSuccess} for one run with {@link StepResult.Success#then(String)}.
  */
 public final class Step {
 
@@ -21,6 +23,7 @@ public final class Step {
     private final String onFailure;
     private final String onResume;
     private final RetryPolicy retry;
+    private final Duration timeout;
 
     private Step(Builder b) {
         this.id = b.id;
@@ -32,6 +35,7 @@ public final class Step {
         this.onFailure = b.onFailure;
         this.onResume = b.onResume;
         this.retry = b.retry;
+        this.timeout = b.timeout;
     }
 
     /**
@@ -41,10 +45,12 @@ public final class Step {
      * @param id the step id, unique within its flow
      * @param handlerType the handler type ({@code "type"} in flow JSON)
      * @return a builder
-     * @throws IllegalArgumentException if either argument is null or blank
+     * @throws IllegalArgumentException if either argument is null or blank, or holds U+0000 or an
+     *     unpaired surrogate (text PostgreSQL and UTF-8 cannot store)
      */
     public static Builder builder(String id, String handlerType) {
-        return new Builder(requireText(id, "step id"), requireText(handlerType, "handler type of step '" + id + "'"));
+        return new Builder(requireText(id, "step id"), requireText(handlerType, "handler type of step '"
+                + Diagnostics.id(id) + "'"));
     }
 
     /**
@@ -128,23 +134,36 @@ public final class Step {
         return retry;
     }
 
+    /**
+     * Returns the budget of one attempt of this step's handler. A handler still running when it passes
+     * is interrupted and abandoned, and the attempt fails with {@link Engine#STEP_TIMEOUT}.
+     *
+     * @return the budget, or null for {@link EngineOptions#stepTimeout()} (when that is null too, the
+     *     handler runs on the caller's thread, unbounded)
+     */
+    public Duration timeout() {
+        return timeout;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof Step that && id.equals(that.id) && handlerType.equals(that.handlerType)
                 && config.equals(that.config) && input.equals(that.input) && Objects.equals(outputKey, that.outputKey)
                 && Objects.equals(onSuccess, that.onSuccess) && Objects.equals(onFailure, that.onFailure)
-                && Objects.equals(onResume, that.onResume) && Objects.equals(retry, that.retry);
+                && Objects.equals(onResume, that.onResume) && Objects.equals(retry, that.retry)
+                && Objects.equals(timeout, that.timeout);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, handlerType, config, input, outputKey, onSuccess, onFailure, onResume, retry);
+        return Objects.hash(id, handlerType, config, input, outputKey, onSuccess, onFailure, onResume, retry, timeout);
     }
 
     @Override
     public String toString() {
-        return "Step{id=" + id + ", type=" + handlerType + ", onSuccess=" + onSuccess + ", onFailure=" + onFailure
-                + ", onResume=" + onResume + "}";
+        return "Step{id=" + Diagnostics.id(id) + ", type=" + Diagnostics.id(handlerType) + ", onSuccess="
+                + Diagnostics.id(onSuccess) + ", onFailure=" + Diagnostics.id(onFailure) + ", onResume="
+                + Diagnostics.id(onResume) + "}";
     }
 
     private static String requireText(String value, String what) {
@@ -152,7 +171,7 @@ public final class Step {
             throw new IllegalArgumentException(what + " must be a non-blank string, got "
                     + (value == null ? "null" : "'" + value + "'"));
         }
-        return value;
+        return Options.storableText(value, what);
     }
 
     /** Builds a {@link Step}; each setter checks its argument. Not thread-safe. */
@@ -166,6 +185,7 @@ public final class Step {
         private String onFailure;
         private String onResume;
         private RetryPolicy retry;
+        private Duration timeout;
 
         private Builder(String id, String handlerType) {
             this.id = id;
@@ -203,7 +223,8 @@ public final class Step {
          * @throws IllegalArgumentException if the path is blank or has an empty segment
          */
         public Builder outputKey(String outputKey) {
-            this.outputKey = outputKey == null ? null : Paths.requireValid(outputKey, "outputKey of step '" + id + "'");
+            this.outputKey = outputKey == null ? null : Options.storableText(Paths.requireValid(outputKey,
+                    "outputKey of step '" + Diagnostics.id(id) + "'"), "outputKey of step '" + Diagnostics.id(id) + "'");
             return this;
         }
 
@@ -248,6 +269,24 @@ public final class Step {
          */
         public Builder retry(RetryPolicy retry) {
             this.retry = retry;
+            return this;
+        }
+
+        /**
+         * Sets the budget of one attempt ({@code "timeoutMs"} in flow JSON). A step with a budget runs
+         * its handler on a thread the engine owns, with the caller waiting: past the budget the handler
+         * is interrupted and abandoned (the engine stops waiting even for a handler that ignores the
+         * interrupt, and nothing it returns later is saved), and the attempt fails with
+         * {@link Engine#STEP_TIMEOUT}, which the step's {@link RetryPolicy} retries like any code.
+         * Measured on the system's monotonic time, not on {@link EngineOptions#clock()}.
+         *
+         * @param timeout a positive duration of at most {@link EngineOptions#MAX_DURATION}, or null for the
+         *     engine's {@link EngineOptions#stepTimeout()}
+         * @return this builder
+         * @throws IllegalArgumentException if not positive or too long
+         */
+        public Builder timeout(Duration timeout) {
+            this.timeout = Options.positive(timeout, "timeout of step '" + Diagnostics.id(id) + "'");
             return this;
         }
 

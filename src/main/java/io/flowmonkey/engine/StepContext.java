@@ -16,6 +16,28 @@ public interface StepContext {
     Object input();
 
     /**
+     * Returns the step's input converted to a type, such as {@code ctx.input(Order.class)}, with the
+     * {@link EngineOptions#objectMapper()} ({@code convertValue}: maps become beans or records, numbers
+     * widen, and so on). A handler that lets the exception propagate fails the step with
+     * {@link Engine#INPUT_ERROR}, naming the step and the type.
+     *
+     * @param <T> the type
+     * @param type the class to convert to
+     * @return the converted input; null when the input is null
+     * @throws StepInputException if the input cannot be converted to {@code type}
+     */
+    <T> T input(Class<T> type);
+
+    /**
+     * Returns the engine running this step, so that a handler can create, run, resume or cancel other
+     * executions without holding a reference of its own. Calls on the execution this step belongs to
+     * (its own id) race with this step's save and are best left to the step's result.
+     *
+     * @return the engine
+     */
+    Engine engine();
+
+    /**
      * Returns the step's configuration, unmodifiable.
      *
      * @return the config; empty when the step has none

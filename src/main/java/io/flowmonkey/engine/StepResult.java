@@ -14,26 +14,30 @@ public sealed interface StepResult {
 
     /**
      * The step succeeded. Its output is written to the step's {@link Step#outputKey()}, and the
-     * execution goes to {@link Step#onSuccess()} (or completes when that is null).
+     * execution goes to {@link Step#onSuccess()} (or completes when that is null), unless
+     * {@link Success#then(String)} names another step. An output the store cannot hold exactly (a
+     * value Jackson cannot write, NaN, nesting past the store's limits) fails the step with
+     * {@link Engine#OUTPUT_NOT_STORABLE}.
      *
      * @param output the output, a JSON-like value (maps, lists, strings, numbers, booleans), or null
      * @return the result
      */
-    static StepResult success(Object output) {
-        return new Success(output);
+    static Success success(Object output) {
+        return new Success(output, null);
     }
 
     /**
      * The step failed. Unless its {@link RetryPolicy} retries the code, the execution goes to
-     * {@link Step#onFailure()}, or fails with an error naming the step when that is null.
+     * {@link Step#onFailure()}, or fails with an error naming the step when that is null. Add
+     * {@link Failure#nonRetryable()} for a failure no retry can mend.
      *
      * @param code a short machine-readable code, such as {@code "PAYMENT_DECLINED"}
      * @param message what went wrong, for people
      * @return the result
      * @throws IllegalArgumentException if {@code code} is null or blank
      */
-    static StepResult failure(String code, String message) {
-        return new Failure(code, message, null);
+    static Failure failure(String code, String message) {
+        return new Failure(code, message, null, true);
     }
 
     /**
@@ -45,33 +49,30 @@ public sealed interface StepResult {
      * @return the result
      * @throws IllegalArgumentException if {@code code} is null or blank
      */
-    static StepResult failure(String code, String message, Object details) {
-        return new Failure(code, message, details);
+    static Failure failure(String code, String message, Object details) {
+        return new Failure(code, message, details, true);
     }
 
     /**
      * Waits for a while; afterwards the execution continues as if resumed without data.
      *
-     * @param duration how long, positive
+     * @param duration how long, positive and at most {@link EngineOptions#MAX_DURATION}
      * @param reason why, stored in the wait metadata
      * @return the result
-     * @throws IllegalArgumentException if {@code duration} is not positive
+     * @throws IllegalArgumentException if {@code duration} is not positive or too long
      */
     static StepResult waitFor(Duration duration, String reason) {
-        Objects.requireNonNull(duration, "wait duration must not be null");
-        if (duration.isNegative() || duration.isZero()) {
-            throw new IllegalArgumentException("wait duration must be positive, got " + duration);
-        }
-        return new Wait(duration, null, reason);
+        return new Wait(Objects.requireNonNull(duration, "wait duration must not be null"), null, reason);
     }
 
     /**
      * Waits until an instant; afterwards the execution continues as if resumed without data. An instant
      * in the past wakes at the next run.
      *
-     * @param wakeAt when to wake
+     * @param wakeAt when to wake, an instant epoch milliseconds can hold
      * @param reason why, stored in the wait metadata
      * @return the result
+     * @throws IllegalArgumentException if epoch milliseconds cannot hold {@code wakeAt}
      */
     static StepResult waitUntil(Instant wakeAt, String reason) {
         return new Wait(null, Objects.requireNonNull(wakeAt, "wakeAt must not be null"), reason);
@@ -91,8 +92,39 @@ public sealed interface StepResult {
      * A success.
      *
      * @param output the output, or null
+     * @param nextStepId the step to go to instead of {@link Step#onSuccess()}, or null to follow it
      */
-    record Success(Object output) implements StepResult {
+    record Success(Object output, String nextStepId) implements StepResult {
+
+        /**
+         * Rejects a blank next step.
+         *
+         * @param output the output, or null
+         * @param nextStepId the step to go to instead of {@link Step#onSuccess()}, or null to follow it
+         */
+        public Success {
+            if (nextStepId != null && nextStepId.isBlank()) {
+                throw new IllegalArgumentException("next step id must be null or a non-blank string, got '"
+                        + nextStepId + "'");
+            }
+        }
+
+        /**
+         * Branches on data: the execution goes to {@code nextStepId} instead of the step's
+         * {@link Step#onSuccess()} (FlowMonkey's {@code nextStepOverride}). The choice is recorded in
+         * the step's {@link io.flowmonkey.execution.StepHistory#nextStepOverride()}. A step the flow
+         * does not define fails the execution with {@link Engine#STEP_NOT_FOUND}, naming it.
+         *
+         * @param nextStepId a step id of the same flow
+         * @return a success with the same output that goes to {@code nextStepId}
+         * @throws IllegalArgumentException if {@code nextStepId} is null or blank
+         */
+        public Success then(String nextStepId) {
+            if (nextStepId == null) {
+                throw new IllegalArgumentException("next step id must be a non-blank string, got null");
+            }
+            return new Success(output, nextStepId);
+        }
     }
 
     /**
@@ -101,8 +133,10 @@ public sealed interface StepResult {
      * @param code a short machine-readable code, never blank
      * @param message what went wrong, or null
      * @param details extra JSON-like data, or null
+     * @param retryable false if the step's {@link RetryPolicy} must not retry it, whatever its code;
+     *     {@link Step#onFailure()} still applies
      */
-    record Failure(String code, String message, Object details) implements StepResult {
+    record Failure(String code, String message, Object details, boolean retryable) implements StepResult {
 
         /**
          * Rejects a blank code.
@@ -110,6 +144,7 @@ public sealed interface StepResult {
          * @param code a short machine-readable code, never blank
          * @param message what went wrong, or null
          * @param details extra JSON-like data, or null
+         * @param retryable false if the step's {@link RetryPolicy} must not retry it
          */
         public Failure {
             if (code == null || code.isBlank()) {
@@ -117,10 +152,22 @@ public sealed interface StepResult {
                         + (code == null ? "null" : "'" + code + "'"));
             }
         }
+
+        /**
+         * Marks the failure as permanent, such as a declined card: the step's {@link RetryPolicy} does
+         * not retry it, and the execution goes straight to {@link Step#onFailure()} (or fails).
+         *
+         * @return the same failure, not retryable
+         */
+        public Failure nonRetryable() {
+            return new Failure(code, message, details, false);
+        }
     }
 
     /**
-     * A wait: for {@code duration}, until {@code wakeAt}, or (both null) for a signal.
+     * A wait: for {@code duration}, until {@code wakeAt}, or (both null) for a signal. A wake-up that
+     * would fall outside what epoch milliseconds hold once added to the clock fails the step with
+     * {@link Engine#INVALID_WAIT}.
      *
      * @param duration how long to wait, or null
      * @param wakeAt when to wake, or null
@@ -129,7 +176,8 @@ public sealed interface StepResult {
     record Wait(Duration duration, Instant wakeAt, String reason) implements StepResult {
 
         /**
-         * Rejects a wait with both a duration and an instant.
+         * Rejects a wait with both a duration and an instant, a duration that is not positive or is
+         * longer than {@link EngineOptions#MAX_DURATION}, and an instant epoch milliseconds cannot hold.
          *
          * @param duration how long to wait, or null
          * @param wakeAt when to wake, or null
@@ -138,6 +186,17 @@ public sealed interface StepResult {
         public Wait {
             if (duration != null && wakeAt != null) {
                 throw new IllegalArgumentException("a wait has a duration or a wakeAt, not both");
+            }
+            if (duration != null) {
+                Options.positive(duration, "wait duration");
+            }
+            if (wakeAt != null) {
+                try {
+                    wakeAt.toEpochMilli();
+                } catch (ArithmeticException e) {
+                    throw new IllegalArgumentException("wakeAt must be an instant epoch milliseconds can hold, got "
+                            + wakeAt, e);
+                }
             }
         }
     }

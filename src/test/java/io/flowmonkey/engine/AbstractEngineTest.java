@@ -4,18 +4,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionNotFoundException;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.execution.StoreException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -30,6 +39,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.MDC;
 
 /**
  * The engine's behaviour against one {@link ExecutionStore}; each store gets a subclass (STYLE 11).
@@ -557,7 +567,11 @@ abstract class AbstractEngineTest {
         assertThat(failed.error().code()).isEqualTo(Engine.HANDLER_ERROR);
         assertThat(failed.error().message()).isEqualTo("disk on fire");
         assertThat(failed.error().stepId()).isEqualTo("boom");
-        assertThat(failed.error().details()).isEqualTo(Map.of("exception", "java.lang.IllegalStateException"));
+        assertThat(failed.error().details()).isInstanceOfSatisfying(Map.class, details -> {
+            assertThat(details).containsEntry("exception", "java.lang.IllegalStateException");
+            assertThat((String) details.get("stackTrace")).startsWith("java.lang.IllegalStateException: disk on fire\n")
+                    .contains("\tat io.flowmonkey.engine.AbstractEngineTest");
+        });
     }
 
     @Test
@@ -986,5 +1000,582 @@ abstract class AbstractEngineTest {
         Execution done = engine.resume(id, Map.of("approved", true, "by", "z")).execution();
 
         assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+    }
+
+    // --- How a step attempt ends (issue 9 class 5, issue 10 items 4-7) ---
+
+    /** Long enough for a handler that returns at once to finish on a loaded machine; short enough to wait out. */
+    private static final Duration SHORT_BUDGET = Duration.ofMillis(500);
+
+    private String runOneStep(String handlerType, StepHandler handler, RetryPolicy retry, Duration timeout) {
+        handlers.register(handlerType, handler);
+        flows.register(Flow.builder(handlerType, "1").initialStep("s")
+                .step(Step.builder("s", handlerType).outputKey("out").retry(retry).timeout(timeout).build()).build());
+        return engine.create(handlerType, Map.of()).execution().id();
+    }
+
+    private static int recurseForever(int n) {
+        return recurseForever(n + 1) + 1;
+    }
+
+    @Test
+    void handlers_that_throw_an_Error_fail_with_HANDLER_ERROR_and_a_bounded_stack_trace() {
+        Map<String, StepHandler> throwers = new LinkedHashMap<>();
+        throwers.put("assertion", ctx -> {
+            throw new AssertionError("invariant broken");
+        });
+        throwers.put("overflow", ctx -> StepResult.success(recurseForever(0)));
+        throwers.put("linkage", ctx -> {
+            throw new NoClassDefFoundError("com/example/Gone");
+        });
+        throwers.put("timed-assertion", ctx -> {
+            throw new AssertionError("invariant broken on a step thread");
+        });
+        for (Map.Entry<String, StepHandler> thrower : throwers.entrySet()) {
+            Duration budget = thrower.getKey().startsWith("timed") ? Duration.ofSeconds(30) : null;
+            String id = runOneStep(thrower.getKey(), thrower.getValue(), null, budget);
+
+            Execution failed = engine.run(id).execution();
+
+            assertThat(failed.status()).as(thrower.getKey()).isEqualTo(ExecutionStatus.FAILED);
+            assertThat(failed.error().code()).isEqualTo(Engine.HANDLER_ERROR);
+            assertThat(failed.error().stepId()).isEqualTo("s");
+            Map<?, ?> details = (Map<?, ?>) failed.error().details();
+            String trace = (String) details.get("stackTrace");
+            assertThat(trace).startsWith((String) details.get("exception"));
+            assertThat(trace.length()).isLessThanOrEqualTo(Diagnostics.MAX_STACK_TRACE_CHARS + 40);
+            assertThat(trace.lines().filter(l -> l.startsWith("\tat ")).count()).isLessThanOrEqualTo(
+                    (long) Diagnostics.MAX_FRAMES * (Diagnostics.MAX_CAUSES + 1));
+            assertThat(stored(id)).isEqualTo(failed);
+        }
+    }
+
+    @Test
+    void a_stored_stack_trace_includes_causes() {
+        String id = runOneStep("wrapped", ctx -> {
+            throw new IllegalStateException("charge failed", new IOException("connection reset"));
+        }, null, null);
+
+        Map<?, ?> details = (Map<?, ?>) engine.run(id).execution().error().details();
+
+        assertThat((String) details.get("stackTrace")).contains("Caused by: java.io.IOException: connection reset");
+    }
+
+    @Test
+    void an_Error_is_retried_per_policy_and_never_beyond_maxAttempts() {
+        AtomicInteger calls = new AtomicInteger();
+        String id = runOneStep("flaky", ctx -> {
+            calls.incrementAndGet();
+            throw new AssertionError("attempt " + ctx.attempt());
+        }, RetryPolicy.builder().maxAttempts(3).backoff(Duration.ZERO).build(), null);
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(calls).hasValue(3);
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().message()).isEqualTo("attempt 3");
+        assertThat(failed.history()).extracting(StepHistory::outcome).containsExactly("failure", "failure", "failure");
+        assertThat(engine.run(id).execution()).isEqualTo(failed);
+        assertThat(calls).hasValue(3);
+    }
+
+    @Test
+    void an_OutOfMemoryError_is_not_caught_and_saves_nothing_of_the_step() {
+        String id = runOneStep("oom", ctx -> {
+            throw new OutOfMemoryError("simulated");
+        }, null, null);
+
+        assertThatThrownBy(() -> engine.run(id)).isInstanceOf(OutOfMemoryError.class);
+        assertThat(stored(id).status()).isEqualTo(ExecutionStatus.PENDING);
+        assertThat(stored(id).history()).isEmpty();
+    }
+
+    @Test
+    void a_result_the_store_refuses_is_stored_as_OUTPUT_NOT_STORABLE_and_follows_the_retry_policy() {
+        AtomicInteger calls = new AtomicInteger();
+        String id = runOneStep("refused", ctx -> StepResult.success("poison-" + calls.incrementAndGet()),
+                RetryPolicy.builder().maxAttempts(2).backoff(Duration.ZERO).build(), null);
+        faulty.beforeSave(e -> {
+            if (String.valueOf(e.context().get("out")).startsWith("poison")) {
+                throw new ExecutionDataException(e.id(), "context", "cannot hold it", null);
+            }
+        });
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(calls).hasValue(2);
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.OUTPUT_NOT_STORABLE);
+        assertThat(failed.error().message()).contains("step 's'").contains("cannot hold it");
+        assertThat(failed.context()).doesNotContainKey("out");
+        assertThat(stored(id)).isEqualTo(failed);
+    }
+
+    @Test
+    void a_cyclic_output_is_stored_as_OUTPUT_NOT_STORABLE() {
+        String id = runOneStep("cyclic", ctx -> {
+            Map<String, Object> loop = new HashMap<>();
+            loop.put("self", loop);
+            return StepResult.success(loop);
+        }, null, null);
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.OUTPUT_NOT_STORABLE);
+        assertThat(stored(id).status()).isEqualTo(ExecutionStatus.FAILED);
+    }
+
+    @Test
+    void a_wait_that_ends_past_epoch_milliseconds_fails_with_INVALID_WAIT() {
+        clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(Long.MAX_VALUE - 60_000)));
+        String id = runOneStep("far", ctx -> StepResult.waitFor(Duration.ofHours(1), "too late"), null, null);
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.INVALID_WAIT);
+        assertThat(failed.error().message()).contains("wait of PT1H");
+    }
+
+    @Test
+    void a_retry_pause_past_epoch_milliseconds_fails_with_INVALID_WAIT() {
+        clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(Long.MAX_VALUE - 60_000)));
+        String id = runOneStep("farRetry", ctx -> StepResult.failure("BUSY", "try later"),
+                RetryPolicy.builder().maxAttempts(3).backoff(Duration.ofDays(1)).build(), null);
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.INVALID_WAIT);
+        assertThat(failed.error().message()).contains("retry pause of PT24H");
+    }
+
+    @Test
+    void a_wait_out_of_range_is_refused_when_built_and_the_handler_that_built_it_fails() {
+        assertThatThrownBy(() -> StepResult.waitFor(Duration.ofSeconds(Long.MAX_VALUE), "x"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("MAX_DURATION");
+        assertThatThrownBy(() -> StepResult.waitUntil(Instant.MAX, "x"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("epoch milliseconds");
+        String id = runOneStep("forever", ctx -> StepResult.waitUntil(Instant.MAX, "x"), null, null);
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.error().code()).isEqualTo(Engine.HANDLER_ERROR);
+        assertThat(failed.error().message()).contains("wakeAt must be an instant epoch milliseconds can hold");
+    }
+
+    @Test
+    void then_sends_the_execution_to_the_chosen_step_and_history_records_the_choice() {
+        handlers.register("route", ctx -> {
+            Map<?, ?> order = (Map<?, ?>) ctx.input();
+            Object output = Map.of("routed", true);
+            return Boolean.TRUE.equals(order.get("express")) ? StepResult.success(output).then("ship")
+                    : StepResult.success(output);
+        }).register("echo", ctx -> StepResult.success(ctx.stepId()));
+        flows.register(Flow.builder("branch", "1").initialStep("route")
+                .step(Step.builder("route", "route").input(InputSelector.key("order")).outputKey("route")
+                        .onSuccess("pack").build())
+                .step(Step.builder("pack", "echo").outputKey("packed").build())
+                .step(Step.builder("ship", "echo").outputKey("shipped").build())
+                .build());
+        String express = engine.create("branch", Map.of("order", Map.of("express", true))).execution().id();
+        String normal = engine.create("branch", Map.of("order", Map.of("express", false))).execution().id();
+
+        Execution shipped = engine.run(express).execution();
+        Execution packed = engine.run(normal).execution();
+
+        assertThat(stepIds(shipped)).containsExactly("route", "ship");
+        assertThat(shipped.context()).containsEntry("route", Map.of("routed", true)).containsEntry("shipped", "ship")
+                .doesNotContainKey("packed");
+        assertThat(shipped.history().get(0).nextStepOverride()).isEqualTo("ship");
+        assertThat(shipped.history().get(1).nextStepOverride()).isNull();
+        assertThat(stored(express).history()).isEqualTo(shipped.history());
+        assertThat(stepIds(packed)).containsExactly("route", "pack");
+        assertThat(packed.history().get(0).nextStepOverride()).isNull();
+    }
+
+    @Test
+    void then_to_a_step_the_flow_lacks_fails_with_STEP_NOT_FOUND_naming_it() {
+        AtomicInteger compensations = new AtomicInteger();
+        handlers.register("lost", ctx -> StepResult.success("x").then("nowhere"))
+                .register("undo", ctx -> StepResult.success(compensations.incrementAndGet()));
+        flows.register(Flow.builder("lost", "1").initialStep("a")
+                .step(Step.builder("a", "lost").outputKey("a").onFailure("undo")
+                        .retry(RetryPolicy.builder().maxAttempts(3).backoff(Duration.ZERO).build()).build())
+                .step(Step.builder("undo", "undo").build())
+                .build());
+        String id = engine.create("lost", Map.of()).execution().id();
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.STEP_NOT_FOUND);
+        assertThat(failed.error().stepId()).isEqualTo("a");
+        assertThat(failed.error().message()).contains("'nowhere'").contains("defined steps: [a, undo]");
+        assertThat(failed.context()).doesNotContainKey("a");
+        assertThat(failed.history()).extracting(StepHistory::outcome).containsExactly("failure");
+        assertThat(compensations).hasValue(0);
+    }
+
+    @Test
+    void a_handler_past_its_timeout_is_interrupted_and_the_attempt_fails_with_STEP_TIMEOUT() {
+        CountDownLatch interrupted = new CountDownLatch(1);
+        String id = runOneStep("sleepy", ctx -> {
+            try {
+                Thread.sleep(Duration.ofMinutes(10).toMillis());   // the handler under test sleeps; the test does not
+            } catch (InterruptedException e) {
+                interrupted.countDown();
+                throw e;
+            }
+            return StepResult.success("never");
+        }, null, SHORT_BUDGET);
+
+        Execution failed = assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> engine.run(id).execution());
+
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.STEP_TIMEOUT);
+        assertThat(failed.error().message()).contains("step 's' ran past its timeout of PT0.5S");
+        assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> interrupted.await());
+        assertThat(Thread.currentThread().isInterrupted()).isFalse();
+    }
+
+    @Test
+    void a_step_timeout_is_retried_per_policy_and_the_next_attempt_can_succeed() {
+        String id = runOneStep("slowOnce", ctx -> {
+            if (ctx.attempt() == 1) {
+                new CountDownLatch(1).await();
+            }
+            return StepResult.success("attempt " + ctx.attempt());
+        }, RetryPolicy.builder().maxAttempts(2).backoff(Duration.ZERO).retryOn(Engine.STEP_TIMEOUT).build(),
+                Duration.ofSeconds(2));
+
+        Execution done = assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> engine.run(id).execution());
+
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(done.context()).containsEntry("out", "attempt 2");
+        assertThat(done.history()).extracting(h -> h.error() == null ? null : (Object) ((Map<?, ?>) h.error()).get("code"))
+                .containsExactly(Engine.STEP_TIMEOUT, null);
+    }
+
+    @Test
+    void a_handler_that_ignores_interrupts_is_abandoned_and_its_late_result_is_never_saved() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch returned = new CountDownLatch(1);
+        AtomicInteger interrupts = new AtomicInteger();
+        String id = runOneStep("stubborn", ctx -> {
+            while (true) {
+                try {
+                    if (release.await(10, TimeUnit.SECONDS)) {
+                        break;
+                    }
+                } catch (InterruptedException ignored) {
+                    interrupts.incrementAndGet();
+                }
+            }
+            returned.countDown();
+            return StepResult.success("late");
+        }, null, SHORT_BUDGET);
+
+        Execution failed = assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> engine.run(id).execution());
+        int savesAfterTimeout = faulty.saves();
+        release.countDown();
+        assertThat(returned.await(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS)).isTrue();
+
+        assertThat(failed.error().code()).isEqualTo(Engine.STEP_TIMEOUT);
+        assertThat(interrupts).hasValue(1);
+        assertThat(stored(id)).isEqualTo(failed);
+        assertThat(stored(id).context()).doesNotContainKey("out");
+        assertThat(faulty.saves()).isEqualTo(savesAfterTimeout);
+    }
+
+    @Test
+    void the_engine_step_timeout_applies_to_steps_without_their_own() {
+        engine = newEngine(EngineOptions.builder().clock(clock).stepTimeout(SHORT_BUDGET));
+        String id = runOneStep("stuck", ctx -> {
+            new CountDownLatch(1).await();
+            return StepResult.success("never");
+        }, null, null);
+
+        Execution failed = assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> engine.run(id).execution());
+
+        assertThat(failed.error().code()).isEqualTo(Engine.STEP_TIMEOUT);
+    }
+
+    @Test
+    void a_throwable_whose_methods_throw_still_ends_in_a_stored_HANDLER_ERROR() {
+        String id = runOneStep("hostile", ctx -> {
+            throw new RuntimeException() {
+                private static final long serialVersionUID = 1L;
+
+                @Override
+                public String getMessage() {
+                    throw new IllegalStateException("no message for you");
+                }
+
+                @Override
+                public synchronized Throwable getCause() {
+                    throw new IllegalStateException("no cause either");
+                }
+            };
+        }, null, null);
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.HANDLER_ERROR);
+        assertThat(stored(id)).isEqualTo(failed);
+    }
+
+    @Test
+    void a_nonRetryable_failure_skips_the_retry_policy_and_goes_to_onFailure() {
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        handlers.register("decline", ctx -> {
+            attempts.add(ctx.attempt());
+            return StepResult.failure("CARD_DECLINED", "insufficient funds").nonRetryable();
+        }).register("echo", ctx -> StepResult.success(true));
+        flows.register(Flow.builder("card", "1").initialStep("charge")
+                .step(Step.builder("charge", "decline").onFailure("notify")
+                        .retry(RetryPolicy.builder().maxAttempts(5).backoff(Duration.ZERO).build()).build())
+                .step(Step.builder("notify", "echo").outputKey("notified").build())
+                .build());
+        String id = engine.create("card", Map.of()).execution().id();
+
+        Execution done = engine.run(id).execution();
+
+        assertThat(attempts).containsExactly(1);
+        assertThat(stepIds(done)).containsExactly("charge", "notify");
+        assertThat(done.context()).containsEntry("notified", true);
+    }
+
+    @Test
+    void handlers_run_with_execution_flow_step_and_attempt_in_the_MDC_on_either_thread() {
+        org.slf4j.MdcForTests.install();
+        List<Map<String, String>> seen = new CopyOnWriteArrayList<>();
+        StepHandler record = ctx -> {
+            seen.add(MDC.getCopyOfContextMap());
+            return StepResult.success(null);
+        };
+        handlers.register("mdc", record);
+        flows.register(Flow.builder("mdc", "1").initialStep("inline")
+                .step(Step.builder("inline", "mdc").onSuccess("timed").build())
+                .step(Step.builder("timed", "mdc").timeout(Duration.ofSeconds(30)).build())
+                .build());
+        String id = engine.create("mdc", Map.of()).execution().id();
+        MDC.put(Engine.MDC_STEP_ID, "caller's own");
+        try {
+            engine.run(id);
+
+            assertThat(MDC.get(Engine.MDC_STEP_ID)).isEqualTo("caller's own");
+            assertThat(MDC.get(Engine.MDC_EXECUTION_ID)).isNull();
+        } finally {
+            MDC.remove(Engine.MDC_STEP_ID);
+        }
+        assertThat(seen).hasSize(2);
+        for (int i = 0; i < 2; i++) {
+            assertThat(seen.get(i)).containsEntry(Engine.MDC_EXECUTION_ID, id).containsEntry(Engine.MDC_FLOW_ID, "mdc")
+                    .containsEntry(Engine.MDC_STEP_ID, i == 0 ? "inline" : "timed")
+                    .containsEntry(Engine.MDC_ATTEMPT, "1");
+        }
+    }
+
+    @Test
+    void a_handler_exception_is_logged_at_WARN_with_execution_flow_step_and_attempt() {
+        String id = runOneStep("loud", ctx -> {
+            throw new IllegalStateException("gateway down");
+        }, null, null);
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            engine.run(id);
+        } finally {
+            System.setErr(original);
+        }
+
+        String log = captured.toString(StandardCharsets.UTF_8);
+        assertThat(log).contains("WARN").contains("step 's'").contains("attempt 1").contains("execution " + id)
+                .contains("flow 'loud'").contains("java.lang.IllegalStateException: gateway down");
+    }
+
+    record Order(String id, int quantity) {
+    }
+
+    @Test
+    void ctx_input_converts_the_step_input_to_a_type_with_the_engine_object_mapper() {
+        engine = newEngine(EngineOptions.builder().clock(clock).objectMapper(new ObjectMapper()
+                .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)));
+        String id = runOneStep("typed", ctx -> {
+            Order order = ctx.input(Order.class);
+            return StepResult.success(order.id() + " x" + order.quantity());
+        }, null, null);
+        flows.register(Flow.builder("typed", "2").initialStep("s")
+                .step(Step.builder("s", "typed").input(InputSelector.key("order")).outputKey("out").build()).build());
+        String typed = engine.create("typed", Map.of("order", Map.of("id", "o-1", "quantity", 3, "note", "x")))
+                .execution().id();
+
+        assertThat(engine.run(typed).execution().context()).containsEntry("out", "o-1 x3");
+        assertThat(stored(id).status()).isEqualTo(ExecutionStatus.PENDING);
+    }
+
+    @Test
+    void an_input_that_cannot_be_converted_fails_with_INPUT_ERROR_naming_the_step() {
+        handlers.register("typed", ctx -> StepResult.success(ctx.input(Order.class)));
+        flows.register(Flow.builder("typed", "1").initialStep("read")
+                .step(Step.builder("read", "typed").input(InputSelector.key("order")).build()).build());
+        String id = engine.create("typed", Map.of("order", Map.of("quantity", "lots"))).execution().id();
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.error().code()).isEqualTo(Engine.INPUT_ERROR);
+        assertThat(failed.error().message()).contains("input of step 'read' cannot be converted to")
+                .contains("Order");
+    }
+
+    @Test
+    void ctx_engine_lets_a_handler_create_and_run_another_execution() {
+        handlers.register("echo", ctx -> StepResult.success(ctx.input()));
+        flows.register(Flow.builder("child", "1").initialStep("work")
+                .step(Step.builder("work", "echo").input(InputSelector.key("n")).outputKey("result").build()).build());
+        handlers.register("spawn", ctx -> {
+            Execution child = ctx.engine().create("child", Map.of("n", 7), CreateOptions.builder()
+                    .parentExecutionId(ctx.executionId()).build()).execution();
+            return StepResult.success(ctx.engine().run(child.id()).execution().context().get("result"));
+        });
+        flows.register(Flow.builder("parent", "1").initialStep("spawn")
+                .step(Step.builder("spawn", "spawn").outputKey("childResult").build()).build());
+        String parent = engine.create("parent", Map.of()).execution().id();
+
+        assertThat(engine.run(parent).execution().context()).containsEntry("childResult", 7);
+        assertThat(store.findChildren(parent)).hasSize(1);
+    }
+
+    @Test
+    void create_with_a_chosen_id_stores_it_and_a_repeat_returns_the_first() {
+        registerHoldFlow();
+        String id = "order-" + UUID.randomUUID();
+
+        CreateResult first = engine.create("hold", Map.of("n", 1), CreateOptions.builder().executionId(id).build());
+        CreateResult again = engine.create("hold", Map.of("n", 2), CreateOptions.builder().executionId(id).build());
+
+        assertThat(first.created()).isTrue();
+        assertThat(first.execution().id()).isEqualTo(id);
+        assertThat(again.created()).isFalse();
+        assertThat(again.execution()).isEqualTo(first.execution());
+        assertThat(stored(id).context()).containsEntry("n", 1);
+    }
+
+    @Test
+    void the_longest_chosen_id_of_four_byte_characters_is_stored_and_found() {
+        registerHoldFlow();
+        String id = "\ud83d\udce6".repeat(CreateOptions.MAX_EXECUTION_ID_LENGTH / 2) + "k";
+
+        engine.create("hold", Map.of(), CreateOptions.builder().executionId(id).build());
+
+        assertThat(stored(id).id()).isEqualTo(id);
+        assertThat(engine.create("hold", Map.of(), CreateOptions.builder().executionId(id).build()).created())
+                .isFalse();
+    }
+
+    @Test
+    void a_chosen_id_taken_by_an_execution_of_another_flow_is_refused() {
+        registerHoldFlow();
+        registerApprovalFlow();
+        String id = "order-" + UUID.randomUUID();
+        engine.create("hold", Map.of(), CreateOptions.builder().executionId(id).build());
+        int saves = faulty.saves();
+
+        assertThatThrownBy(() -> engine.create("approval", Map.of(), CreateOptions.builder().executionId(id).build()))
+                .isInstanceOfSatisfying(IllegalExecutionStateException.class,
+                        e -> assertThat(e.executionId()).isEqualTo(id))
+                .hasMessageContaining("taken by an execution of flow 'hold', not 'approval'");
+        assertThat(stored(id).flowId()).isEqualTo("hold");
+        assertThat(faulty.saves()).isEqualTo(saves + 1);
+    }
+
+    @Test
+    void a_retried_sub_flow_create_with_a_chosen_id_gets_the_first_even_once_the_parent_has_ended() {
+        registerHoldFlow();
+        String parent = createWaiting(null);
+        CreateOptions child = CreateOptions.builder().parentExecutionId(parent).executionId("child-of-" + parent)
+                .build();
+        Execution first = engine.create("hold", Map.of(), child).execution();
+        engine.cancel(parent, Cancellation.Source.USER, null);
+
+        CreateResult again = engine.create("hold", Map.of(), child);
+
+        assertThat(again.created()).isFalse();
+        assertThat(again.execution().id()).isEqualTo(first.id());
+        assertThat(again.execution().status()).isEqualTo(ExecutionStatus.CANCELLED);
+    }
+
+    @Test
+    void concurrent_creates_with_one_chosen_id_store_one_execution() throws Exception {
+        registerHoldFlow();
+        String id = "order-" + UUID.randomUUID();
+        int threads = 32;
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<CreateResult>> futures = new ArrayList<>();
+            for (int i = 0; i < threads; i++) {
+                int n = i;
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    return engine.create("hold", Map.of("caller", n), CreateOptions.builder().executionId(id).build());
+                }));
+            }
+            start.countDown();
+            List<CreateResult> results = new ArrayList<>();
+            for (Future<CreateResult> f : futures) {
+                results.add(f.get(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS));
+            }
+
+            assertThat(results).filteredOn(CreateResult::created).hasSize(1);
+            Execution winner = results.stream().filter(CreateResult::created).findFirst().orElseThrow().execution();
+            assertThat(results).extracting(CreateResult::execution).containsOnly(winner);
+            assertThat(stored(id).context()).isEqualTo(winner.context());
+            assertThat(store.findByStatus(ExecutionStatus.PENDING, 1000)).extracting(Execution::id)
+                    .containsOnlyOnce(id);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void a_JSON_flow_in_the_FlowMonkey_TypeScript_shape_runs_with_TypeScript_retry_counts() {
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        handlers.register("always-fail", ctx -> {
+            attempts.add(ctx.attempt());
+            return StepResult.failure("PERMANENT", "Always fails");
+        }).register("done", ctx -> StepResult.success("done"));
+        flows.register(Flow.fromJson("""
+                {
+                  "id": "retry-exhaust", "version": "1.0.0", "name": "Retry exhaust",
+                  "initialStepId": "step1",
+                  "steps": {
+                    "step1": {
+                      "id": "step1", "type": "always-fail", "config": {},
+                      "input": { "type": "static", "value": {} },
+                      "transitions": { "onSuccess": null, "onFailure": "fallback" },
+                      "retry": { "maxAttempts": 2 }
+                    },
+                    "fallback": {
+                      "id": "fallback", "type": "done", "config": {},
+                      "input": { "type": "static", "value": {} },
+                      "outputKey": "fallback",
+                      "transitions": { "onSuccess": null, "onFailure": null }
+                    }
+                  }
+                }
+                """));
+        String id = engine.create("retry-exhaust", Map.of()).execution().id();
+
+        Execution done = engine.run(id).execution();
+
+        assertThat(attempts).as("maxAttempts 2 are two retries after the first try, with no pause")
+                .containsExactly(1, 2, 3);
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(done.context()).containsEntry("fallback", "done");
     }
 }

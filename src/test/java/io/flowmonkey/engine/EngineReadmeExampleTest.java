@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.testing.PostgresExtension;
 import java.time.Duration;
@@ -123,7 +124,93 @@ class EngineReadmeExampleTest {
                                     "retry": {"maxAttempts": 5, "backoffMs": 500, "backoffMultiplier": 2}}}}
                 """);
 
-        assertThat(fromJson.steps().get("ping").retry().maxAttempts()).isEqualTo(5);
+        // Five retries after the first try, as FlowMonkey TypeScript counts them.
+        assertThat(fromJson.steps().get("ping").retry().maxAttempts()).isEqualTo(6);
         assertThat(fromJson.steps().get("ping").config()).containsEntry("url", "https://example.com");
+    }
+
+    record Order(String id, boolean express) { }
+
+    @Test
+    void branching_timeouts_and_errors_example() {
+        DataSource ds = PG.dataSource();
+
+        HandlerRegistry handlers = new HandlerRegistry()
+                .register("order.route", ctx -> {
+                    Order order = ctx.input(Order.class);          // converted with EngineOptions.objectMapper
+                    return order.express()
+                            ? StepResult.success(order.id()).then("ship-express")   // instead of onSuccess
+                            : StepResult.success(order.id());
+                })
+                .register("payment.charge", ctx -> {
+                    String orderId = ctx.input(String.class);
+                    if (orderId.endsWith("13")) {
+                        return StepResult.failure("CARD_DECLINED", "declined").nonRetryable();   // never retried
+                    }
+                    return ctx.attempt() == 1
+                            ? StepResult.failure("UNAVAILABLE", "gateway busy")    // retried per the policy
+                            : StepResult.success("receipt-" + orderId);
+                })
+                .register("shipping.book", ctx -> StepResult.success(ctx.config().get("carrier")))
+                .register("audit.start", ctx -> {                  // ctx.engine(): no engine reference to carry
+                    ctx.engine().create("audit", Map.of("order", ctx.input()));
+                    return StepResult.success(true);
+                })
+                .register("audit.record", ctx -> StepResult.success(ctx.input()));
+
+        InMemoryFlowRegistry flows = new InMemoryFlowRegistry()
+                .register(Flow.builder("order", "1").initialStep("charge")
+                        .step(Step.builder("charge", "payment.charge").input(InputSelector.path("order.id"))
+                                .outputKey("receipt").timeout(Duration.ofSeconds(10))  // STEP_TIMEOUT past it
+                                .retry(RetryPolicy.builder().maxAttempts(3).backoff(Duration.ZERO)
+                                        .retryOn("UNAVAILABLE", Engine.STEP_TIMEOUT).build())
+                                .onSuccess("route").build())
+                        .step(Step.builder("route", "order.route").input(InputSelector.key("order"))
+                                .outputKey("orderId").onSuccess("ship").build())
+                        .step(Step.builder("ship", "shipping.book").config(Map.of("carrier", "post"))
+                                .outputKey("carrier").onSuccess("audit").build())
+                        .step(Step.builder("ship-express", "shipping.book").config(Map.of("carrier", "courier"))
+                                .outputKey("carrier").onSuccess("audit").build())
+                        .step(Step.builder("audit", "audit.start").input(InputSelector.key("orderId")).build())
+                        .build())
+                .register(Flow.builder("audit", "1").initialStep("record")
+                        .step(Step.builder("record", "audit.record").input(InputSelector.key("order")).build())
+                        .build());
+        Engine engine = new Engine(new PgExecutionStore(ds), handlers, flows);
+
+        // A business key as the id: a second create with it returns the first execution (created() == false).
+        CreateOptions once = CreateOptions.builder().executionId("order-1001").build();
+        CreateResult created = engine.create("order", Map.of("order", Map.of("id", "1001", "express", true)), once);
+        CreateResult again = engine.create("order", Map.of("order", Map.of("id", "1001", "express", true)), once);
+
+        Execution done = engine.run("order-1001").execution();    // charge (2 tries) → route → ship-express → audit
+        String chosen = done.history().get(2).nextStepOverride(); // "ship-express", also in the history JSON
+
+        Execution declined = engine.run(engine.create("order", Map.of("order", Map.of("id", "1013", "express", false)))
+                .execution()).execution();                        // FAILED with CARD_DECLINED after one try
+
+        assertThat(created.created()).isTrue();
+        assertThat(again.created()).isFalse();
+        assertThat(again.execution().id()).isEqualTo("order-1001");
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(done.history()).extracting(StepHistory::stepId)
+                .containsExactly("charge", "charge", "route", "ship-express", "audit");
+        assertThat(done.context()).containsEntry("receipt", "receipt-1001").containsEntry("carrier", "courier");
+        assertThat(chosen).isEqualTo("ship-express");
+        assertThat(declined.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(declined.error().code()).isEqualTo("CARD_DECLINED");
+        assertThat(declined.history()).extracting(StepHistory::stepId).containsExactly("charge");
+
+        Flow charge = Flow.fromJson("""
+                {"id": "charge", "version": "1", "initialStepId": "charge",
+                 "steps": {"charge": {"id": "charge", "type": "payment.charge", "config": {},
+                                      "input": {"type": "key", "key": "orderId"}, "outputKey": "receipt",
+                                      "timeoutMs": 10000, "retry": {"maxAttempts": 3, "backoffMs": 1000},
+                                      "transitions": {"onSuccess": null, "onFailure": null}}}}
+                """);
+        int tries = charge.steps().get("charge").retry().maxAttempts();   // 4
+
+        assertThat(tries).isEqualTo(4);
+        assertThat(charge.steps().get("charge").timeout()).isEqualTo(Duration.ofSeconds(10));
     }
 }

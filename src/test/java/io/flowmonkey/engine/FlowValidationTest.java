@@ -108,4 +108,33 @@ class FlowValidationTest {
         assertThat(registry.get("echo")).isPresent();
         assertThat(registry.get("other")).isEmpty();
     }
+
+    @Test
+    void ids_that_text_columns_cannot_store_are_rejected_when_set() {
+        assertThatThrownBy(() -> Flow.builder("f\u0000", "1")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("flow id must not contain U+0000 or an unpaired surrogate, got 'f\\u0000'");
+        assertThatThrownBy(() -> Flow.builder("f", "1\udc00")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("version of flow 'f' must not contain");
+        assertThatThrownBy(() -> Step.builder("a\u0000", "echo")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("step id must not contain");
+        assertThatThrownBy(() -> Step.builder("a", "e\ud800cho")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("handler type of step 'a' must not contain");
+        assertThatThrownBy(() -> Step.builder("a", "echo").outputKey("out\u0000"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outputKey of step 'a'");
+        assertThat(Step.builder("emoji-\ud83d\ude00", "echo").build().id()).isEqualTo("emoji-\ud83d\ude00");
+    }
+
+    @Test
+    void messages_list_at_most_ten_steps_and_cut_long_ids() {
+        Flow.Builder big = Flow.builder("big", "1").initialStep("missing");
+        for (int i = 0; i < 5_000; i++) {
+            big.step(step("s" + i));
+        }
+
+        assertThatThrownBy(big::build).isInstanceOf(FlowValidationException.class)
+                .hasMessageEndingWith("defined steps: [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, ... (4990 more)]");
+        String longId = "x".repeat(10_000);
+        assertThatThrownBy(() -> Flow.builder("f", "1").initialStep(longId).step(step("a")).build())
+                .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(300).contains("(9900 more chars)"));
+    }
 }

@@ -79,4 +79,75 @@ class OptionsTest {
                 .hasMessageContaining("failure code must be a non-blank string");
         assertThatThrownBy(() -> StepResult.waitFor(Duration.ZERO, "x")).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void durations_longer_than_MAX_DURATION_are_refused_when_set() {
+        Duration tooLong = EngineOptions.MAX_DURATION.plusSeconds(1);
+        assertThatThrownBy(() -> EngineOptions.builder().executionTimeout(tooLong))
+                .hasMessageContaining("executionTimeout must be at most 365250 days (EngineOptions.MAX_DURATION)");
+        assertThatThrownBy(() -> CreateOptions.builder().waitTimeout(Duration.ofSeconds(Long.MAX_VALUE)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("MAX_DURATION");
+        assertThatThrownBy(() -> RetryPolicy.builder().maxBackoff(tooLong)).hasMessageContaining("maxBackoff");
+        assertThatThrownBy(() -> Step.builder("s", "t").timeout(tooLong)).hasMessageContaining("timeout of step 's'");
+        assertThatThrownBy(() -> StepResult.waitFor(tooLong, "x")).hasMessageContaining("wait duration");
+        assertThat(CreateOptions.builder().timeout(EngineOptions.MAX_DURATION).build().timeout())
+                .isEqualTo(EngineOptions.MAX_DURATION);
+    }
+
+    @Test
+    void a_chosen_execution_id_must_be_non_blank_storable_text() {
+        assertThat(CreateOptions.builder().executionId("order-1001").build().executionId()).isEqualTo("order-1001");
+        assertThat(CreateOptions.DEFAULTS.executionId()).isNull();
+        assertThatThrownBy(() -> CreateOptions.builder().executionId(" "))
+                .hasMessage("executionId must be null or a non-blank string, got ' '");
+        assertThatThrownBy(() -> CreateOptions.builder().executionId("a\u0000b"))
+                .hasMessageContaining("executionId must not contain U+0000 or an unpaired surrogate, got 'a\\u0000b'");
+        assertThatThrownBy(() -> CreateOptions.builder().executionId("a\ud800"))
+                .hasMessageContaining("unpaired surrogate");
+        String longest = "k".repeat(CreateOptions.MAX_EXECUTION_ID_LENGTH);
+        assertThat(CreateOptions.builder().executionId(longest).build().executionId()).isEqualTo(longest);
+        assertThatThrownBy(() -> CreateOptions.builder().executionId(longest + "k"))
+                .hasMessage("executionId must be at most 255 characters (CreateOptions.MAX_EXECUTION_ID_LENGTH), got 256");
+    }
+
+    @Test
+    void step_timeouts_are_positive_and_part_of_the_step() {
+        assertThatThrownBy(() -> Step.builder("s", "t").timeout(Duration.ZERO))
+                .hasMessage("timeout of step 's' must be positive, got PT0S");
+        Step timed = Step.builder("s", "t").timeout(Duration.ofSeconds(5)).build();
+        assertThat(timed.timeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(timed).isNotEqualTo(Step.builder("s", "t").build());
+        assertThat(Step.builder("s", "t").build().timeout()).isNull();
+    }
+
+    @Test
+    void a_zero_backoff_retries_at_once() {
+        RetryPolicy policy = RetryPolicy.builder().maxAttempts(3).backoff(Duration.ZERO).build();
+
+        assertThat(policy.backoffAfter(1)).isEqualTo(Duration.ZERO);
+        assertThat(policy.backoffAfter(2)).isEqualTo(Duration.ZERO);
+        assertThatThrownBy(() -> RetryPolicy.builder().backoff(Duration.ofMillis(-1)))
+                .hasMessage("backoff must not be negative, got PT-0.001S");
+    }
+
+    @Test
+    void then_and_nonRetryable_keep_the_rest_of_the_result() {
+        StepResult.Success branched = StepResult.success(Map.of("a", 1)).then("ship");
+        assertThat(branched).isEqualTo(new StepResult.Success(Map.of("a", 1), "ship"));
+        assertThat(StepResult.success(1).nextStepId()).isNull();
+        assertThatThrownBy(() -> StepResult.success(1).then(null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> StepResult.success(1).then(" ")).isInstanceOf(IllegalArgumentException.class);
+
+        StepResult.Failure permanent = StepResult.failure("DECLINED", "no", Map.of("k", "v")).nonRetryable();
+        assertThat(permanent).isEqualTo(new StepResult.Failure("DECLINED", "no", Map.of("k", "v"), false));
+        assertThat(StepResult.failure("BUSY", "later").retryable()).isTrue();
+    }
+
+    @Test
+    void engine_options_take_an_object_mapper_and_default_to_a_plain_one() {
+        com.fasterxml.jackson.databind.ObjectMapper mine = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertThat(EngineOptions.builder().objectMapper(mine).build().objectMapper()).isSameAs(mine);
+        assertThat(EngineOptions.DEFAULTS.objectMapper()).isNotNull();
+        assertThatThrownBy(() -> EngineOptions.builder().objectMapper(null)).hasMessage("objectMapper must not be null");
+    }
 }
