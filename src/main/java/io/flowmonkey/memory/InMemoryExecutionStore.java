@@ -7,6 +7,10 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionNotFoundException;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.execution.BulkResult;
+import io.flowmonkey.execution.ExecutionQuery;
+import io.flowmonkey.execution.Page;
+import java.util.stream.Stream;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -183,5 +187,51 @@ public final class InMemoryExecutionStore implements ExecutionStore {
             throw new IllegalArgumentException("limit must be at least 1, got " + limit);
         }
         return rows.values().stream().filter(filter).sorted(order).limit(limit).toList();
+    }
+
+    // ---- Query, count, stream and bulk delete (issue 12) ----
+
+    @Override
+    public Page<Execution> query(ExecutionQuery q) {
+        return q.page(matching(q).limit(q.limit() + 1L).toList());
+    }
+
+    @Override
+    public long count(ExecutionQuery q) {
+        Objects.requireNonNull(q, "query must not be null");
+        return rows.values().stream().filter(q::matches).count();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: the matches as of the call, sorted; memory is not a concern of a store that holds every
+     * execution in memory already. Closing is optional.
+     */
+    @Override
+    public Stream<Execution> stream(ExecutionQuery q) {
+        return matching(q).toList().stream();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: one step under the write lock, so nothing can change in between and nothing is skipped.
+     */
+    @Override
+    public BulkResult deleteAll(ExecutionQuery q) {
+        synchronized (writeLock) {
+            List<String> ids = matching(q).map(Execution::id).toList();
+            ids.forEach(rows::remove);
+            return new BulkResult(ids.size(), ids.size(), 0);
+        }
+    }
+
+    private Stream<Execution> matching(ExecutionQuery q) {
+        Objects.requireNonNull(q, "query must not be null");
+        Optional<ExecutionQuery.Position> after = q.position();
+        return rows.values().stream()
+                .filter(e -> q.matches(e) && after.map(p -> p.comesBefore(e)).orElse(true))
+                .sorted(NEWEST_FIRST);
     }
 }
