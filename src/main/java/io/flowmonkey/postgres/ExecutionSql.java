@@ -201,8 +201,9 @@ final class ExecutionSql {
     private static final String F_CREATED_BEFORE = "created_at < ?";
     private static final String F_UPDATED_FROM = "updated_at >= ?";
     private static final String F_UPDATED_BEFORE = "updated_at < ?";
-    // "error IS NOT NULL" matches the partial error-code index's predicate, which the planner must prove.
-    private static final String F_ERROR_CODE = "error IS NOT NULL AND (error ->> 'code') = ?";
+    // Implies the partial error-code index's predicate (error IS NOT NULL): ->> and = are strict. Saying
+    // "error IS NOT NULL" as well would make the planner multiply the two selectivities and undercount.
+    private static final String F_ERROR_CODE = "(error ->> 'code') = ?";
     // Containment is what the jsonb_path_ops GIN index answers.
     private static final String F_METADATA = "metadata @> ?";
     // A row comparison in the index's own column order: a keyset range the B-tree reads directly.
@@ -211,10 +212,10 @@ final class ExecutionSql {
     /**
      * Builds the statement of a query.
      *
-     * <p>Several statuses are read as one branch per status, merged: each branch reads its
-     * {@code (status, created_at, id)} index in order and a Merge Append interleaves them, so the first
-     * page reads about {@code limit} index entries instead of sorting every match. Counts need no order
-     * and use {@code status = ANY (?)}.
+     * <p>Several statuses are read as one branch per status, each ordered and limited on its own, then
+     * merged: each branch reads an index in order and stops after a page, so the first page reads at most
+     * {@code limit + 1} rows per status instead of sorting every match. Counts need no order and use
+     * {@code status = ANY (?)}.
      *
      * @param q the query
      * @param metadataJson the metadata filter as a JSON object, or null when there is none
@@ -232,16 +233,27 @@ final class ExecutionSql {
                 String columns = shape == Shape.KEYS ? "id, created_at" : SELECT_COLUMNS;
                 List<ExecutionStatus> branches = q.statuses().size() > 1
                         ? List.copyOf(EnumSet.copyOf(q.statuses())) : java.util.Collections.singletonList(null);
-                StringBuilder union = new StringBuilder();
-                for (ExecutionStatus status : branches) {
-                    union.append(union.length() == 0 ? "" : " UNION ALL ").append("SELECT ").append(columns)
-                            .append(" FROM ").append(table).append(where(q, metadataJson, status, true, params));
+                String limit = shape == Shape.STREAM ? "" : " LIMIT ?";
+                long rows = (long) q.limit() + (shape == Shape.PAGE ? 1 : 0);
+                if (branches.size() == 1) {
+                    sql = "SELECT " + columns + " FROM " + table + where(q, metadataJson, null, true, params)
+                            + NEWEST_FIRST + limit;
+                } else {
+                    // Each branch is ordered and limited by itself, so that it reads its own index in order
+                    // and stops after a page; the outer merge takes the page from those.
+                    StringBuilder union = new StringBuilder();
+                    for (ExecutionStatus status : branches) {
+                        union.append(union.length() == 0 ? "(" : " UNION ALL (").append("SELECT ").append(columns)
+                                .append(" FROM ").append(table).append(where(q, metadataJson, status, true, params))
+                                .append(NEWEST_FIRST).append(limit).append(')');
+                        if (!limit.isEmpty()) {
+                            params.add(rows);
+                        }
+                    }
+                    sql = "SELECT " + columns + " FROM (" + union + ") AS branches" + NEWEST_FIRST + limit;
                 }
-                sql = (branches.size() == 1 ? union.toString()
-                        : "SELECT " + columns + " FROM (" + union + ") AS branches") + NEWEST_FIRST;
-                if (shape != Shape.STREAM) {
-                    sql += " LIMIT ?";
-                    params.add((long) q.limit() + (shape == Shape.PAGE ? 1 : 0));
+                if (!limit.isEmpty()) {
+                    params.add(rows);
                 }
             }
         }

@@ -624,6 +624,8 @@ public final class PgExecutionStore implements LeasingExecutionStore {
     public static final int STREAM_FETCH_SIZE = 500;
     /** Rows one purge batch deletes at most, unless given. */
     public static final int DEFAULT_PURGE_BATCH = 1_000;
+    /** The largest purge batch accepted: one statement should stay short. */
+    public static final int MAX_PURGE_BATCH = 100_000;
     /** The statuses {@link #purge(Duration)} removes: every ended one. */
     public static final Set<ExecutionStatus> ENDED = Set.copyOf(EnumSet.of(ExecutionStatus.COMPLETED,
             ExecutionStatus.FAILED, ExecutionStatus.CANCELLED));
@@ -638,13 +640,13 @@ public final class PgExecutionStore implements LeasingExecutionStore {
      */
     @Override
     public Page<Execution> query(ExecutionQuery q) {
-        ExecutionSql.Bound s = sql.select(requireQuery(q), metadataJson(q), ExecutionSql.Shape.PAGE);
+        ExecutionSql.Bound s = statementOf(q, ExecutionSql.Shape.PAGE);
         return q.page(query(null, "query", s.sql(), ps -> bindAll(ps, s.params())));
     }
 
     @Override
     public long count(ExecutionQuery q) {
-        ExecutionSql.Bound s = sql.select(requireQuery(q), metadataJson(q), ExecutionSql.Shape.COUNT);
+        ExecutionSql.Bound s = statementOf(q, ExecutionSql.Shape.COUNT);
         return withConnection(null, "count", c -> {
             try (PreparedStatement ps = c.prepareStatement(s.sql())) {
                 bindAll(ps, s.params());
@@ -666,7 +668,7 @@ public final class PgExecutionStore implements LeasingExecutionStore {
      */
     @Override
     public long countEstimate(ExecutionQuery q) {
-        ExecutionSql.Bound s = sql.select(requireQuery(q), metadataJson(q), ExecutionSql.Shape.ESTIMATE);
+        ExecutionSql.Bound s = statementOf(q, ExecutionSql.Shape.ESTIMATE);
         return withConnection(null, "count estimate", c -> {
             try (PreparedStatement ps = c.prepareStatement(s.sql())) {
                 bindAll(ps, s.params());
@@ -698,7 +700,7 @@ public final class PgExecutionStore implements LeasingExecutionStore {
      */
     @Override
     public Stream<Execution> stream(ExecutionQuery q) {
-        ExecutionSql.Bound s = sql.select(requireQuery(q), metadataJson(q), ExecutionSql.Shape.STREAM);
+        ExecutionSql.Bound s = statementOf(q, ExecutionSql.Shape.STREAM);
         Connection c = null;
         PreparedStatement ps = null;
         ResultSet rs = null;
@@ -841,24 +843,15 @@ public final class PgExecutionStore implements LeasingExecutionStore {
      *
      * @param olderThan how long ago an execution must have ended, not negative
      * @param statuses which ended statuses to purge, a non-empty subset of {@link #ENDED}
-     * @param batchSize rows per batch, 1 to 100,000
+     * @param batchSize rows per batch, 1 to {@value #MAX_PURGE_BATCH}
      * @return how many executions were deleted (at most {@code Integer.MAX_VALUE} is reported)
      * @throws IllegalArgumentException if an argument is out of range, or a status is not ended
      * @throws StoreException if the store fails; batches deleted before stay deleted
      */
     public int purge(Duration olderThan, Set<ExecutionStatus> statuses, int batchSize) {
-        Objects.requireNonNull(olderThan, "olderThan must not be null");
-        Objects.requireNonNull(statuses, "statuses must not be null");
-        if (olderThan.isNegative()) {
-            throw new IllegalArgumentException("olderThan must not be negative, got " + olderThan);
-        }
-        if (statuses.isEmpty() || !ENDED.containsAll(statuses)) {
-            throw new IllegalArgumentException("statuses must be a non-empty set of ended statuses (completed, "
-                    + "failed, cancelled), got " + statuses);
-        }
-        if (batchSize < 1 || batchSize > 100_000) {
-            throw new IllegalArgumentException("batchSize must be between 1 and 100000, got " + batchSize);
-        }
+        requireOlderThan(olderThan);
+        requireEndedStatuses(statuses);
+        requireBatchSize(batchSize);
         long cutoff = clock.instant().minus(olderThan).toEpochMilli();
         String[] wire = statuses.stream().map(ExecutionStatus::wireName).sorted().toArray(String[]::new);
         String statement = sql.purgeBatch();
@@ -879,6 +872,30 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         }
     }
 
+    static Duration requireOlderThan(Duration olderThan) {
+        Objects.requireNonNull(olderThan, "olderThan must not be null");
+        if (olderThan.isNegative()) {
+            throw new IllegalArgumentException("olderThan must not be negative, got " + olderThan);
+        }
+        return olderThan;
+    }
+
+    static Set<ExecutionStatus> requireEndedStatuses(Set<ExecutionStatus> statuses) {
+        Objects.requireNonNull(statuses, "statuses must not be null");
+        if (statuses.isEmpty() || !ENDED.containsAll(statuses)) {
+            throw new IllegalArgumentException("statuses must be a non-empty set of ended statuses (completed, "
+                    + "failed, cancelled), got " + statuses);
+        }
+        return Set.copyOf(statuses);
+    }
+
+    static int requireBatchSize(int batchSize) {
+        if (batchSize < 1 || batchSize > MAX_PURGE_BATCH) {
+            throw new IllegalArgumentException("batchSize must be between 1 and " + MAX_PURGE_BATCH + ", got " + batchSize);
+        }
+        return batchSize;
+    }
+
     private static ExecutionQuery requireQuery(ExecutionQuery q) {
         return Objects.requireNonNull(q, "query must not be null");
     }
@@ -895,7 +912,12 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         }
     }
 
-    private static void bindAll(PreparedStatement ps, List<Object> params) throws SQLException {
+    /** The statement a query of this shape runs, as built for this store's table; bind it with {@link #bindAll}. */
+    ExecutionSql.Bound statementOf(ExecutionQuery q, ExecutionSql.Shape shape) {
+        return sql.select(requireQuery(q), metadataJson(q), shape);
+    }
+
+    static void bindAll(PreparedStatement ps, List<Object> params) throws SQLException {
         int i = 1;
         for (Object p : params) {
             if (p instanceof String text) {

@@ -32,9 +32,12 @@ CREATE INDEX IF NOT EXISTS "idx_${table}_parent_created" ON "${schema}"."${table
   WHERE parent_execution_id IS NOT NULL;
 DROP INDEX IF EXISTS "${schema}"."idx_${table}_parent";
 
--- Failed executions by error code, newest first; only rows with an error are indexed.
+-- Failed executions by error code, newest first; only rows with an error are indexed. The planner
+-- ignores a partial index's statistics, so the expression gets statistics of its own (ANALYZE fills
+-- them): without, counts of an error code are estimated at a twentieth of what they are.
 CREATE INDEX IF NOT EXISTS "idx_${table}_error_code" ON "${schema}"."${table}" ((error ->> 'code'), created_at, id)
   WHERE error IS NOT NULL;
+CREATE STATISTICS IF NOT EXISTS "${schema}"."${table}_error_code" ON ((error ->> 'code')) FROM "${schema}"."${table}";
 
 -- metadata @> '{"key": value}'. jsonb_path_ops is about a third of the size of the default GIN operator
 -- class and answers containment, the only operator queries use. GIN cannot return rows in order: a
