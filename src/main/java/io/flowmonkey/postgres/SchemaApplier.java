@@ -65,6 +65,11 @@ public final class SchemaApplier {
         return MIGRATIONS.get(MIGRATIONS.size() - 1).version();
     }
 
+    /** How many migrations are bundled: versions may have gaps while branches that add them are apart. */
+    static int migrationCount() {
+        return MIGRATIONS.size();
+    }
+
     /**
      * Brings {@code public.executions} up to date.
      *

@@ -42,7 +42,7 @@ class SchemaApplierTest {
         assertThat(SchemaApplier.apply(PG.dataSource(), in("twice"))).isEqualTo(SchemaApplier.latestVersion());
 
         assertThat(PG.queryLong("SELECT count(*) FROM twice.flowmonkey_schema_history"))
-                .isEqualTo(SchemaApplier.latestVersion());
+                .isEqualTo(SchemaApplier.migrationCount());
     }
 
     @Test
@@ -72,7 +72,7 @@ class SchemaApplierTest {
         }
 
         assertThat(PG.queryLong("SELECT count(*) FROM together.flowmonkey_schema_history"))
-                .isEqualTo(2L * SchemaApplier.latestVersion());
+                .isEqualTo(2L * SchemaApplier.migrationCount());
         for (String table : List.of("t0", "t1")) {
             assertThat(new PgExecutionStore(PG.dataSource(), PgStoreOptions.builder().schema("together")
                     .tableName(table).build()).save(Execution.builder("after-race", "f", "1").build()).version())
