@@ -44,6 +44,11 @@ CREATE STATISTICS IF NOT EXISTS "${schema}"."${table}_error_code" ON ((error ->>
 -- metadata-only query sorts its matches (few, for a selective key) or, when the value is common, the
 -- planner reads the created index in order and checks metadata on the way.
 CREATE INDEX IF NOT EXISTS "idx_${table}_metadata" ON "${schema}"."${table}" USING gin (metadata jsonb_path_ops);
+-- The planner estimates containment by testing the column's histogram of whole metadata objects; with
+-- the default 100 entries a value held by one row in fifty is often missed, judged rare, and its
+-- matches (tens of thousands) fetched through GIN and sorted: 300 ms for a first page on a million
+-- rows. 500 entries see values down to about one row in a thousand (ANALYZE samples 150,000 rows).
+ALTER TABLE "${schema}"."${table}" ALTER COLUMN metadata SET STATISTICS 500;
 
 -- Purge: ended executions by the time they ended, oldest first. Only ended rows are indexed.
 CREATE INDEX IF NOT EXISTS "idx_${table}_ended" ON "${schema}"."${table}"
