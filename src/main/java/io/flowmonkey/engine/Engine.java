@@ -740,7 +740,9 @@ public final class Engine {
      * Cancels every execution the query matches, as {@link #cancel(String, Cancellation.Source, String)}
      * does one (children included), a page of {@link ExecutionQuery#limit()} at a time. Each execution is
      * looked at again just before it is cancelled: one that no longer matches (it moved on meanwhile), has
-     * ended, or is gone, is skipped.
+     * ended, is being cancelled by someone else, or is gone, is skipped; one whose step was saved in
+     * between is looked at once more. So two {@code cancelAll}s racing each other count each execution
+     * once between them.
      *
      * @param query which executions; its limit is the batch size
      * @param source who cancels
@@ -750,7 +752,28 @@ public final class Engine {
      */
     public BulkResult cancelAll(ExecutionQuery query, Cancellation.Source source, String reason) {
         Objects.requireNonNull(source, "cancellation source must not be null");
-        return forEachMatch(query, e -> !e.status().isTerminal() && cancel(e.id(), source, reason).cancelled());
+        return forEachMatch(query, found -> {
+            Execution current = found;
+            while (true) {
+                // Cancelling already: another canceller is at it (a racing cancelAll counts it, not this one),
+                // or one died, and a worker or the next cancel finishes it.
+                if (current.status().isTerminal() || current.status() == ExecutionStatus.CANCELLING
+                        || !query.matches(current)) {
+                    return false;
+                }
+                try {
+                    finishCancellation(store.save(beginCancellation(current, source, reason)));
+                    return true;
+                } catch (ConcurrentUpdateException lost) {
+                    // A step was saved meanwhile: look again, and cancel it as it is now if it still matches.
+                    Optional<Execution> reloaded = store.load(current.id());
+                    if (reloaded.isEmpty()) {
+                        return false;
+                    }
+                    current = reloaded.get();
+                }
+            }
+        });
     }
 
     /**

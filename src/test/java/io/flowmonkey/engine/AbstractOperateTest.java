@@ -228,4 +228,67 @@ abstract class AbstractOperateTest {
                 .statuses(Set.of(ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)).build()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("failed executions only");
     }
+
+    @Test
+    void two_retryAll_racing_each_other_queue_each_failed_execution_exactly_once() throws Exception {
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            ids.add(failedOrder().id());
+        }
+        ExecutionQuery failed = ExecutionQuery.builder().flow("order").limit(7).build();
+        java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<BulkResult>> results = new java.util.ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return engine.retryAll(failed);
+                }));
+            }
+            start.countDown();
+            BulkResult first = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> results.get(0).get());
+            BulkResult second = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> results.get(1).get());
+
+            assertThat(first.changed() + second.changed()).isEqualTo(40);
+            for (String id : ids) {
+                Execution e = store.load(id).orElseThrow();
+                assertThat(e.status()).isEqualTo(ExecutionStatus.PENDING);
+                assertThat(e.history()).filteredOn(h -> Engine.RETRY_OUTCOME.equals(h.outcome())).hasSize(1);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void two_cancelAll_racing_each_other_cancel_everything_and_count_each_execution_once() throws Exception {
+        for (int i = 0; i < 40; i++) {
+            engine.run(engine.create("parked", Map.of()).execution().id());
+        }
+        ExecutionQuery waiting = ExecutionQuery.builder().status(ExecutionStatus.WAITING).limit(6).build();
+        java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<BulkResult>> results = new java.util.ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return engine.cancelAll(waiting, Cancellation.Source.ADMIN, "race");
+                }));
+            }
+            start.countDown();
+            BulkResult first = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> results.get(0).get());
+            BulkResult second = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> results.get(1).get());
+
+            assertThat(first.changed() + second.changed()).isEqualTo(40);
+            assertThat(store.count(ExecutionQuery.builder().status(ExecutionStatus.CANCELLED).build())).isEqualTo(40);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }
