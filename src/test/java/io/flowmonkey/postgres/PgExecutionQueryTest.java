@@ -120,4 +120,26 @@ class PgExecutionQueryTest extends ExecutionQueryContract {
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("autocommit");
         }
     }
+
+    @Test
+    void a_stream_on_a_store_joined_to_a_transaction_reads_in_it_and_leaves_it_open() throws Exception {
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+        try (Connection c = PG.dataSource().getConnection()) {
+            c.setAutoCommit(false);
+            ExecutionStore tx = store.using(c);
+            tx.save(Execution.builder("uncommitted", "f", "1").build());
+
+            List<String> seen;
+            try (Stream<Execution> s = tx.stream(ExecutionQuery.builder().build())) {
+                seen = s.map(Execution::id).toList();
+            }
+
+            assertThat(seen).containsExactly("uncommitted");
+            assertThat(c.isClosed()).isFalse();
+            assertThat(c.getAutoCommit()).isFalse();
+            assertThat(store.load("uncommitted")).isEmpty();
+            c.commit();
+        }
+        assertThat(store.load("uncommitted")).isPresent();
+    }
 }
