@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import io.flowmonkey.execution.BulkResult;
 import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.DuplicateExecutionException;
@@ -8,18 +9,20 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionError;
 import io.flowmonkey.execution.ExecutionNotFoundException;
+import io.flowmonkey.execution.ExecutionQuery;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.execution.Page;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.execution.TimeoutConfig;
 import io.flowmonkey.execution.WaitMetadata;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,6 +38,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -1400,5 +1404,214 @@ public final class Engine {
             child.idempotencyKey(key).idempotencyExpiresAt(now.plus(options.idempotencyTtl()));
         }
         return child.build();
+    }
+
+    // ---- Operate (issue 12): retry, restart from a step, bulk cancel and retry by query ----
+
+    /** The {@link StepHistory#outcome()} recorded when {@link #retry(String)} clears a failure: {@value}. */
+    public static final String RETRY_OUTCOME = "retry";
+    /** The metadata key of an execution {@link #restartFrom(String, String)} made, naming the original: {@value}. */
+    public static final String RESTARTED_FROM_KEY = "flowmonkey.restartedFrom";
+    /** The metadata key of an execution {@link #restartFrom(String, String)} made, naming its first step: {@value}. */
+    public static final String RESTARTED_AT_STEP_KEY = "flowmonkey.restartedAtStep";
+
+    /**
+     * Continues a failed execution from the step that failed, as if that step had not run yet: a fresh
+     * attempt budget (attempt 1 of its {@link RetryPolicy}), error and {@code failedAt} cleared, a
+     * history entry with outcome {@value #RETRY_OUTCOME} carrying the cleared error's code and message.
+     * The rewound execution is saved (status {@code running}) before any handler runs, so two retries
+     * racing each other fail one of them with {@link ConcurrentUpdateException} before its handler is
+     * called; then it runs like {@link #run(String)}, on the caller's thread.
+     *
+     * <p>The step is the failure's {@link ExecutionError#stepId()}, else the current step. The step count
+     * is kept: an execution that failed with {@link #MAX_STEPS_EXCEEDED} fails again at once unless
+     * {@link EngineOptions#maxSteps()} was raised; one past its execution timeout is cancelled with
+     * source {@code TIMEOUT}, as {@code run} would.
+     *
+     * @param executionId the failed execution
+     * @return the execution as last stored
+     * @throws ExecutionNotFoundException if there is no such execution
+     * @throws IllegalExecutionStateException if it is not failed (nothing is written)
+     * @throws ConcurrentUpdateException if another caller saved it first (nothing of this call is written)
+     * @throws IllegalStateException if its flow version is no longer registered (nothing is written)
+     * @throws io.flowmonkey.execution.StoreException if the store fails
+     */
+    public RunResult retry(String executionId) {
+        Execution rewound = store.save(rewindForRetry(load(executionId), ExecutionStatus.RUNNING));
+        return new RunResult(drive(rewound, null, false));
+    }
+
+    /**
+     * Runs an ended execution's flow again from {@code stepId}, as a new execution (a fork): a new id, the
+     * same flow version, tenant, timeouts and metadata (plus {@value #RESTARTED_FROM_KEY} and
+     * {@value #RESTARTED_AT_STEP_KEY}), and the original's context as it was when it ended, outputs of
+     * later steps included (steps that run again overwrite their own outputs). No parent, no idempotency
+     * key, empty history. It is saved, then run like {@link #run(String)} on the caller's thread.
+     *
+     * <p>Why a fork and not a rewind of the same execution: the original stays as it ended, with its
+     * history and error, for audit; an ended execution never comes back to life under the feet of whoever
+     * read it as ended (a parent, an idempotent caller holding its key, a report); and side effects the
+     * original's steps had are on record next to the new run's. Find the forks of an execution with
+     * {@code ExecutionQuery.builder().metadata(Engine.RESTARTED_FROM_KEY, id)}.
+     *
+     * @param executionId the ended execution (completed, failed or cancelled)
+     * @param stepId the step of its flow to start at
+     * @return the new execution as last stored
+     * @throws ExecutionNotFoundException if there is no such execution
+     * @throws IllegalExecutionStateException if it has not ended (cancel it first; nothing is written)
+     * @throws IllegalArgumentException if its flow version has no step {@code stepId}
+     * @throws IllegalStateException if its flow version is no longer registered (nothing is written)
+     * @throws io.flowmonkey.execution.StoreException if the store fails
+     */
+    public RunResult restartFrom(String executionId, String stepId) {
+        Execution original = load(executionId);
+        if (!original.status().isTerminal()) {
+            throw new IllegalExecutionStateException(executionId, original.status(), "execution " + executionId
+                    + " is " + original.status().wireName() + "; only an ended execution can be restarted from a "
+                    + "step, so cancel it first");
+        }
+        Flow flow = flowOf(original);
+        if (stepId == null || !flow.steps().containsKey(stepId)) {
+            throw new IllegalArgumentException("flow '" + flow.id() + "' version '" + flow.version() + "' of execution "
+                    + executionId + " has no step " + (stepId == null ? "null" : "'" + stepId + "'")
+                    + "; steps are " + flow.steps().keySet());
+        }
+        Map<String, Object> metadata = new LinkedHashMap<>(original.metadata());
+        metadata.put(RESTARTED_FROM_KEY, original.id());
+        metadata.put(RESTARTED_AT_STEP_KEY, stepId);
+        Instant now = clock.instant();
+        Execution fork = Execution.builder(UUID.randomUUID().toString(), original.flowId(), original.flowVersion())
+                .status(ExecutionStatus.RUNNING)
+                .currentStepId(stepId)
+                .context(original.context())
+                .tenantId(original.tenantId())
+                .metadata(metadata)
+                .timeoutConfig(original.timeoutConfig())
+                .createdAt(now)
+                .updatedAt(now)
+                .build();
+        return new RunResult(drive(store.save(fork), null, false));
+    }
+
+    /**
+     * Cancels every execution the query matches, as {@link #cancel(String, Cancellation.Source, String)}
+     * does one (children included), a page of {@link ExecutionQuery#limit()} at a time. Each execution is
+     * looked at again just before it is cancelled: one that no longer matches (it moved on meanwhile), has
+     * ended, is being cancelled by someone else, or is gone, is skipped; one whose step was saved in
+     * between is looked at once more. So two {@code cancelAll}s racing each other count each execution
+     * once between them.
+     *
+     * @param query which executions; its limit is the batch size
+     * @param source who cancels
+     * @param reason why, or null
+     * @return how many matched, were cancelled, and were skipped
+     * @throws io.flowmonkey.execution.StoreException if the store fails; executions cancelled before stay cancelled
+     */
+    public BulkResult cancelAll(ExecutionQuery query, Cancellation.Source source, String reason) {
+        Objects.requireNonNull(source, "cancellation source must not be null");
+        return forEachMatch(query, found -> {
+            Execution current = found;
+            while (true) {
+                // Cancelling already: another canceller is at it (a racing cancelAll counts it, not this one),
+                // or one died, and a worker or the next cancel finishes it.
+                if (current.status().isTerminal() || current.status() == ExecutionStatus.CANCELLING
+                        || !query.matches(current)) {
+                    return false;
+                }
+                try {
+                    finishCancellation(store.save(beginCancellation(current, source, reason)));
+                    return true;
+                } catch (ConcurrentUpdateException lost) {
+                    // A step was saved meanwhile: look again, and cancel it as it is now if it still matches.
+                    Optional<Execution> reloaded = store.load(current.id());
+                    if (reloaded.isEmpty()) {
+                        return false;
+                    }
+                    current = reloaded.get();
+                }
+            }
+        });
+    }
+
+    /**
+     * Queues every failed execution the query matches for a retry by {@link EngineWorker}s, a page at a
+     * time: each is rewound as {@link #retry(String)} does (from its failed step, fresh attempt budget,
+     * history entry) and saved {@code pending}, so that workers claim and run it; nothing runs on the
+     * caller's thread. One that is no longer failed or matching when its turn comes, or that another
+     * caller saved first, is skipped.
+     *
+     * @param query which executions; its status filter must be empty or {@code FAILED} only; its limit
+     *     is the batch size
+     * @return how many matched, were queued, and were skipped
+     * @throws IllegalArgumentException if the query selects statuses other than {@code FAILED}
+     * @throws io.flowmonkey.execution.StoreException if the store fails; executions queued before stay queued
+     */
+    public BulkResult retryAll(ExecutionQuery query) {
+        Objects.requireNonNull(query, "query must not be null");
+        if (!query.statuses().isEmpty() && !query.statuses().equals(java.util.Set.of(ExecutionStatus.FAILED))) {
+            throw new IllegalArgumentException("retryAll retries failed executions only; the query selects "
+                    + query.statuses() + ": leave its statuses empty or set FAILED");
+        }
+        ExecutionQuery failed = query.toBuilder().status(ExecutionStatus.FAILED).build();
+        return forEachMatch(failed, e -> {
+            try {
+                store.save(rewindForRetry(e, ExecutionStatus.PENDING));
+                return true;
+            } catch (ConcurrentUpdateException lost) {
+                return false;
+            }
+        });
+    }
+
+    /**
+     * Walks the query's matches page by page (keyset, so changes made on the way move no row into or out
+     * of pages not yet read) and applies {@code action} to each one that, freshly loaded, still matches.
+     */
+    private BulkResult forEachMatch(ExecutionQuery query, Predicate<Execution> action) {
+        Objects.requireNonNull(query, "query must not be null");
+        long matched = 0;
+        long changed = 0;
+        ExecutionQuery next = query;
+        while (true) {
+            Page<Execution> page = store.query(next);
+            for (Execution found : page.items()) {
+                matched++;
+                Optional<Execution> current = store.load(found.id());
+                if (current.isPresent() && query.matches(current.get()) && action.test(current.get())) {
+                    changed++;
+                }
+            }
+            if (!page.hasNext()) {
+                return new BulkResult(matched, changed, matched - changed);
+            }
+            next = query.after(page.nextCursor());
+        }
+    }
+
+    private Execution rewindForRetry(Execution failed, ExecutionStatus status) {
+        if (failed.status() != ExecutionStatus.FAILED) {
+            throw new IllegalExecutionStateException(failed.id(), failed.status(), "execution " + failed.id() + " is "
+                    + failed.status().wireName() + "; only a failed execution can be retried");
+        }
+        Flow flow = flowOf(failed);
+        ExecutionError error = failed.error();
+        String stepId = error != null && error.stepId() != null ? error.stepId() : failed.currentStepId();
+        Execution.Builder rewound = failed.toBuilder().status(status).currentStepId(stepId).error(null)
+                .failedAt(null).waitMetadata(null);
+        if (options.recordHistory()) {
+            Instant now = clock.instant();
+            Step step = stepId == null ? null : flow.steps().get(stepId);
+            Map<String, Object> cleared = new LinkedHashMap<>();
+            if (error != null) {
+                cleared.put("code", error.code());
+                cleared.put("message", error.message());
+            }
+            List<StepHistory> history = new ArrayList<>(failed.history());
+            history.add(new StepHistory(stepId != null ? stepId : flow.initialStepId(),
+                    step == null ? null : step.handlerType(), RETRY_OUTCOME, now, now, 0,
+                    error == null ? null : cleared));
+            rewound.history(history);
+        }
+        return rewound.build();
     }
 }

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * Where executions live. Implementations are thread-safe. What goes wrong in the store is a
@@ -133,4 +134,68 @@ public interface ExecutionStore {
      * @return the children, oldest first
      */
     List<Execution> findChildren(String parentExecutionId);
+
+    // ---- Query and operate (issue 12): listing, counting, exporting and deleting by ExecutionQuery ----
+
+    /**
+     * Returns one page of the executions that match the query's filters, after its
+     * {@link ExecutionQuery#position() position}, newest {@code createdAt} first (ties by id, descending),
+     * at most {@link ExecutionQuery#limit()} of them. Pass {@link Page#nextCursor()} to
+     * {@link ExecutionQuery#after(String)} for the next page: paging is by keyset, so every page costs
+     * the same however deep it is, and rows written meanwhile are neither skipped nor repeated.
+     *
+     * @param q the query
+     * @return the page
+     * @throws StoreException if the store fails
+     */
+    Page<Execution> query(ExecutionQuery q);
+
+    /**
+     * Counts the executions that match the query's filters (its position and limit are ignored). Exact;
+     * its cost grows with the number of matches, so see {@link #countEstimate(ExecutionQuery)} for large
+     * sets.
+     *
+     * @param q the query
+     * @return how many executions match
+     * @throws StoreException if the store fails
+     */
+    long count(ExecutionQuery q);
+
+    /**
+     * Estimates {@link #count(ExecutionQuery)} cheaply, for display beside large result sets ("about
+     * 1.2 million"). An estimate may be off by a wide margin; a store without a cheaper way returns the
+     * exact count, which this default does.
+     *
+     * @param q the query
+     * @return an estimate of how many executions match, never negative
+     * @throws StoreException if the store fails
+     */
+    default long countEstimate(ExecutionQuery q) {
+        return count(q);
+    }
+
+    /**
+     * Streams every execution that matches the query's filters, after its position, in the query's
+     * order, with no page limit: for exports. A store reads ahead a bounded number of rows at a time,
+     * so memory stays constant however many match. The stream holds store resources (for PostgreSQL a
+     * connection and an open transaction) until it is closed: use it in try-with-resources, and on the
+     * thread that opened it.
+     *
+     * @param q the query
+     * @return the executions, to be closed after use
+     * @throws StoreException if the store fails, when opened or while read
+     */
+    Stream<Execution> stream(ExecutionQuery q);
+
+    /**
+     * Deletes the executions that match the query's filters, after its position, in batches of
+     * {@link ExecutionQuery#limit()}: each batch is found, then deleted in a statement of its own that
+     * checks the filters again, so a row that stopped matching meanwhile is skipped, not deleted. No
+     * batch holds locks past its own statement.
+     *
+     * @param q the query; its limit is the batch size
+     * @return how many matched, were deleted, and were skipped
+     * @throws StoreException if the store fails; batches deleted before stay deleted
+     */
+    BulkResult deleteAll(ExecutionQuery q);
 }

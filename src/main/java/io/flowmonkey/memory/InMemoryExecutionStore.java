@@ -1,21 +1,24 @@
 package io.flowmonkey.memory;
 
+import io.flowmonkey.execution.BulkResult;
 import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.DuplicateExecutionException;
 import io.flowmonkey.execution.DuplicateIdempotencyKeyException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionNotFoundException;
+import io.flowmonkey.execution.ExecutionQuery;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.execution.LeasingExecutionStore;
+import io.flowmonkey.execution.Page;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.SignalStore;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -24,6 +27,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.function.Predicate;
+import java.util.stream.Stream;
 
 /**
  * An {@link ExecutionStore} in a map: optimistic versions, idempotency keys and ordering as in the
@@ -299,5 +303,51 @@ public final class InMemoryExecutionStore implements SignalStore {
                 endListeners.forEach(l -> l.onEnded(e.id()));
             }
         }
+    }
+
+    // ---- Query, count, stream and bulk delete (issue 12) ----
+
+    @Override
+    public Page<Execution> query(ExecutionQuery q) {
+        return q.page(matching(q).limit(q.limit() + 1L).toList());
+    }
+
+    @Override
+    public long count(ExecutionQuery q) {
+        Objects.requireNonNull(q, "query must not be null");
+        return rows.values().stream().filter(q::matches).count();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: the matches as of the call, sorted; memory is not a concern of a store that holds every
+     * execution in memory already. Closing is optional.
+     */
+    @Override
+    public Stream<Execution> stream(ExecutionQuery q) {
+        return matching(q).toList().stream();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: one step under the write lock, so nothing can change in between and nothing is skipped.
+     */
+    @Override
+    public BulkResult deleteAll(ExecutionQuery q) {
+        synchronized (writeLock) {
+            List<String> ids = matching(q).map(Execution::id).toList();
+            ids.forEach(rows::remove);
+            return new BulkResult(ids.size(), ids.size(), 0);
+        }
+    }
+
+    private Stream<Execution> matching(ExecutionQuery q) {
+        Objects.requireNonNull(q, "query must not be null");
+        Optional<ExecutionQuery.Position> after = q.position();
+        return rows.values().stream()
+                .filter(e -> q.matches(e) && after.map(p -> p.comesBefore(e)).orElse(true))
+                .sorted(NEWEST_FIRST);
     }
 }

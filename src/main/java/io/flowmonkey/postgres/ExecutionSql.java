@@ -1,5 +1,11 @@
 package io.flowmonkey.postgres;
 
+import io.flowmonkey.execution.ExecutionQuery;
+import io.flowmonkey.execution.ExecutionStatus;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+
 /**
  * Every statement {@link PgExecutionStore} runs, with the table name substituted once. The name
  * comes from {@link PgStoreOptions}, which admits only lower-case identifiers, and is quoted here;
@@ -193,5 +199,185 @@ final class ExecutionSql {
     /** Consumes signals; the caller compares the count with the ids it passed. */
     String consumeSignals() {
         return "DELETE FROM " + signals + " WHERE id = ANY (?)";
+    }
+
+    // ---- Query, count, stream, bulk delete and purge (issue 12) ----
+    // A query's statement is put together from the fixed fragments below, one per filter that is set,
+    // so the set of statements is closed; every value, cursor position included, is a bound parameter.
+
+    /** What a statement built from an {@link ExecutionQuery} is for. */
+    enum Shape {
+        /** One page: the query's order, {@code limit + 1} rows (the extra one tells that more follow). */
+        PAGE,
+        /** Every match after the position, in the query's order, read through a cursor. */
+        STREAM,
+        /** Ids and {@code created_at} of one page, for deleting in batches. */
+        KEYS,
+        /** {@code count(*)} of the matches, position ignored. */
+        COUNT,
+        /** The planner's estimate of the count: EXPLAIN of the count's scan, never run. */
+        ESTIMATE
+    }
+
+    /**
+     * A statement and its parameters in bind order: each a {@code String}, {@code Long}, {@code String[]}
+     * (a text array) or {@link Jsonb}.
+     *
+     * @param sql the statement
+     * @param params its parameters
+     */
+    record Bound(String sql, List<Object> params) {
+        Bound {
+            params = List.copyOf(params);
+        }
+    }
+
+    /**
+     * JSONB text, bound with {@code Types.OTHER}.
+     *
+     * @param text the JSON
+     */
+    record Jsonb(String text) {
+    }
+
+    private static final String NEWEST_FIRST = " ORDER BY created_at DESC, id DESC";
+    private static final String F_STATUS = "status = ?";
+    private static final String F_STATUS_ANY = "status = ANY (?)";
+    private static final String F_FLOW = "flow_id = ?";
+    private static final String F_FLOW_VERSION = "flow_version = ?";
+    private static final String F_TENANT = "tenant_id = ?";
+    private static final String F_PARENT = "parent_execution_id = ?";
+    private static final String F_CREATED_FROM = "created_at >= ?";
+    private static final String F_CREATED_BEFORE = "created_at < ?";
+    private static final String F_UPDATED_FROM = "updated_at >= ?";
+    private static final String F_UPDATED_BEFORE = "updated_at < ?";
+    // Implies the partial error-code index's predicate (error IS NOT NULL): ->> and = are strict. Saying
+    // "error IS NOT NULL" as well would make the planner multiply the two selectivities and undercount.
+    private static final String F_ERROR_CODE = "(error ->> 'code') = ?";
+    // Containment is what the jsonb_path_ops GIN index answers.
+    private static final String F_METADATA = "metadata @> ?";
+    // A row comparison in the index's own column order: a keyset range the B-tree reads directly.
+    private static final String F_AFTER = "(created_at, id) < (?, ?)";
+
+    /**
+     * Builds the statement of a query.
+     *
+     * <p>Several statuses are read as one branch per status, each ordered and limited on its own, then
+     * merged: each branch reads an index in order and stops after a page, so the first page reads at most
+     * {@code limit + 1} rows per status instead of sorting every match. Counts need no order and use
+     * {@code status = ANY (?)}.
+     *
+     * @param q the query
+     * @param metadataJson the metadata filter as a JSON object, or null when there is none
+     * @param shape what the statement is for
+     * @return the statement and its parameters
+     */
+    Bound select(ExecutionQuery q, String metadataJson, Shape shape) {
+        List<Object> params = new ArrayList<>();
+        String sql;
+        switch (shape) {
+            case COUNT -> sql = "SELECT count(*) FROM " + table + where(q, metadataJson, null, false, params);
+            case ESTIMATE -> sql = "EXPLAIN (FORMAT JSON) SELECT 1 FROM " + table
+                    + where(q, metadataJson, null, false, params);
+            default -> {
+                String columns = shape == Shape.KEYS ? "id, created_at" : SELECT_COLUMNS;
+                List<ExecutionStatus> branches = q.statuses().size() > 1
+                        ? List.copyOf(EnumSet.copyOf(q.statuses())) : java.util.Collections.singletonList(null);
+                String limit = shape == Shape.STREAM ? "" : " LIMIT ?";
+                long rows = (long) q.limit() + (shape == Shape.PAGE ? 1 : 0);
+                if (branches.size() == 1) {
+                    sql = "SELECT " + columns + " FROM " + table + where(q, metadataJson, null, true, params)
+                            + NEWEST_FIRST + limit;
+                } else {
+                    // Each branch is ordered and limited by itself, so that it reads its own index in order
+                    // and stops after a page; the outer merge takes the page from those.
+                    StringBuilder union = new StringBuilder();
+                    for (ExecutionStatus status : branches) {
+                        union.append(union.length() == 0 ? "(" : " UNION ALL (").append("SELECT ").append(columns)
+                                .append(" FROM ").append(table).append(where(q, metadataJson, status, true, params))
+                                .append(NEWEST_FIRST).append(limit).append(')');
+                        if (!limit.isEmpty()) {
+                            params.add(rows);
+                        }
+                    }
+                    sql = "SELECT " + columns + " FROM (" + union + ") AS branches" + NEWEST_FIRST + limit;
+                }
+                if (!limit.isEmpty()) {
+                    params.add(rows);
+                }
+            }
+        }
+        return new Bound(sql, params);
+    }
+
+    /**
+     * Builds the delete of one batch: the ids found by a {@link Shape#KEYS} statement, of which only
+     * those that still match the filters are deleted.
+     *
+     * @param q the query
+     * @param metadataJson the metadata filter as a JSON object, or null
+     * @param ids the batch
+     * @return the statement and its parameters
+     */
+    Bound deleteMatching(ExecutionQuery q, String metadataJson, List<String> ids) {
+        List<Object> params = new ArrayList<>();
+        params.add(ids.toArray(new String[0]));
+        String filters = where(q, metadataJson, null, false, params);
+        return new Bound("DELETE FROM " + table + " WHERE id = ANY (?)"
+                + (filters.isEmpty() ? "" : " AND" + filters.substring(" WHERE".length())), params);
+    }
+
+    private static String where(ExecutionQuery q, String metadataJson, ExecutionStatus branch, boolean position,
+                                List<Object> params) {
+        List<String> conditions = new ArrayList<>();
+        if (branch != null) {
+            conditions.add(F_STATUS);
+            params.add(branch.wireName());
+        } else if (q.statuses().size() == 1) {
+            conditions.add(F_STATUS);
+            params.add(q.statuses().iterator().next().wireName());
+        } else if (!q.statuses().isEmpty()) {
+            conditions.add(F_STATUS_ANY);
+            params.add(q.statuses().stream().map(ExecutionStatus::wireName).sorted().toArray(String[]::new));
+        }
+        add(conditions, params, F_FLOW, q.flowId());
+        add(conditions, params, F_FLOW_VERSION, q.flowVersion());
+        add(conditions, params, F_TENANT, q.tenantId());
+        add(conditions, params, F_PARENT, q.parentExecutionId());
+        add(conditions, params, F_CREATED_FROM, q.createdFrom() == null ? null : q.createdFrom().toEpochMilli());
+        add(conditions, params, F_CREATED_BEFORE, q.createdBefore() == null ? null : q.createdBefore().toEpochMilli());
+        add(conditions, params, F_UPDATED_FROM, q.updatedFrom() == null ? null : q.updatedFrom().toEpochMilli());
+        add(conditions, params, F_UPDATED_BEFORE, q.updatedBefore() == null ? null : q.updatedBefore().toEpochMilli());
+        add(conditions, params, F_ERROR_CODE, q.errorCode());
+        add(conditions, params, F_METADATA, metadataJson == null ? null : new Jsonb(metadataJson));
+        if (position && q.position().isPresent()) {
+            conditions.add(F_AFTER);
+            params.add(q.position().get().createdAt().toEpochMilli());
+            params.add(q.position().get().id());
+        }
+        return conditions.isEmpty() ? "" : " WHERE " + String.join(" AND ", conditions);
+    }
+
+    private static void add(List<String> conditions, List<Object> params, String fragment, Object value) {
+        if (value != null) {
+            conditions.add(fragment);
+            params.add(value);
+        }
+    }
+
+    /**
+     * One batch of a purge, in its own statement: ended rows whose end (by their status's own time
+     * column) is before the cutoff, found through the partial index on that end time and locked with
+     * SKIP LOCKED, so a purge never waits for, or blocks, a writer of some row. The CASE is the V7
+     * index's expression, word for word, which is what lets the planner use it.
+     */
+    String purgeBatch() {
+        return """
+                DELETE FROM %1$s WHERE id IN (
+                  SELECT id FROM %1$s
+                  WHERE status IN ('completed', 'failed', 'cancelled') AND status = ANY (?)
+                    AND (CASE status WHEN 'completed' THEN completed_at WHEN 'failed' THEN failed_at
+                         ELSE cancelled_at END) < ?
+                  LIMIT ? FOR UPDATE SKIP LOCKED)""".formatted(table);
     }
 }

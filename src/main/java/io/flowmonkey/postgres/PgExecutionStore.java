@@ -1,35 +1,48 @@
 package io.flowmonkey.postgres;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import io.flowmonkey.execution.BulkResult;
 import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.DuplicateExecutionException;
 import io.flowmonkey.execution.DuplicateIdempotencyKeyException;
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionNotFoundException;
+import io.flowmonkey.execution.ExecutionQuery;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.execution.LeasingExecutionStore;
-import io.flowmonkey.execution.ExecutionDataException;
+import io.flowmonkey.execution.Page;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.StoreException;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Types;
-import java.sql.Array;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 import javax.sql.DataSource;
 
 /**
@@ -786,6 +799,322 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         } catch (java.io.IOException | RuntimeException e) {
             throw new ExecutionDataException(executionId, "signals.data", "stored signal cannot be read ("
                     + e.getMessage() + "); fix or delete the row", e);
+        }
+    }
+
+    // ---- Query, count, stream, bulk delete and purge (issue 12) ----
+
+    /** Rows a {@link #stream(ExecutionQuery)} reads from the server at a time: its memory bound. */
+    public static final int STREAM_FETCH_SIZE = 500;
+    /** Rows one purge batch deletes at most, unless given. */
+    public static final int DEFAULT_PURGE_BATCH = 1_000;
+    /** The largest purge batch accepted: one statement should stay short. */
+    public static final int MAX_PURGE_BATCH = 100_000;
+    /** The statuses {@link #purge(Duration)} removes: every ended one. */
+    public static final Set<ExecutionStatus> ENDED = Set.copyOf(EnumSet.of(ExecutionStatus.COMPLETED,
+            ExecutionStatus.FAILED, ExecutionStatus.CANCELLED));
+    private static final ObjectReader PLAN_READER = new ObjectMapper().readerFor(JsonNode.class);
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One statement on a pooled connection. Which index serves which filters, and why
+     * {@code updatedAt} ranges are checked rather than indexed, is in the README's "Operating" section
+     * and in migration V7.
+     */
+    @Override
+    public Page<Execution> query(ExecutionQuery q) {
+        ExecutionSql.Bound s = statementOf(q, ExecutionSql.Shape.PAGE);
+        return q.page(query(null, "query", s.sql(), ps -> bindAll(ps, s.params())));
+    }
+
+    @Override
+    public long count(ExecutionQuery q) {
+        ExecutionSql.Bound s = statementOf(q, ExecutionSql.Shape.COUNT);
+        return withConnection(null, "count", c -> {
+            try (PreparedStatement ps = c.prepareStatement(s.sql())) {
+                bindAll(ps, s.params());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
+            }
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: the planner's row estimate for the query's filters (EXPLAIN, nothing is read), from the
+     * table's statistics as of its last ANALYZE (autovacuum keeps them fresh; see migration V7). About
+     * as cheap for a million matches as for ten; off by a factor of several for combined filters whose
+     * columns are correlated.
+     */
+    @Override
+    public long countEstimate(ExecutionQuery q) {
+        ExecutionSql.Bound s = statementOf(q, ExecutionSql.Shape.ESTIMATE);
+        return withConnection(null, "count estimate", c -> {
+            try (PreparedStatement ps = c.prepareStatement(s.sql())) {
+                bindAll(ps, s.params());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    JsonNode plan = PLAN_READER.readValue(rs.getString(1));
+                    return Math.max(0L, Math.round(plan.path(0).path("Plan").path("Plan Rows").asDouble()));
+                } catch (java.io.IOException e) {
+                    throw new StoreException(null, "the plan PostgreSQL returned for a count estimate cannot be "
+                            + "read: " + e.getMessage(), e);
+                }
+            }
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: one connection of the pool, in a transaction of its own, read through a server-side
+     * cursor {@value #STREAM_FETCH_SIZE} rows at a time; closing the stream rolls the (read-only)
+     * transaction back and returns the connection. The stream sees one snapshot: rows written after it
+     * opened do not appear. While it is open, that snapshot holds back VACUUM on the whole database, so
+     * export, then close promptly. On a store from {@link #using(Connection)} it reads in the caller's
+     * transaction and leaves it open; that connection must not be in autocommit mode (the driver would
+     * read every row at once).
+     *
+     * @throws IllegalStateException on a store from {@link #using(Connection)} whose connection is in
+     *     autocommit mode
+     */
+    @Override
+    public Stream<Execution> stream(ExecutionQuery q) {
+        ExecutionSql.Bound s = statementOf(q, ExecutionSql.Shape.STREAM);
+        Connection c = null;
+        PreparedStatement ps = null;
+        ResultSet rs = null;
+        boolean own = bound == null;
+        try {
+            c = own ? dataSource.getConnection() : bound;
+            if (own) {
+                c.setAutoCommit(false);
+            } else if (c.getAutoCommit()) {
+                throw new IllegalStateException("stream on a store from using(Connection) needs that connection "
+                        + "in a transaction (autocommit off), or the driver reads every row at once");
+            }
+            ps = c.prepareStatement(s.sql(), ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY);
+            ps.setFetchSize(STREAM_FETCH_SIZE);
+            bindAll(ps, s.params());
+            rs = ps.executeQuery();
+        } catch (SQLException | RuntimeException e) {
+            closeStream(own, c, ps, rs, e);
+            throw e instanceof SQLException sqlFailure ? SqlErrors.translate(sqlFailure, null, "stream", sql.table)
+                    : (RuntimeException) e;
+        }
+        Connection connection = c;
+        PreparedStatement statement = ps;
+        ResultSet rows = rs;
+        Spliterator<Execution> reader = new Spliterators.AbstractSpliterator<>(Long.MAX_VALUE,
+                Spliterator.ORDERED | Spliterator.NONNULL) {
+            @Override
+            public boolean tryAdvance(Consumer<? super Execution> action) {
+                try {
+                    if (!rows.next()) {
+                        return false;
+                    }
+                    action.accept(ExecutionRow.read(rows, json));
+                    return true;
+                } catch (SQLException e) {
+                    throw SqlErrors.translate(e, null, "stream", sql.table);
+                }
+            }
+        };
+        return StreamSupport.stream(reader, false).onClose(() -> {
+            RuntimeException failure = new StoreException(null, "closing the stream of " + sql.table + " failed");
+            closeStream(own, connection, statement, rows, failure);
+            if (failure.getSuppressed().length > 0) {
+                throw failure;
+            }
+        });
+    }
+
+    /** Closes what a stream opened, in reverse; what fails is added to {@code failure}. */
+    private static void closeStream(boolean own, Connection c, PreparedStatement ps, ResultSet rs, Throwable failure) {
+        for (AutoCloseable resource : new AutoCloseable[] {rs, ps}) {
+            try {
+                if (resource != null) {
+                    resource.close();
+                }
+            } catch (Exception e) {
+                failure.addSuppressed(e);
+            }
+        }
+        if (own && c != null) {
+            rollbackQuietly(c, failure);
+            restoreAutoCommit(c, failure);
+            try {
+                c.close();
+            } catch (SQLException e) {
+                failure.addSuppressed(e);
+            }
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: each batch is two autocommitted statements (find the keys, then
+     * {@code DELETE ... WHERE id = ANY (?) AND <the filters>}), so no transaction outlives a batch; on a
+     * store from {@link #using(Connection)} they run in the caller's transaction instead.
+     */
+    @Override
+    public BulkResult deleteAll(ExecutionQuery q) {
+        requireQuery(q);
+        String metadata = metadataJson(q);
+        BulkResult total = BulkResult.EMPTY;
+        ExecutionQuery batch = q;
+        while (true) {
+            ExecutionSql.Bound find = sql.select(batch, metadata, ExecutionSql.Shape.KEYS);
+            List<ExecutionQuery.Position> keys = withConnection(null, "deleteAll", c -> {
+                try (PreparedStatement ps = c.prepareStatement(find.sql())) {
+                    bindAll(ps, find.params());
+                    List<ExecutionQuery.Position> found = new ArrayList<>();
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            found.add(new ExecutionQuery.Position(Instant.ofEpochMilli(rs.getLong(2)), rs.getString(1)));
+                        }
+                    }
+                    return found;
+                }
+            });
+            if (keys.isEmpty()) {
+                return total;
+            }
+            ExecutionSql.Bound delete = sql.deleteMatching(q, metadata, keys.stream().map(ExecutionQuery.Position::id)
+                    .toList());
+            int deleted = withConnection(null, "deleteAll", c -> {
+                try (PreparedStatement ps = c.prepareStatement(delete.sql())) {
+                    bindAll(ps, delete.params());
+                    return ps.executeUpdate();
+                }
+            });
+            total = total.plus(new BulkResult(keys.size(), deleted, keys.size() - deleted));
+            if (keys.size() < q.limit()) {
+                return total;
+            }
+            batch = q.afterPosition(keys.get(keys.size() - 1));
+        }
+    }
+
+    /**
+     * Deletes every ended execution (completed, failed or cancelled) that ended more than
+     * {@code olderThan} ago, by the store's clock, in batches of {@value #DEFAULT_PURGE_BATCH}.
+     *
+     * @param olderThan how long ago an execution must have ended, not negative
+     * @return how many executions were deleted (at most {@code Integer.MAX_VALUE} is reported)
+     * @throws StoreException if the store fails; batches deleted before stay deleted
+     * @see #purge(Duration, Set, int)
+     */
+    public int purge(Duration olderThan) {
+        return purge(olderThan, ENDED, DEFAULT_PURGE_BATCH);
+    }
+
+    /**
+     * Deletes ended executions of the given statuses whose end is older than {@code olderThan}. The end
+     * is the status's own time: {@code completedAt}, {@code failedAt} or {@code cancelledAt} (a row
+     * without one is kept). Runs batch after batch, each one statement of its own (its own short
+     * transaction) that locks its rows with {@code FOR UPDATE SKIP LOCKED}: it takes no table lock,
+     * never waits for a writer, and a row someone holds is left for the next purge. Stops at the first
+     * batch that deletes fewer than {@code batchSize} rows. Deleted rows become dead tuples until
+     * (auto)vacuum reclaims them; see the README's "Operating" section.
+     *
+     * <p>On a store from {@link #using(Connection)}, the batches run in the caller's transaction.
+     *
+     * @param olderThan how long ago an execution must have ended, not negative
+     * @param statuses which ended statuses to purge, a non-empty subset of {@link #ENDED}
+     * @param batchSize rows per batch, 1 to {@value #MAX_PURGE_BATCH}
+     * @return how many executions were deleted (at most {@code Integer.MAX_VALUE} is reported)
+     * @throws IllegalArgumentException if an argument is out of range, or a status is not ended
+     * @throws StoreException if the store fails; batches deleted before stay deleted
+     */
+    public int purge(Duration olderThan, Set<ExecutionStatus> statuses, int batchSize) {
+        requireOlderThan(olderThan);
+        requireEndedStatuses(statuses);
+        requireBatchSize(batchSize);
+        long cutoff = clock.instant().minus(olderThan).toEpochMilli();
+        String[] wire = statuses.stream().map(ExecutionStatus::wireName).sorted().toArray(String[]::new);
+        String statement = sql.purgeBatch();
+        long total = 0;
+        while (true) {
+            int deleted = withConnection(null, "purge", c -> {
+                try (PreparedStatement ps = c.prepareStatement(statement)) {
+                    ps.setArray(1, c.createArrayOf("text", wire));
+                    ps.setLong(2, cutoff); // ended before
+                    ps.setInt(3, batchSize);
+                    return ps.executeUpdate();
+                }
+            });
+            total += deleted;
+            if (deleted < batchSize) {
+                return (int) Math.min(total, Integer.MAX_VALUE);
+            }
+        }
+    }
+
+    static Duration requireOlderThan(Duration olderThan) {
+        Objects.requireNonNull(olderThan, "olderThan must not be null");
+        if (olderThan.isNegative()) {
+            throw new IllegalArgumentException("olderThan must not be negative, got " + olderThan);
+        }
+        return olderThan;
+    }
+
+    static Set<ExecutionStatus> requireEndedStatuses(Set<ExecutionStatus> statuses) {
+        Objects.requireNonNull(statuses, "statuses must not be null");
+        if (statuses.isEmpty() || !ENDED.containsAll(statuses)) {
+            throw new IllegalArgumentException("statuses must be a non-empty set of ended statuses (completed, "
+                    + "failed, cancelled), got " + statuses);
+        }
+        return Set.copyOf(statuses);
+    }
+
+    static int requireBatchSize(int batchSize) {
+        if (batchSize < 1 || batchSize > MAX_PURGE_BATCH) {
+            throw new IllegalArgumentException("batchSize must be between 1 and " + MAX_PURGE_BATCH + ", got " + batchSize);
+        }
+        return batchSize;
+    }
+
+    private static ExecutionQuery requireQuery(ExecutionQuery q) {
+        return Objects.requireNonNull(q, "query must not be null");
+    }
+
+    private String metadataJson(ExecutionQuery q) {
+        if (q.metadata().isEmpty()) {
+            return null;
+        }
+        try {
+            return json.writeModel(q.metadata());
+        } catch (JsonProcessingException e) {
+            // The query admits strings, booleans and integers only, which always serialise.
+            throw new IllegalArgumentException("metadata filter cannot be written as JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** The statement a query of this shape runs, as built for this store's table; bind it with {@link #bindAll}. */
+    ExecutionSql.Bound statementOf(ExecutionQuery q, ExecutionSql.Shape shape) {
+        return sql.select(requireQuery(q), metadataJson(q), shape);
+    }
+
+    static void bindAll(PreparedStatement ps, List<Object> params) throws SQLException {
+        int i = 1;
+        for (Object p : params) {
+            if (p instanceof String text) {
+                ps.setString(i++, text);
+            } else if (p instanceof Long number) {
+                ps.setLong(i++, number);
+            } else if (p instanceof String[] texts) {
+                ps.setArray(i++, textArray(ps.getConnection(), List.of(texts)));
+            } else if (p instanceof ExecutionSql.Jsonb jsonb) {
+                ps.setObject(i++, jsonb.text(), Types.OTHER);
+            } else {
+                throw new IllegalStateException("no binding for a parameter of type " + p.getClass().getName());
+            }
         }
     }
 }

@@ -4,6 +4,10 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.execution.StoreException;
+import io.flowmonkey.execution.BulkResult;
+import io.flowmonkey.execution.ExecutionQuery;
+import io.flowmonkey.execution.Page;
+import java.util.stream.Stream;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
@@ -93,5 +97,27 @@ final class FaultyStore implements ExecutionStore {
     @Override
     public List<Execution> findChildren(String parentExecutionId) {
         return delegate.findChildren(parentExecutionId);
+    }
+
+    // ---- Query and bulk delete (issue 12): delegated as they are ----
+
+    @Override
+    public Page<Execution> query(ExecutionQuery q) {
+        return delegate.query(q);
+    }
+
+    @Override
+    public long count(ExecutionQuery q) {
+        return delegate.count(q);
+    }
+
+    @Override
+    public Stream<Execution> stream(ExecutionQuery q) {
+        return delegate.stream(q);
+    }
+
+    @Override
+    public BulkResult deleteAll(ExecutionQuery q) {
+        return delegate.deleteAll(q);
     }
 }

@@ -1,0 +1,75 @@
+package io.flowmonkey.execution;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The query value itself: cursors, equality, matching; the stores' behaviour is in {@link ExecutionQueryContract}. */
+class ExecutionQueryTest {
+
+    private static final Instant T = Instant.parse("2026-03-01T10:00:00Z");
+
+    private static Execution at(String id, Instant createdAt) {
+        return Execution.builder(id, "f", "1").createdAt(createdAt).updatedAt(createdAt).build();
+    }
+
+    @Test
+    void a_cursor_does_not_depend_on_the_order_filters_were_set_in() {
+        ExecutionQuery a = ExecutionQuery.builder().tenantId("acme").metadata("x", "1").metadata("y", 2)
+                .statuses(EnumSet.of(ExecutionStatus.FAILED, ExecutionStatus.PENDING)).build();
+        ExecutionQuery b = ExecutionQuery.builder().metadata("y", 2L).metadata("x", "1")
+                .statuses(List.of(ExecutionStatus.PENDING, ExecutionStatus.FAILED)).tenantId("acme").build();
+
+        String cursor = a.cursorAfter(at("e1", T));
+
+        assertThat(b.after(cursor).position()).contains(new ExecutionQuery.Position(T, "e1"));
+        assertThat(a).isEqualTo(b).hasSameHashCodeAs(b);
+    }
+
+    @Test
+    void an_id_holding_the_cursor_separator_survives_the_round_trip() {
+        ExecutionQuery q = ExecutionQuery.builder().build();
+
+        assertThat(q.after(q.cursorAfter(at("a|b|c", T))).position()).contains(new ExecutionQuery.Position(T, "a|b|c"));
+    }
+
+    @Test
+    void page_keeps_limit_rows_and_makes_a_cursor_only_when_one_more_was_read() {
+        ExecutionQuery q = ExecutionQuery.builder().limit(2).build();
+        List<Execution> three = List.of(at("c", T), at("b", T), at("a", T));
+
+        Page<Execution> page = q.page(three);
+
+        assertThat(page.items()).extracting(Execution::id).containsExactly("c", "b");
+        assertThat(q.after(page.nextCursor()).position()).contains(new ExecutionQuery.Position(T, "b"));
+        assertThat(q.page(three.subList(0, 2)).hasNext()).isFalse();
+    }
+
+    @Test
+    void position_orders_newest_first_then_by_id_descending() {
+        ExecutionQuery.Position p = new ExecutionQuery.Position(T, "m");
+
+        assertThat(p.comesBefore(at("a", T))).isTrue();
+        assertThat(p.comesBefore(at("z", T))).isFalse();
+        assertThat(p.comesBefore(at("m", T))).isFalse();
+        assertThat(p.comesBefore(at("z", T.minusMillis(1)))).isTrue();
+        assertThat(p.comesBefore(at("a", T.plusMillis(1)))).isFalse();
+    }
+
+    @Test
+    void toString_names_the_filters_that_are_set() {
+        assertThat(ExecutionQuery.builder().errorCode("E1").limit(5).build().toString())
+                .isEqualTo("ExecutionQuery[errorCode=E1, limit=5]");
+    }
+
+    @Test
+    void bulk_counts_must_add_up() {
+        assertThatThrownBy(() -> new BulkResult(3, 1, 1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("changed + skipped = matched");
+        assertThat(new BulkResult(3, 2, 1).plus(new BulkResult(1, 0, 1))).isEqualTo(new BulkResult(4, 2, 2));
+    }
+}
