@@ -50,7 +50,8 @@ public final class SchemaApplier {
             new Migration(1, "V1__seed_executions_table.sql", "seed executions table"),
             new Migration(2, "V2__engine_columns_and_indexes.sql", "engine columns and indexes"),
             new Migration(3, "V3__due_work_notifications.sql", "due work notifications"),
-            new Migration(4, "V4__coalesced_pending_notifications.sql", "coalesced pending notifications"));
+            new Migration(4, "V4__coalesced_pending_notifications.sql", "coalesced pending notifications"),
+            new Migration(5, "V5__worker_hardening.sql", "worker hardening"));
 
     private SchemaApplier() {
     }

@@ -3,6 +3,7 @@ package io.flowmonkey.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.WaitMetadata;
 import io.flowmonkey.testing.PostgresExtension;
@@ -35,7 +36,8 @@ class FlywayMigrationTest {
                 .waitMetadata(new WaitMetadata(Instant.EPOCH, "timer", null, null)).build());
 
         assertThat(store.findWakeReady(Instant.now())).containsExactly(saved);
-        assertThat(store.claimDue("w", List.of("flow"), Duration.ofSeconds(30), 10)).hasSize(1);
+        assertThat(store.claimDue("w", List.of(new LeasingExecutionStore.FlowVersion("flow", "1")), Duration.ofSeconds(30), 10)
+                .executions()).hasSize(1);
         assertThat(PG.queryLong("SELECT count(*) FROM pg_trigger WHERE tgname = 'executions_notify_due'")).isEqualTo(1);
         assertThat(PG.queryLong("SELECT max(version::int) FROM fw.flyway_schema_history"))
                 .isEqualTo(SchemaApplier.latestVersion());

@@ -7,6 +7,7 @@ import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.LeasingExecutionStore;
+import io.flowmonkey.execution.LeasingExecutionStore.FlowVersion;
 import io.flowmonkey.execution.WaitMetadata;
 import io.flowmonkey.testing.PostgresExtension;
 import java.sql.Connection;
@@ -38,7 +39,7 @@ class PgLeasingTest {
     static final PostgresExtension PG = new PostgresExtension();
 
     private static final Duration LEASE = Duration.ofMinutes(5);
-    private static final List<String> FLOWS = List.of("flow");
+    private static final List<FlowVersion> FLOWS = List.of(new FlowVersion("flow", "1"));
     private static final AtomicInteger IDS = new AtomicInteger();
 
     private PgExecutionStore store;
@@ -64,11 +65,11 @@ class PgLeasingTest {
         store.save(execution().status(ExecutionStatus.COMPLETED).build());
         store.save(execution().status(ExecutionStatus.RUNNING).build());
 
-        List<Execution> claimed = store.claimDue("w1", FLOWS, LEASE, 10);
+        List<Execution> claimed = claim("w1", FLOWS, LEASE, 10);
 
         assertThat(claimed).extracting(Execution::id).containsExactlyInAnyOrder(pending, due);
         assertThat(claimed).allSatisfy(e -> assertThat(e.version()).isEqualTo(2));
-        assertThat(store.claimDue("w2", FLOWS, LEASE, 10)).as("leased rows are not handed out twice").isEmpty();
+        assertThat(claim("w2", FLOWS, LEASE, 10)).as("leased rows are not handed out twice").isEmpty();
     }
 
     @Test
@@ -76,8 +77,9 @@ class PgLeasingTest {
         store.save(Execution.builder("other-service", "invoicing", "1").build());
         String mine = store.save(execution().build()).id();
 
-        assertThat(store.claimDue("w1", FLOWS, LEASE, 10)).extracting(Execution::id).containsExactly(mine);
-        assertThat(store.claimDue("w2", List.of("invoicing", "flow"), LEASE, 10)).extracting(Execution::id)
+        assertThat(claim("w1", FLOWS, LEASE, 10)).extracting(Execution::id).containsExactly(mine);
+        assertThat(claim("w2", List.of(new FlowVersion("invoicing", "1"), new FlowVersion("flow", "1")), LEASE, 10))
+                .extracting(Execution::id)
                 .containsExactly("other-service");
     }
 
@@ -87,18 +89,18 @@ class PgLeasingTest {
             store.save(execution().build());
         }
 
-        assertThat(store.claimDue("w1", FLOWS, LEASE, 2)).hasSize(2);
-        assertThat(store.claimDue("w2", FLOWS, LEASE, 10)).hasSize(3);
+        assertThat(claim("w1", FLOWS, LEASE, 2)).hasSize(2);
+        assertThat(claim("w2", FLOWS, LEASE, 10)).hasSize(3);
     }
 
     @Test
     void an_expired_lease_is_taken_over_and_the_old_holder_can_no_longer_save() throws SQLException {
         Execution created = store.save(execution().build());
-        Execution heldByW1 = store.claimDue("w1", FLOWS, LEASE, 1).get(0);
+        Execution heldByW1 = claim("w1", FLOWS, LEASE, 1).get(0);
         Execution running = store.save(heldByW1.toBuilder().status(ExecutionStatus.RUNNING).build());
         PG.execute("UPDATE executions SET lease_expires_at = 0 WHERE id = '" + created.id() + "'");
 
-        Execution heldByW2 = store.claimDue("w2", FLOWS, LEASE, 1).get(0);
+        Execution heldByW2 = claim("w2", FLOWS, LEASE, 1).get(0);
 
         assertThat(heldByW2.id()).isEqualTo(created.id());
         assertThat(heldByW2.version()).isEqualTo(running.version() + 1);
@@ -114,23 +116,23 @@ class PgLeasingTest {
         Execution stale = store.save(execution().status(ExecutionStatus.RUNNING).build());
         PG.execute("UPDATE executions SET updated_at = 0 WHERE id = '" + stale.id() + "'");
 
-        assertThat(store.claimDue("w1", FLOWS, LEASE, 10)).extracting(Execution::id).containsExactly(stale.id());
+        assertThat(claim("w1", FLOWS, LEASE, 10)).extracting(Execution::id).containsExactly(stale.id());
         assertThat(store.load(fresh.id()).orElseThrow().version()).isEqualTo(1);
     }
 
     @Test
     void renewing_keeps_the_version_and_releasing_lets_others_claim() {
         Execution e = store.save(execution().build());
-        Execution claimed = store.claimDue("w1", FLOWS, LEASE, 1).get(0);
+        Execution claimed = claim("w1", FLOWS, LEASE, 1).get(0);
 
         assertThat(store.renewLeases("w1", List.of(e.id(), "unknown"), LEASE)).containsExactly(e.id());
         assertThat(store.load(e.id()).orElseThrow().version()).isEqualTo(claimed.version());
         store.releaseLeases("w2", List.of(e.id()));
-        assertThat(store.claimDue("w2", FLOWS, LEASE, 1)).as("someone else's release is ignored").isEmpty();
+        assertThat(claim("w2", FLOWS, LEASE, 1)).as("someone else's release is ignored").isEmpty();
 
         store.releaseLeases("w1", List.of(e.id()));
 
-        assertThat(store.claimDue("w2", FLOWS, LEASE, 1)).extracting(Execution::id).containsExactly(e.id());
+        assertThat(claim("w2", FLOWS, LEASE, 1)).extracting(Execution::id).containsExactly(e.id());
     }
 
     @Test
@@ -152,7 +154,7 @@ class PgLeasingTest {
                     start.await();
                     List<Execution> got;
                     do {
-                        got = store.claimDue(worker, FLOWS, LEASE, 10);
+                        got = claim(worker, FLOWS, LEASE, 10);
                         for (Execution e : got) {
                             if (!claimed.add(e.id())) {
                                 duplicates.incrementAndGet();
@@ -183,7 +185,7 @@ class PgLeasingTest {
             Execution pending = store.save(execution().build());
             assertThat(heard.poll(10, TimeUnit.SECONDS)).isEqualTo(pending.id() + "@now");
 
-            store.claimDue("w1", FLOWS, LEASE, 10);
+            claim("w1", FLOWS, LEASE, 10);
             store.save(execution().status(ExecutionStatus.COMPLETED).build());
             Execution waiting = store.save(waiting(wakeAt));
 
@@ -304,6 +306,10 @@ class PgLeasingTest {
             }
         }
         throw new AssertionError("the subscription heard nothing within 10 s");
+    }
+
+    private List<Execution> claim(String workerId, List<FlowVersion> flows, Duration lease, int limit) {
+        return store.claimDue(workerId, flows, lease, limit).executions();
     }
 
     private static Execution waiting(Instant wakeAt) {
