@@ -61,6 +61,8 @@ public final class PgExecutionStore implements LeasingExecutionStore {
     private static final int MAX_ROWS_PER_INSERT = 1_000;
     /** The longest lease, or grace for a running execution nobody holds, that a claim accepts. */
     private static final Duration MAX_LEASE = Duration.ofDays(365);
+    /** How often an update whose connection was lost is tried in all. */
+    private static final int MAX_SAVE_ATTEMPTS = 3;
 
     private final DataSource dataSource;
     private final ExecutionSql sql;
@@ -154,9 +156,9 @@ public final class PgExecutionStore implements LeasingExecutionStore {
     /**
      * {@inheritDoc}
      *
-     * <p>An update that fails because its pooled connection was dead is tried once more on a fresh
-     * connection (not inside {@link #inTransaction} or {@link #using}, whose connection is the
-     * caller's). If that finds the version already incremented, the first attempt may have committed
+     * <p>An update that fails because its pooled connection was dead is tried again on another
+     * connection, up to three attempts in all while the failure is a lost connection (not inside
+     * {@link #inTransaction} or {@link #using}, whose connection is the caller's). If a retry finds the version already incremented, the first attempt may have committed
      * with its acknowledgement lost: the row is compared with what was written, and when it holds
      * exactly that, the save succeeded and is returned as such; otherwise it is a
      * {@link ConcurrentUpdateException} as usual.
@@ -453,22 +455,33 @@ public final class PgExecutionStore implements LeasingExecutionStore {
                 && (SqlErrors.state(cause).startsWith("08") || SqlErrors.state(cause).startsWith("57P0"));
     }
 
+    /**
+     * Tries a save whose connection was lost again, on the next connections the pool gives: a pool may
+     * hold several connections the server dropped at once, and each failure makes it discard one.
+     */
     private Execution saveAgain(ExecutionRow row, StoreException firstFailure) {
         Execution e = row.execution;
-        try {
-            return write(List.of(row)).get(0);
-        } catch (ConcurrentUpdateException raced) {
-            Instant updatedAt = writtenAs(row);
-            if (updatedAt == null) {
-                throw raced;
+        StoreException last = firstFailure;
+        for (int retry = 1; retry < MAX_SAVE_ATTEMPTS; retry++) {
+            try {
+                return write(List.of(row)).get(0);
+            } catch (ConcurrentUpdateException raced) {
+                Instant updatedAt = writtenAs(row);
+                if (updatedAt == null) {
+                    throw raced;
+                }
+                LOG.info("Save of execution {} lost its connection after it committed; the stored row holds what it "
+                        + "wrote, so it stands ({})", e.id(), firstFailure.getMessage());
+                return e.toBuilder().updatedAt(updatedAt).version(e.version() + 1).build();
+            } catch (StoreException again) {
+                again.addSuppressed(last);
+                last = again;
+                if (!connectionLost(again)) {
+                    break;
+                }
             }
-            LOG.info("Save of execution {} lost its connection after it committed; the stored row holds what it "
-                    + "wrote, so it stands ({})", e.id(), firstFailure.getMessage());
-            return e.toBuilder().updatedAt(updatedAt).version(e.version() + 1).build();
-        } catch (StoreException again) {
-            again.addSuppressed(firstFailure);
-            throw again;
         }
+        throw last;
     }
 
     /** The {@code updated_at} of the row if it holds exactly what {@code row} writes, at the next version. */
