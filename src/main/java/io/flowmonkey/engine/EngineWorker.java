@@ -235,6 +235,18 @@ public final class EngineWorker implements AutoCloseable {
     }
 
     private void claimLoop() {
+        while (running) {
+            try {
+                claimUntilStopped();
+            } catch (RuntimeException e) {
+                // A bug here must not leave the worker deaf: say so, and carry on after a pause.
+                LOG.error("Worker {}: claim loop failed; looking again in {}", workerId, ERROR_BACKOFF, e);
+                schedule.await(System.nanoTime() + ERROR_BACKOFF.toNanos());
+            }
+        }
+    }
+
+    private void claimUntilStopped() {
         int dueButNotClaimed = 0;
         while (running) {
             int free = threads - inFlight.size();
@@ -298,6 +310,11 @@ public final class EngineWorker implements AutoCloseable {
         }
         long now = System.nanoTime();
         if (until.isEmpty()) {
+            schedule.armDeadline(NEVER);
+            return 0;
+        }
+        if (until.get().compareTo(pollInterval) > 0) {
+            // Not before the next poll, which looks again anyway.
             schedule.armDeadline(NEVER);
             return 0;
         }

@@ -134,6 +134,8 @@ public interface LeasingExecutionStore extends ExecutionStore {
         /**
          * Checks the parts.
          *
+         * @param flowId the flow id
+         * @param version the flow version
          * @throws NullPointerException if either is null
          */
         public FlowVersion {
@@ -149,7 +151,12 @@ public interface LeasingExecutionStore extends ExecutionStore {
      * @param setAside the rows claimed but unreadable, set aside by the claim, unmodifiable
      */
     record Claim(List<Execution> executions, List<SetAside> setAside) {
-        /** Copies the lists. */
+        /**
+         * Copies the lists.
+         *
+         * @param executions the executions claimed and leased
+         * @param setAside the rows set aside by the claim
+         */
         public Claim {
             executions = List.copyOf(executions);
             setAside = List.copyOf(setAside);

@@ -579,8 +579,14 @@ public final class PgExecutionStore implements LeasingExecutionStore {
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     long wakeAt = rs.getLong(1);
-                    return rs.wasNull() ? Optional.<Duration>empty()
-                            : Optional.of(Duration.ofMillis(wakeAt - rs.getLong(2)));
+                    if (rs.wasNull()) {
+                        return Optional.<Duration>empty();
+                    }
+                    long now = rs.getLong(2);
+                    // A wake_at near either end of bigint, written by some other program, saturates.
+                    long until = wakeAt >= now ? (wakeAt - now < 0 ? Long.MAX_VALUE : wakeAt - now)
+                            : (wakeAt - now > 0 ? Long.MIN_VALUE : wakeAt - now);
+                    return Optional.of(Duration.ofMillis(until));
                 }
             }
         });
