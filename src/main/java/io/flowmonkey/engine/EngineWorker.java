@@ -24,6 +24,8 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -496,28 +498,48 @@ public final class EngineWorker implements AutoCloseable {
      * notice, or the poll interval, whichever comes first. Times are {@link System#nanoTime()}.
      */
     private final class WakeSchedule {
+        // A lock and condition rather than a monitor: Condition.awaitNanos parks for the time asked,
+        // where Object.wait rounds up to the next millisecond.
+        private final ReentrantLock lock = new ReentrantLock();
+        private final Condition changed = lock.newCondition();
         private Wake pending;
         private long deadline = NEVER;
         private long lookAgain = NEVER;
 
-        synchronized void armDeadline(long at) {
-            deadline = at;
+        void armDeadline(long at) {
+            lock.lock();
+            try {
+                deadline = at;
+            } finally {
+                lock.unlock();
+            }
         }
 
-        synchronized void lookAgainAt(long at) {
-            lookAgain = Math.min(lookAgain, at);
+        void lookAgainAt(long at) {
+            lock.lock();
+            try {
+                lookAgain = Math.min(lookAgain, at);
+            } finally {
+                lock.unlock();
+            }
         }
 
         /** Wakes the loop; a null reason only lets it re-check what it waits for. */
-        synchronized void wake(Wake reason) {
-            if (reason != null && (pending == null || reason.ordinal() < pending.ordinal())) {
-                pending = reason;
+        void wake(Wake reason) {
+            lock.lock();
+            try {
+                if (reason != null && (pending == null || reason.ordinal() < pending.ordinal())) {
+                    pending = reason;
+                }
+                changed.signalAll();
+            } finally {
+                lock.unlock();
             }
-            notifyAll();
         }
 
         /** Sleeps until woken, a known time comes, or {@code pollAt}; returns why. */
-        synchronized Wake await(long pollAt) {
+        Wake await(long pollAt) {
+            lock.lock();
             try {
                 while (running) {
                     if (pending != null) {
@@ -526,36 +548,40 @@ public final class EngineWorker implements AutoCloseable {
                         return why;
                     }
                     long now = System.nanoTime();
-                    if (now - deadline >= 0 && deadline != NEVER) {
+                    if (deadline != NEVER && now - deadline >= 0) {
                         deadline = NEVER;
                         return Wake.DEADLINE;
                     }
-                    if (now - lookAgain >= 0 && lookAgain != NEVER) {
+                    if (lookAgain != NEVER && now - lookAgain >= 0) {
                         lookAgain = NEVER;
                         return Wake.NOTICE;
                     }
                     if (now - pollAt >= 0) {
                         return Wake.POLL;
                     }
-                    long until = Math.min(pollAt, Math.min(deadline, lookAgain));
-                    TimeUnit.NANOSECONDS.timedWait(this, until - now);
+                    changed.awaitNanos(Math.min(pollAt, Math.min(deadline, lookAgain)) - now);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 running = false;
+            } finally {
+                lock.unlock();
             }
             return Wake.POLL;
         }
 
         /** Sleeps until {@code done} holds, re-checked whenever woken and at least every {@code pollNanos}. */
-        synchronized void awaitUntil(BooleanSupplier done, long pollNanos) {
+        void awaitUntil(BooleanSupplier done, long pollNanos) {
+            lock.lock();
             try {
                 while (!done.getAsBoolean()) {
-                    TimeUnit.NANOSECONDS.timedWait(this, pollNanos);
+                    changed.awaitNanos(pollNanos);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 running = false;
+            } finally {
+                lock.unlock();
             }
         }
     }
