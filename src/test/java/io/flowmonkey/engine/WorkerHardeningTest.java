@@ -10,9 +10,12 @@ import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.LeasingExecutionStore;
+import io.flowmonkey.execution.StoreException;
 import io.flowmonkey.execution.WaitMetadata;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.testing.PostgresExtension;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -176,6 +179,42 @@ class WorkerHardeningTest {
         assertThat(stored.leaseOwner()).as("revoked, free for another worker at once").isNull();
         assertThat(worker.stats().interrupted()).isEqualTo(1);
         assertThat(worker.stats().leaseLost()).isZero();
+    }
+
+    @Test
+    void a_revocation_that_fails_at_close_is_retried_before_close_returns() throws Exception {
+        PgExecutionStore real = new PgExecutionStore(PG.dataSource());
+        AtomicInteger revocations = new AtomicInteger();
+        // The real store, except that its first revocation fails as if the database were unreachable.
+        LeasingExecutionStore flaky = (LeasingExecutionStore) Proxy.newProxyInstance(
+                LeasingExecutionStore.class.getClassLoader(), new Class<?>[] {LeasingExecutionStore.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("revokeLeases") && revocations.incrementAndGet() == 1) {
+                        throw new StoreException(null, "lease revocation failed: the connection was lost");
+                    }
+                    try {
+                        return method.invoke(real, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch never = new CountDownLatch(1);
+        Engine blocked = flows.engine(flaky, ctx -> {
+            entered.countDown();
+            never.await();
+            return StepResult.success("b");
+        }, Duration.ofMillis(300));
+        String id = blocked.create(WorkerFlows.THREE_STEPS, Map.of()).execution().id();
+        EngineWorker worker = EngineWorker.builder(blocked).workerId("flaky").leaseTtl(Duration.ofMinutes(5))
+                .shutdownTimeout(Duration.ofMillis(200)).build().start();
+        assertThat(entered.await(20, TimeUnit.SECONDS)).isTrue();
+
+        assertTimeoutPreemptively(Duration.ofSeconds(30), worker::close);
+
+        assertThat(revocations.get()).isGreaterThanOrEqualTo(2);
+        assertThat(real.load(id).orElseThrow().leaseOwner()).as("revoked on the retry").isNull();
+        assertThat(worker.stats().interrupted()).isEqualTo(1);
     }
 
     @Test
