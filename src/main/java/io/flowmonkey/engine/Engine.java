@@ -12,6 +12,7 @@ import io.flowmonkey.execution.ExecutionNotFoundException;
 import io.flowmonkey.execution.ExecutionQuery;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.Page;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.SignalStore;
@@ -24,13 +25,16 @@ import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -166,6 +170,8 @@ public final class Engine {
      * interrupt keeps its thread until it returns, and what it returns then is dropped.
      */
     private final ExecutorService stepThreads;
+    /** Flow versions whose due executions {@link #runWakeReady} skipped and logged. */
+    private final Set<String> unknownVersionsLogged = ConcurrentHashMap.newKeySet();
 
     /**
      * Creates an engine with {@link EngineOptions#DEFAULTS}.
@@ -419,8 +425,19 @@ public final class Engine {
     /**
      * Runs every waiting execution whose {@code wakeAt} has passed, as {@link #run(String)} would, up to
      * {@code limit} of them, earliest first; call it periodically, for example from a scheduled executor.
-     * Executions that another caller advanced meanwhile are skipped. Any other exception (a store failure,
-     * an unregistered flow version) stops the batch and reaches the caller.
+     * One execution never stops the others:
+     * <ul>
+     *   <li>executions that another caller advanced meanwhile are skipped;</li>
+     *   <li>executions of a flow version this engine's {@link FlowRegistry} does not have are skipped
+     *       and left waiting (for a process that has it), without counting against {@code limit}; each
+     *       such version is logged once per engine;</li>
+     *   <li>a row that cannot be read is, on a {@link LeasingExecutionStore} such as
+     *       {@code PgExecutionStore}, set aside ({@link LeasingExecutionStore#setAside}, logged once) so
+     *       that it is not found again; on another store its {@link ExecutionDataException} reaches
+     *       the caller.</li>
+     * </ul>
+     * A store failure stops the batch and reaches the caller; so does a failure of one execution's run,
+     * after the executions before it ran.
      *
      * @param limit the most executions to run, at least 1
      * @return what each run stored, in wake order
@@ -432,14 +449,63 @@ public final class Engine {
             throw new IllegalArgumentException("limit must be at least 1, got " + limit);
         }
         List<RunResult> results = new ArrayList<>();
-        for (Execution due : store.findWakeReady(clock.instant(), limit)) {
-            try {
-                results.add(new RunResult(drive(due, null, false)));
-            } catch (ConcurrentUpdateException lost) {
-                // Another caller woke it first; the execution is in their hands now.
+        Set<String> seen = new HashSet<>();
+        Instant now = clock.instant();
+        int skipped = 0;
+        while (results.size() < limit) {
+            // Skipped executions stay due: ask for enough rows to get past them.
+            int window = limit - results.size() + skipped;
+            List<Execution> due = findWakeReadySettingAside(now, window);
+            boolean progress = false;
+            for (Execution execution : due) {
+                if (results.size() == limit) {
+                    break;
+                }
+                if (!seen.add(execution.id())) {
+                    continue;
+                }
+                progress = true;
+                if (flows.get(execution.flowId(), execution.flowVersion()).isEmpty()) {
+                    skipped++;
+                    if (unknownVersionsLogged.add(execution.flowId() + "\u0000" + execution.flowVersion())) {
+                        LOG.warn("Waiting executions of flow '{}' version '{}' (such as {}) are due but that version "
+                                + "is not registered here; they are left for a process that has it",
+                                execution.flowId(), execution.flowVersion(), execution.id());
+                    }
+                    continue;
+                }
+                try {
+                    results.add(new RunResult(drive(execution, null, false)));
+                } catch (ConcurrentUpdateException lost) {
+                    // Another caller woke it first; the execution is in their hands now.
+                    skipped++;
+                }
+            }
+            if (due.size() < window || !progress) {
+                break;
             }
         }
         return List.copyOf(results);
+    }
+
+    /**
+     * {@link ExecutionStore#findWakeReady(Instant, int)}, setting aside each row that cannot be read
+     * (each is found, and set aside, once) when the store can.
+     */
+    private List<Execution> findWakeReadySettingAside(Instant now, int limit) {
+        while (true) {
+            try {
+                return store.findWakeReady(now, limit);
+            } catch (ExecutionDataException unreadable) {
+                if (!(store instanceof LeasingExecutionStore leasing) || unreadable.executionId() == null
+                        || !leasing.setAside(unreadable.executionId(), unreadable.column(), unreadable.getMessage())) {
+                    throw unreadable;
+                }
+                LOG.error("Set aside execution {}: column {} cannot be read ({}); it is not woken again until repaired "
+                        + "and restored with restoreSetAside", unreadable.executionId(), unreadable.column(),
+                        unreadable.getMessage());
+            }
+        }
     }
 
     /**
@@ -492,11 +558,6 @@ public final class Engine {
     /** The flows, whose executions an {@link EngineWorker} of this engine claims. */
     FlowRegistry flows() {
         return flows;
-    }
-
-    /** The clock, for the {@link EngineWorker}'s wake-up timers. */
-    Clock clock() {
-        return clock;
     }
 
     private Execution load(String executionId) {

@@ -41,4 +41,19 @@ public interface FlowRegistry {
         throw new UnsupportedOperationException(getClass().getName() + " does not list its flow ids; an "
                 + "EngineWorker needs flowIds() to know which executions to claim");
     }
+
+    /**
+     * Returns the versions of a flow registered now. An {@link EngineWorker} claims only executions of
+     * these versions, so that during a rolling deploy an execution of a version only newer (or older)
+     * processes know is left to them rather than claimed and failed here.
+     *
+     * <p>The default lists the latest version only ({@link #get(String)}); a registry that keeps older
+     * versions, so that executions started on them continue, overrides it to list them all.
+     *
+     * @param flowId the flow id
+     * @return the versions, unmodifiable; empty if the flow is not registered
+     */
+    default Set<String> versions(String flowId) {
+        return get(flowId).map(flow -> Set.of(flow.version())).orElse(Set.of());
+    }
 }

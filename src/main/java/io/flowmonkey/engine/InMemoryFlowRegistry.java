@@ -65,6 +65,13 @@ public final class InMemoryFlowRegistry implements FlowRegistry {
         return Set.copyOf(flows.keySet());
     }
 
+    @Override
+    public Set<String> versions(String flowId) {
+        Objects.requireNonNull(flowId, "flowId must not be null");
+        ConcurrentSkipListMap<String, Flow> versions = flows.get(flowId);
+        return versions == null ? Set.of() : Set.copyOf(versions.keySet());
+    }
+
     private static int compareVersions(String a, String b) {
         String[] left = a.split("\\.", -1);
         String[] right = b.split("\\.", -1);

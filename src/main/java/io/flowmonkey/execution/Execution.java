@@ -38,6 +38,8 @@ public final class Execution {
     private final Instant failedAt;
     private final Instant cancelledAt;
     private final long version;
+    private final String leaseOwner;
+    private final Instant leaseExpiresAt;
 
     private Execution(Builder b) {
         this.id = Values.requireText(b.id, "id");
@@ -73,6 +75,8 @@ public final class Execution {
         this.failedAt = Values.millis(b.failedAt, "failedAt", b.id);
         this.cancelledAt = Values.millis(b.cancelledAt, "cancelledAt", b.id);
         this.version = b.version;
+        this.leaseOwner = b.leaseOwner;
+        this.leaseExpiresAt = b.leaseExpiresAt;
     }
 
     /**
@@ -89,7 +93,8 @@ public final class Execution {
     }
 
     /**
-     * Returns a builder holding every field of this execution, version included.
+     * Returns a builder holding every field of this execution, version included; the lease, which
+     * only describes the stored row when it was read, is not carried over.
      *
      * @return a builder for a changed copy
      */
@@ -304,6 +309,29 @@ public final class Execution {
         return version;
     }
 
+    /**
+     * Returns the worker that held this execution's lease when it was read: a worker runs it, or ran
+     * it and has not yet released it. Stores fill it in on read ({@code lease_owner} of PostgreSQL);
+     * saves never write it, and a save that leaves the execution waiting or ended clears it. Not part
+     * of {@link #equals(Object)}.
+     *
+     * @return the worker id, or null when no worker held it (or the store does not lease work)
+     */
+    public String leaseOwner() {
+        return leaseOwner;
+    }
+
+    /**
+     * Returns when the lease of {@link #leaseOwner()} ends unless renewed, by the store's clock. A
+     * lease in the past means its holder stopped renewing it (it died or let go) and any worker may
+     * take the execution over. Not part of {@link #equals(Object)}.
+     *
+     * @return the lease expiry, or null when no worker held the execution
+     */
+    public Instant leaseExpiresAt() {
+        return leaseOwner == null ? null : leaseExpiresAt;
+    }
+
     @Override
     public boolean equals(Object o) {
         if (this == o) {
@@ -367,6 +395,8 @@ public final class Execution {
         private Instant failedAt;
         private Instant cancelledAt;
         private long version;
+        private String leaseOwner;
+        private Instant leaseExpiresAt;
 
         private Builder(String id, String flowId, String flowVersion) {
             this.id = id;
@@ -620,6 +650,19 @@ public final class Execution {
          */
         public Builder version(long version) {
             this.version = version;
+            return this;
+        }
+
+        /**
+         * Sets the lease as read from the store. Stores set it; saves ignore it.
+         *
+         * @param leaseOwner the worker holding the lease, or null
+         * @param leaseExpiresAt when that lease ends, or null
+         * @return this builder
+         */
+        public Builder lease(String leaseOwner, Instant leaseExpiresAt) {
+            this.leaseOwner = leaseOwner;
+            this.leaseExpiresAt = leaseExpiresAt;
             return this;
         }
 

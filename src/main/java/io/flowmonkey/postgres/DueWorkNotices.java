@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -18,12 +19,14 @@ import org.slf4j.LoggerFactory;
  * Listens for the notices the table's trigger sends, on a connection of its own, and passes them
  * on. When the connection fails it reconnects by itself, with growing pauses; every ten minutes it
  * returns the connection to the pool and takes another. Each time it starts listening it tells the
- * listener that notices may have been missed.
+ * listener that notices may have been missed. The pauses start again from the shortest once it
+ * listens again, so that each incident is met as promptly as the first.
  */
 final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(DueWorkNotices.class);
     private static final int WAIT_MILLIS = 500;
+    private static final long MIN_BACKOFF_MILLIS = 100;
     private static final long MAX_BACKOFF_MILLIS = 10_000;
     private static final long RECYCLE_NANOS = TimeUnit.MINUTES.toNanos(10);
     private static final long PROBE_NANOS = TimeUnit.SECONDS.toNanos(30);
@@ -31,22 +34,26 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
     private final DataSource dataSource;
     private final ExecutionSql sql;
     private final LeasingExecutionStore.DueWorkListener listener;
+    private final Runnable onClose;
     private final Thread thread;
     /** "flowmonkey_" for due work (V3), {@link ExecutionSql#END_CHANNEL_PREFIX} for ends (V6). */
     private final String channelPrefix;
     private volatile boolean open = true;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    /** The pause before the next reconnect; read and written by the listening thread only. */
+    private long backoff = MIN_BACKOFF_MILLIS;
 
-    DueWorkNotices(DataSource dataSource, ExecutionSql sql, LeasingExecutionStore.DueWorkListener listener) {
-        this(dataSource, sql, listener, "flowmonkey_");
-    }
-
-    /** Listens on another channel of the table whose notices have the same payload format. */
+    /**
+     * Listens on the channel of the table named by {@code channelPrefix} ("flowmonkey_" for due work,
+     * {@link ExecutionSql#END_CHANNEL_PREFIX} for ends); {@code onClose} runs once when it is closed.
+     */
     DueWorkNotices(DataSource dataSource, ExecutionSql sql, LeasingExecutionStore.DueWorkListener listener,
-                   String channelPrefix) {
+                   String channelPrefix, Runnable onClose) {
         this.dataSource = dataSource;
         this.sql = sql;
         this.listener = listener;
         this.channelPrefix = channelPrefix;
+        this.onClose = onClose;
         this.thread = new Thread(this, "flowmonkey-listen-" + sql.table);
         this.thread.setDaemon(true);
     }
@@ -57,14 +64,12 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
 
     @Override
     public void run() {
-        long backoff = 100;
         boolean recovering = false;
         while (open) {
             try (Connection c = dataSource.getConnection()) {
                 try {
                     listen(c, recovering);
                     recovering = false;
-                    backoff = 100;
                     // The connection goes back to the pool: it must not keep collecting notices there.
                     try (Statement st = c.createStatement()) {
                         st.execute(ExecutionSql.UNLISTEN);
@@ -94,6 +99,7 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
         if (recovering) {
             LOG.info("Listening for due work on {} again", sql.table);
         }
+        backoff = MIN_BACKOFF_MILLIS;
         // Work saved before LISTEN took effect sent its notice to nobody: look for it now.
         listener.onMissedNotices();
         PGConnection pg = c.unwrap(PGConnection.class);
@@ -172,6 +178,10 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
 
     @Override
     public void close() {
+        if (closed.getAndSet(true)) {
+            return;
+        }
+        onClose.run();
         open = false;
         thread.interrupt();
         try {

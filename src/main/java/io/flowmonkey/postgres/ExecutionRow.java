@@ -125,6 +125,8 @@ final class ExecutionRow {
             b.idempotencyExpiresAt(getMillis(rs, 22));
             column = "version";
             b.version(rs.getLong(23));
+            column = "lease_owner";
+            b.lease(rs.getString(24), getMillis(rs, 25));
             column = "row";
             return b.build();
         } catch (IOException | RuntimeException e) {

@@ -28,9 +28,12 @@ final class ExecutionSql {
     static final String UNLISTEN = "UNLISTEN *";
     static final String PROBE = "SELECT 1";
 
-    /** The columns read back, in the order {@link ExecutionRow#read} expects. */
+    /**
+     * The columns read back, in the order {@link ExecutionRow#read} expects. The lease columns come
+     * last: they are read, for {@code Execution.leaseOwner()}, but never written by a save.
+     */
     private static final String SELECT_COLUMNS = "id, " + DATA_COLUMNS
-            + ", idempotency_key, idempotency_expires_at, version";
+            + ", idempotency_key, idempotency_expires_at, version, lease_owner, lease_expires_at";
 
     /**
      * The database's clock in whole epoch milliseconds, fixed for the statement: lease expiries are
@@ -54,12 +57,19 @@ final class ExecutionSql {
     final String findByTenant;
     final String findWakeReady;
     final String findChildren;
-    final String claimDue;
     final String renewLeases;
     final String releaseLeases;
     final String tableOid;
     /** The signal table (V6), quoted. */
     final String signals;
+    // Worker hardening (V5)
+    final String claimDue;
+    final String nextWake;
+    final String setAside;
+    final String findSetAside;
+    final String restoreSetAside;
+    final String revokeLeases;
+    final String writtenAs;
 
     ExecutionSql(PgStoreOptions options) {
         this.table = '"' + options.schema() + "\".\"" + options.tableName() + '"';
@@ -90,44 +100,11 @@ final class ExecutionSql {
                 ORDER BY created_at DESC, id DESC LIMIT ?""".formatted(SELECT_COLUMNS, table);
         // The literal status matches the partial index's predicate, which a bound parameter would not.
         this.findWakeReady = """
-                SELECT %s FROM %s WHERE status = 'waiting' AND wake_at <= ?
+                SELECT %s FROM %s WHERE status = 'waiting' AND wake_at <= ? AND set_aside_at IS NULL
                 ORDER BY wake_at, id LIMIT ?""".formatted(SELECT_COLUMNS, table);
         this.findChildren = """
                 SELECT %s FROM %s WHERE parent_execution_id = ?
                 ORDER BY created_at, id""".formatted(SELECT_COLUMNS, table);
-        // One statement claims and leases: each kind of due work is found through its own index and
-        // locked with SKIP LOCKED, so concurrent claimers never wait for, or take, each other's rows.
-        // The CTEs are read lazily up to the final LIMIT, so only rows that are claimed get locked.
-        this.claimDue = """
-                WITH woken AS (
-                  SELECT id FROM %1$s
-                  WHERE status = 'waiting' AND flow_id = ANY (?) AND wake_at <= %2$s
-                    AND coalesce(lease_expires_at, 0) <= %2$s
-                  ORDER BY wake_at LIMIT ? FOR UPDATE SKIP LOCKED),
-                pending AS (
-                  SELECT id FROM %1$s
-                  WHERE status = 'pending' AND flow_id = ANY (?) AND coalesce(lease_expires_at, 0) <= %2$s
-                  ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED),
-                abandoned AS (
-                  SELECT id FROM %1$s
-                  WHERE status IN ('running', 'cancelling') AND flow_id = ANY (?)
-                    AND coalesce(lease_expires_at, updated_at + ?) <= %2$s
-                  LIMIT ? FOR UPDATE SKIP LOCKED),
-                -- child flows and signals: a waiting execution is due as well when a signal of the name it
-                -- awaits is buffered for it (V6); the semi-join is driven from the small signals table.
-                signalled AS (
-                  SELECT e.id FROM %1$s e
-                  WHERE e.status = 'waiting' AND e.flow_id = ANY (?) AND coalesce(e.lease_expires_at, 0) <= %2$s
-                    AND (e.id, e.wait_metadata -> 'data' ->> 'signal') IN (SELECT s.execution_id, s.name FROM %4$s s)
-                  LIMIT ? FOR UPDATE OF e SKIP LOCKED),
-                due AS (
-                  SELECT id FROM woken UNION ALL SELECT id FROM pending UNION ALL SELECT id FROM abandoned
-                  UNION ALL SELECT id FROM signalled
-                  LIMIT ?)
-                UPDATE %1$s AS e SET lease_owner = ?, lease_expires_at = %2$s + ?, version = e.version + 1
-                FROM due WHERE e.id = due.id
-                RETURNING %3$s""".formatted(table, DB_NOW, "e." + SELECT_COLUMNS.replace(", ", ", e."),
-                signalsTable(options));
         this.renewLeases = """
                 UPDATE %s SET lease_expires_at = %s + ?
                 WHERE id = ANY (?) AND lease_owner = ?
@@ -139,6 +116,78 @@ final class ExecutionSql {
                 WHERE id = ANY (?) AND lease_owner = ?""".formatted(table);
         this.tableOid = "SELECT to_regclass(?)::oid";
         this.signals = signalsTable(options);
+
+        // ---- Worker hardening (V5): version-aware claims, rows set aside, the next wake-up ----
+        // One statement claims and leases: each kind of due work is found through its own index and
+        // locked with SKIP LOCKED, so concurrent claimers never wait for, or take, each other's rows.
+        // The CTEs are read lazily up to the final LIMIT, so only rows that are claimed get locked.
+        // Only the (flow_id, flow_version) pairs the worker can run are claimed, bound as two arrays;
+        // rows set aside are skipped whatever their status.
+        this.claimDue = """
+                WITH serves AS (SELECT * FROM unnest(?::text[], ?::text[]) AS s(flow_id, flow_version)),
+                woken AS (
+                  SELECT id FROM %1$s
+                  WHERE status = 'waiting' AND wake_at <= %2$s AND coalesce(lease_expires_at, 0) <= %2$s
+                    AND set_aside_at IS NULL AND (flow_id, flow_version) IN (SELECT * FROM serves)
+                  ORDER BY wake_at LIMIT ? FOR UPDATE SKIP LOCKED),
+                pending AS (
+                  SELECT id FROM %1$s
+                  WHERE status = 'pending' AND coalesce(lease_expires_at, 0) <= %2$s
+                    AND set_aside_at IS NULL AND (flow_id, flow_version) IN (SELECT * FROM serves)
+                  ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED),
+                abandoned AS (
+                  SELECT id FROM %1$s
+                  WHERE status IN ('running', 'cancelling') AND coalesce(lease_expires_at, updated_at + ?) <= %2$s
+                    AND set_aside_at IS NULL AND (flow_id, flow_version) IN (SELECT * FROM serves)
+                  LIMIT ? FOR UPDATE SKIP LOCKED),
+                -- child flows and signals: a waiting execution is due as well when a signal of the name it
+                -- awaits is buffered for it (V6); the semi-join is driven from the small signals table.
+                signalled AS (
+                  SELECT e.id FROM %1$s e
+                  WHERE e.status = 'waiting' AND coalesce(e.lease_expires_at, 0) <= %2$s AND e.set_aside_at IS NULL
+                    AND (e.flow_id, e.flow_version) IN (SELECT * FROM serves)
+                    AND (e.id, e.wait_metadata -> 'data' ->> 'signal') IN (SELECT s.execution_id, s.name FROM %4$s s)
+                  LIMIT ? FOR UPDATE OF e SKIP LOCKED),
+                due AS (
+                  SELECT id FROM woken UNION ALL SELECT id FROM pending UNION ALL SELECT id FROM abandoned
+                  UNION ALL SELECT id FROM signalled
+                  LIMIT ?)
+                UPDATE %1$s AS e SET lease_owner = ?, lease_expires_at = %2$s + ?, version = e.version + 1
+                FROM due WHERE e.id = due.id
+                RETURNING %3$s""".formatted(table, DB_NOW, "e." + SELECT_COLUMNS.replace(", ", ", e."),
+                signalsTable(options));
+        // The earliest wake-up a claim of these flows would take once due, read through the partial wake
+        // index, and the database's clock to time it by. Leased rows are being run by someone already.
+        this.nextWake = """
+                SELECT (SELECT wake_at FROM %1$s
+                        WHERE status = 'waiting' AND wake_at IS NOT NULL AND coalesce(lease_expires_at, 0) <= %2$s
+                          AND set_aside_at IS NULL
+                          AND (flow_id, flow_version) IN (SELECT * FROM unnest(?::text[], ?::text[]))
+                        ORDER BY wake_at LIMIT 1), %2$s""".formatted(table, DB_NOW);
+        // Released for good: no lease, and a mark that claims skip. Ids, columns and reasons as arrays.
+        this.setAside = """
+                UPDATE %1$s AS e SET set_aside_at = %2$s, set_aside_column = s.col, set_aside_reason = s.reason,
+                  lease_owner = NULL, lease_expires_at = 0
+                FROM unnest(?::text[], ?::text[], ?::text[]) AS s(id, col, reason)
+                WHERE e.id = s.id AND e.set_aside_at IS NULL
+                RETURNING e.id, e.set_aside_at""".formatted(table, DB_NOW);
+        // Served by the partial index on set_aside_at, which holds only rows set aside.
+        this.findSetAside = """
+                SELECT id, set_aside_column, set_aside_reason, set_aside_at FROM %s
+                WHERE set_aside_at IS NOT NULL ORDER BY set_aside_at, id LIMIT ?""".formatted(table);
+        // A release that also outdates the holder's copy, so that a step still running cannot be saved.
+        this.revokeLeases = """
+                UPDATE %s SET lease_owner = NULL, lease_expires_at = 0, version = version + 1
+                WHERE id = ANY (?) AND lease_owner = ?
+                RETURNING id""".formatted(table);
+        // Whether the row holds exactly what a save wrote (updated_at aside, which that save's clock
+        // chose): JSONB compares by value, so key order and number spelling do not matter.
+        this.writtenAs = "SELECT updated_at FROM " + table + " WHERE id = ? AND version = ? AND ("
+                + DATA_COLUMNS.replace(" updated_at,", " NULL::bigint,") + ") IS NOT DISTINCT FROM ("
+                + "?, ".repeat(DATA_COLUMN_COUNT - 1) + "?)";
+        this.restoreSetAside = """
+                UPDATE %s SET set_aside_at = NULL, set_aside_column = NULL, set_aside_reason = NULL
+                WHERE id = ? AND set_aside_at IS NOT NULL""".formatted(table);
     }
 
     /**

@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import io.flowmonkey.execution.BulkResult;
 import io.flowmonkey.execution.ConcurrentUpdateException;
+import com.zaxxer.hikari.HikariConfigMXBean;
 import io.flowmonkey.execution.DuplicateExecutionException;
+import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.DuplicateIdempotencyKeyException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionDataException;
@@ -34,16 +36,21 @@ import java.util.Collection;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.Spliterator;
 import java.util.Spliterators;
 import java.util.function.Consumer;
+import java.util.WeakHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An {@link ExecutionStore} in a PostgreSQL table laid out by {@link SchemaApplier}.
@@ -65,6 +72,8 @@ import javax.sql.DataSource;
  */
 public final class PgExecutionStore implements LeasingExecutionStore, SignalStore {
 
+    private static final Logger LOG = LoggerFactory.getLogger(PgExecutionStore.class);
+
     /**
      * The most rows inserted by one statement (23 parameters each, well inside PostgreSQL's 65,535);
      * larger {@code saveAll}s go as a batch in a transaction.
@@ -72,6 +81,8 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     private static final int MAX_ROWS_PER_INSERT = 1_000;
     /** The longest lease, or grace for a running execution nobody holds, that a claim accepts. */
     private static final Duration MAX_LEASE = Duration.ofDays(365);
+    /** How often an update whose connection was lost is tried in all. */
+    private static final int MAX_SAVE_ATTEMPTS = 3;
 
     private final DataSource dataSource;
     private final ExecutionSql sql;
@@ -162,10 +173,28 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         return new PgExecutionStore(this, Objects.requireNonNull(c, "connection must not be null"));
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>An update that fails because its pooled connection was dead is tried again on another
+     * connection, up to three attempts in all while the failure is a lost connection (not inside
+     * {@link #inTransaction} or {@link #using}, whose connection is the caller's). If a retry finds the version already incremented, the first attempt may have committed
+     * with its acknowledgement lost: the row is compared with what was written, and when it holds
+     * exactly that, the save succeeded and is returned as such; otherwise it is a
+     * {@link ConcurrentUpdateException} as usual.
+     */
     @Override
     public Execution save(Execution e) {
         Objects.requireNonNull(e, "execution must not be null");
-        return write(List.of(ExecutionRow.of(e, json))).get(0);
+        ExecutionRow row = ExecutionRow.of(e, json);
+        try {
+            return write(List.of(row)).get(0);
+        } catch (StoreException failure) {
+            if (bound != null || e.version() == 0 || !connectionLost(failure)) {
+                throw failure;
+            }
+            return saveAgain(row, failure);
+        }
     }
 
     @Override
@@ -412,49 +441,14 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     }
 
     @Override
-    public List<Execution> claimDue(String workerId, Collection<String> flowIds, Duration leaseTtl, int limit) {
-        requireId(workerId, "workerId");
-        requireIds(flowIds, "flowIds");
-        long ttl = requireLease(leaseTtl);
-        requireLimit(limit);
-        return query(null, "claim of due executions", sql.claimDue, ps -> {
-            Array flows = textArray(ps.getConnection(), flowIds);
-            ps.setArray(1, flows); // woken
-            ps.setInt(2, limit);
-            ps.setArray(3, flows); // pending
-            ps.setInt(4, limit);
-            ps.setArray(5, flows); // abandoned
-            ps.setLong(6, ttl); // grace of running rows no worker holds
-            ps.setInt(7, limit);
-            ps.setArray(8, flows); // signalled (child flows and signals, V6)
-            ps.setInt(9, limit);
-            ps.setInt(10, limit); // due
-            ps.setString(11, workerId); // lease_owner
-            ps.setLong(12, ttl); // lease length
-        });
-    }
-
-    @Override
     public Set<String> renewLeases(String workerId, Collection<String> executionIds, Duration leaseTtl) {
         requireId(workerId, "workerId");
         requireIds(executionIds, "executionIds");
         long ttl = requireLease(leaseTtl);
-        if (executionIds.isEmpty()) {
-            return Set.of();
-        }
-        return withConnection(null, "lease renewal", c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql.renewLeases)) {
-                ps.setLong(1, ttl);
-                ps.setArray(2, textArray(c, executionIds));
-                ps.setString(3, workerId);
-                Set<String> renewed = new HashSet<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        renewed.add(rs.getString(1));
-                    }
-                }
-                return Set.copyOf(renewed);
-            }
+        return leaseUpdate("lease renewal", sql.renewLeases, executionIds, ps -> {
+            ps.setLong(1, ttl);
+            ps.setArray(2, textArray(ps.getConnection(), executionIds));
+            ps.setString(3, workerId);
         });
     }
 
@@ -474,18 +468,301 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         });
     }
 
+    // ---- Worker hardening: one retry of an update whose connection was lost ----
+
+    private static boolean connectionLost(StoreException failure) {
+        return failure.getCause() instanceof SQLException cause
+                && (SqlErrors.state(cause).startsWith("08") || SqlErrors.state(cause).startsWith("57P0"));
+    }
+
+    /**
+     * Tries a save whose connection was lost again, on the next connections the pool gives: a pool may
+     * hold several connections the server dropped at once, and each failure makes it discard one.
+     */
+    private Execution saveAgain(ExecutionRow row, StoreException firstFailure) {
+        Execution e = row.execution;
+        StoreException last = firstFailure;
+        for (int retry = 1; retry < MAX_SAVE_ATTEMPTS; retry++) {
+            try {
+                return write(List.of(row)).get(0);
+            } catch (ConcurrentUpdateException raced) {
+                Instant updatedAt = writtenAs(row);
+                if (updatedAt == null) {
+                    throw raced;
+                }
+                LOG.info("Save of execution {} lost its connection after it committed; the stored row holds what it "
+                        + "wrote, so it stands ({})", e.id(), firstFailure.getMessage());
+                return e.toBuilder().updatedAt(updatedAt).version(e.version() + 1).build();
+            } catch (StoreException again) {
+                again.addSuppressed(last);
+                last = again;
+                if (!connectionLost(again)) {
+                    break;
+                }
+            }
+        }
+        throw last;
+    }
+
+    /** The {@code updated_at} of the row if it holds exactly what {@code row} writes, at the next version. */
+    private Instant writtenAs(ExecutionRow row) {
+        return withConnection(row.execution.id(), "check of an unacknowledged save", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.writtenAs)) {
+                ps.setString(1, row.execution.id());
+                ps.setLong(2, row.execution.version() + 1);
+                row.bind(ps, 3, null);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Instant.ofEpochMilli(rs.getLong(1)) : null;
+                }
+            }
+        });
+    }
+
+    // ---- Worker hardening: version-aware claims, rows set aside, revocation, the next wake-up ----
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One statement claims and leases; its rows are then read one by one, and those that cannot be
+     * read are set aside by a second statement, with the column at fault, so that a corrupt row is
+     * neither handed out nor claimed again, and does not spoil the rest of the batch.
+     */
+    @Override
+    public Claim claimDue(String workerId, Collection<FlowVersion> flows, Duration leaseTtl, int limit) {
+        requireId(workerId, "workerId");
+        requireFlows(flows);
+        long ttl = requireLease(leaseTtl);
+        requireLimit(limit);
+        if (flows.isEmpty()) {
+            return new Claim(List.of(), List.of());
+        }
+        return withConnection(null, "claim of due executions", c -> {
+            List<Execution> claimed = new ArrayList<>();
+            List<ExecutionDataException> unreadable = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(sql.claimDue)) {
+                bindFlows(ps, 1, flows);
+                ps.setInt(3, limit); // woken
+                ps.setInt(4, limit); // pending
+                ps.setLong(5, ttl); // grace of running rows no worker holds
+                ps.setInt(6, limit); // abandoned
+                ps.setInt(7, limit); // signalled (child flows and signals, V6)
+                ps.setInt(8, limit); // due
+                ps.setString(9, workerId); // lease_owner
+                ps.setLong(10, ttl); // lease length
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        try {
+                            claimed.add(ExecutionRow.read(rs, json));
+                        } catch (ExecutionDataException e) {
+                            unreadable.add(e);
+                        }
+                    }
+                }
+            }
+            return new Claim(claimed, unreadable.isEmpty() ? List.of() : setAside(c, unreadable));
+        });
+    }
+
+    private List<SetAside> setAside(Connection c, List<ExecutionDataException> unreadable) throws SQLException {
+        List<String> ids = new ArrayList<>();
+        List<String> columns = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
+        for (ExecutionDataException e : unreadable) {
+            ids.add(e.executionId());
+            columns.add(e.column());
+            reasons.add(storable(e.getMessage()));
+        }
+        List<SetAside> result = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(sql.setAside)) {
+            ps.setArray(1, textArray(c, ids));
+            ps.setArray(2, textArray(c, columns));
+            ps.setArray(3, textArray(c, reasons));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    int i = ids.indexOf(rs.getString(1));
+                    result.add(new SetAside(ids.get(i), columns.get(i), reasons.get(i),
+                            Instant.ofEpochMilli(rs.getLong(2))));
+                }
+            }
+        }
+        return result;
+    }
+
+    @Override
+    public Optional<Duration> untilNextWake(Collection<FlowVersion> flows) {
+        requireFlows(flows);
+        if (flows.isEmpty()) {
+            return Optional.empty();
+        }
+        return withConnection(null, "look-up of the next wake-up", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.nextWake)) {
+                bindFlows(ps, 1, flows);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    long wakeAt = rs.getLong(1);
+                    if (rs.wasNull()) {
+                        return Optional.<Duration>empty();
+                    }
+                    long now = rs.getLong(2);
+                    // A wake_at near either end of bigint, written by some other program, saturates.
+                    long until = wakeAt >= now ? (wakeAt - now < 0 ? Long.MAX_VALUE : wakeAt - now)
+                            : (wakeAt - now > 0 ? Long.MIN_VALUE : wakeAt - now);
+                    return Optional.of(Duration.ofMillis(until));
+                }
+            }
+        });
+    }
+
+    @Override
+    public Set<String> revokeLeases(String workerId, Collection<String> executionIds) {
+        requireId(workerId, "workerId");
+        requireIds(executionIds, "executionIds");
+        return leaseUpdate("lease revocation", sql.revokeLeases, executionIds, ps -> {
+            ps.setArray(1, textArray(ps.getConnection(), executionIds));
+            ps.setString(2, workerId);
+        });
+    }
+
+    @Override
+    public boolean setAside(String executionId, String column, String reason) {
+        requireId(executionId, "executionId");
+        Objects.requireNonNull(column, "column must not be null");
+        Objects.requireNonNull(reason, "reason must not be null");
+        return withConnection(executionId, "setting aside", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.setAside)) {
+                ps.setArray(1, textArray(c, List.of(executionId)));
+                ps.setArray(2, textArray(c, List.of(column)));
+                ps.setArray(3, textArray(c, List.of(storable(reason))));
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next();
+                }
+            }
+        });
+    }
+
+    @Override
+    public List<SetAside> findSetAside(int limit) {
+        requireLimit(limit);
+        return withConnection(null, "findSetAside", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.findSetAside)) {
+                ps.setInt(1, limit);
+                List<SetAside> found = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        found.add(new SetAside(rs.getString(1), rs.getString(2), rs.getString(3),
+                                Instant.ofEpochMilli(rs.getLong(4))));
+                    }
+                }
+                return List.copyOf(found);
+            }
+        });
+    }
+
+    @Override
+    public boolean restoreSetAside(String executionId) {
+        requireId(executionId, "executionId");
+        return withConnection(executionId, "restoring", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.restoreSetAside)) {
+                ps.setString(1, executionId);
+                return ps.executeUpdate() > 0;
+            }
+        });
+    }
+
     /**
      * {@inheritDoc}
      *
      * <p>Holds one connection of the pool for as long as the subscription is open, and reconnects by
-     * itself when that connection fails. Size the pool with one connection to spare per subscription.
+     * itself when that connection fails. The pool must keep one connection free for work besides one
+     * per subscription: when the {@code DataSource} is a HikariCP pool, a subscription that would
+     * leave none is refused. Other pools are not checked.
+     *
+     * @throws IllegalStateException if the HikariCP pool is too small to hold this subscription's
+     *     connection and one more for claims and saves
      */
     @Override
     public Subscription subscribe(DueWorkListener listener) {
-        DueWorkNotices notices = new DueWorkNotices(dataSource, sql,
-                Objects.requireNonNull(listener, "listener must not be null"));
+        Objects.requireNonNull(listener, "listener must not be null");
+        return listen(listener, "flowmonkey_");
+    }
+
+    /** Opens a LISTEN subscription on one channel kind, counted against the pool like every other. */
+    private DueWorkNotices listen(DueWorkListener listener, String channelPrefix) {
+        ListenerCount count = ListenerCount.of(dataSource);
+        int held = count.acquire();
+        if (dataSource instanceof HikariConfigMXBean hikari && hikari.getMaximumPoolSize() < held + 1) {
+            count.release();
+            throw new IllegalStateException("the connection pool" + (hikari.getPoolName() == null ? ""
+                    : " '" + hikari.getPoolName() + "'") + " allows " + hikari.getMaximumPoolSize()
+                    + " connection(s), too few for " + held + " LISTEN subscription(s), which hold one each, "
+                    + "plus one to claim and save work; set maximumPoolSize to at least " + (held + 1)
+                    + " (an EngineWorker needs threads + 2 to run its threads at once)");
+        }
+        DueWorkNotices notices = new DueWorkNotices(dataSource, sql, listener, channelPrefix, count::release);
         notices.start();
         return notices;
+    }
+
+    /** How many subscriptions hold a connection of one pool, over every store on that pool. */
+    private static final class ListenerCount {
+        private static final Map<DataSource, ListenerCount> BY_POOL = new WeakHashMap<>();
+        private final AtomicInteger held = new AtomicInteger();
+
+        static synchronized ListenerCount of(DataSource ds) {
+            return BY_POOL.computeIfAbsent(ds, k -> new ListenerCount());
+        }
+
+        int acquire() {
+            return held.incrementAndGet();
+        }
+
+        void release() {
+            held.decrementAndGet();
+        }
+    }
+
+    private Set<String> leaseUpdate(String action, String statement, Collection<String> ids, Binder binder) {
+        if (ids.isEmpty()) {
+            return Set.of();
+        }
+        return withConnection(null, action, c -> {
+            try (PreparedStatement ps = c.prepareStatement(statement)) {
+                binder.bind(ps);
+                Set<String> changed = new HashSet<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        changed.add(rs.getString(1));
+                    }
+                }
+                return Set.copyOf(changed);
+            }
+        });
+    }
+
+    private static void bindFlows(PreparedStatement ps, int index, Collection<FlowVersion> flows) throws SQLException {
+        List<String> ids = new ArrayList<>(flows.size());
+        List<String> versions = new ArrayList<>(flows.size());
+        for (FlowVersion f : flows) {
+            ids.add(f.flowId());
+            versions.add(f.version());
+        }
+        ps.setArray(index, textArray(ps.getConnection(), ids));
+        ps.setArray(index + 1, textArray(ps.getConnection(), versions));
+    }
+
+    /** A reason as text PostgreSQL can hold, short enough to read in a listing. */
+    private static String storable(String reason) {
+        String text = String.valueOf(reason).replace("\0", "\\u0000");
+        return text.length() > 2_000 ? text.substring(0, 2_000) + "..." : text;
+    }
+
+    private static void requireFlows(Collection<FlowVersion> flows) {
+        Objects.requireNonNull(flows, "flows must not be null");
+        for (FlowVersion f : flows) {
+            Objects.requireNonNull(f, "flows must not contain null");
+            requireNoNul(f.flowId(), "flowId");
+            requireNoNul(f.version(), "flow version");
+        }
     }
 
     private static Array textArray(Connection c, Collection<String> values) throws SQLException {
@@ -741,7 +1018,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     @Override
     public Subscription subscribeToEnds(EndListener listener) {
         Objects.requireNonNull(listener, "listener must not be null");
-        DueWorkNotices notices = new DueWorkNotices(dataSource, sql, new DueWorkListener() {
+        return listen(new DueWorkListener() {
             @Override
             public void onDue(String executionId, Instant wakeAt) {
                 listener.onEnded(executionId);
@@ -752,8 +1029,6 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                 listener.onMissedNotices();
             }
         }, ExecutionSql.END_CHANNEL_PREFIX);
-        notices.start();
-        return notices;
     }
 
     private static Signal requireUnsent(Signal signal) {

@@ -66,6 +66,7 @@ public final class SchemaApplier {
             new Migration(2, "V2__engine_columns_and_indexes.sql", "engine columns and indexes"),
             new Migration(3, "V3__due_work_notifications.sql", "due work notifications"),
             new Migration(4, "V4__coalesced_pending_notifications.sql", "coalesced pending notifications"),
+            new Migration(5, "V5__worker_hardening.sql", "worker hardening"),
             new Migration(6, "V6__signals_and_end_notices.sql", "signals and end notices"),
             new Migration(7, "V7__query_indexes.sql", "query indexes"));
 

@@ -18,7 +18,7 @@ import javax.sql.DataSource;
  */
 final class RawJdbc {
 
-    static final int COLUMNS = 23;
+    static final int COLUMNS = 25;
 
     private final DataSource ds;
     private final BenchSql sql;
@@ -125,17 +125,15 @@ final class RawJdbc {
     /** Runs the store's claim statement, bound as the store binds it, and reads what it returns. */
     List<Object[]> claimDue(String workerId, long leaseMillis, int limit) throws SQLException {
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql.claimDue())) {
-            java.sql.Array flows = c.createArrayOf("text", new Object[] {Fixtures.FLOW_ID});
-            ps.setArray(1, flows);
-            ps.setInt(2, limit);
-            ps.setArray(3, flows);
+            ps.setArray(1, c.createArrayOf("text", new Object[] {Fixtures.FLOW_ID}));
+            ps.setArray(2, c.createArrayOf("text", new Object[] {Fixtures.FLOW_VERSION}));
+            ps.setInt(3, limit);
             ps.setInt(4, limit);
-            ps.setArray(5, flows);
-            ps.setLong(6, leaseMillis);
+            ps.setLong(5, leaseMillis);
+            ps.setInt(6, limit);
             ps.setInt(7, limit);
-            ps.setInt(8, limit);
-            ps.setString(9, workerId);
-            ps.setLong(10, leaseMillis);
+            ps.setString(8, workerId);
+            ps.setLong(9, leaseMillis);
             return readAll(ps);
         }
     }
@@ -200,6 +198,8 @@ final class RawJdbc {
         row[20] = rs.getString(21);
         row[21] = millis(rs, 22);
         row[22] = rs.getLong(23);
+        row[23] = rs.getString(24);
+        row[24] = millis(rs, 25);
         return row;
     }
 

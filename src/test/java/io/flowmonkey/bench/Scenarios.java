@@ -2,6 +2,7 @@ package io.flowmonkey.bench;
 
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.postgres.PgExecutionStore;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -38,7 +39,8 @@ final class Scenarios {
 
     static final int FIND_LIMIT = 100;
     static final int CLAIM_BATCH = 10;
-    private static final List<String> CLAIM_FLOWS = List.of(Fixtures.FLOW_ID);
+    private static final List<LeasingExecutionStore.FlowVersion> CLAIM_FLOWS =
+            List.of(new LeasingExecutionStore.FlowVersion(Fixtures.FLOW_ID, Fixtures.FLOW_VERSION));
     private static final java.time.Duration CLAIM_LEASE = java.time.Duration.ofMillis(1);
     static final int UPDATE_ROWS_PER_THREAD = 16;
     private static final ExecutionStatus[] FOUND_STATUSES = {ExecutionStatus.COMPLETED, ExecutionStatus.RUNNING,

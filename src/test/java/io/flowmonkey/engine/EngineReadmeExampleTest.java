@@ -93,7 +93,7 @@ class EngineReadmeExampleTest {
                         .outputKey("reservation").build())
                 .build());
 
-        PgExecutionStore store = new PgExecutionStore(ds);            // size the pool: threads + 3 per worker
+        PgExecutionStore store = new PgExecutionStore(ds);            // size the pool: threads + 2 per worker
         Engine engine = new Engine(store, handlers, flows);
 
         EngineWorker worker = EngineWorker.builder(engine)

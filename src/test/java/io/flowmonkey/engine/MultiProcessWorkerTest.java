@@ -82,6 +82,9 @@ class MultiProcessWorkerTest {
         doomed.destroyForcibly(); // SIGKILL: no graceful close, its leases simply stop being renewed
         assertThat(doomed.waitFor(10, TimeUnit.SECONDS)).isTrue();
         awaitTrue(Duration.ofMinutes(3), () -> completed() == 300);
+        // Checked before the survivor's close(), which could otherwise be what cleared them.
+        assertThat(PG.queryLong("SELECT count(*) FROM executions WHERE lease_owner IS NOT NULL"))
+                .as("finished executions keep no lease, the dead worker's included").isZero();
         stopGracefully(survivor);
 
         assertThat(PG.queryLong("SELECT count(DISTINCT (execution_id, step_id)) FROM handler_log")).isEqualTo(900);

@@ -78,8 +78,8 @@ public final class BenchSql {
     }
 
     /**
-     * Returns the claim of due work, bound as {@code PgExecutionStore.claimDue} binds it: flows,
-     * limit, flows, limit, flows, grace ms, limit, limit, worker id, lease ms.
+     * Returns the claim of due work, bound as {@code PgExecutionStore.claimDue} binds it: flow
+     * ids, flow versions, limit, limit, grace ms, limit, limit, worker id, lease ms.
      *
      * @return the statement
      */

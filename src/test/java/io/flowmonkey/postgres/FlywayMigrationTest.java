@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.StoreException;
 import io.flowmonkey.execution.WaitMetadata;
@@ -51,7 +52,8 @@ class FlywayMigrationTest {
                 .waitMetadata(new WaitMetadata(Instant.EPOCH, "timer", null, null)).build());
 
         assertThat(store.findWakeReady(Instant.now())).containsExactly(saved);
-        assertThat(store.claimDue("w", List.of("flow"), Duration.ofSeconds(30), 10)).hasSize(1);
+        assertThat(store.claimDue("w", List.of(new LeasingExecutionStore.FlowVersion("flow", "1")),
+                Duration.ofSeconds(30), 10).executions()).hasSize(1);
         assertThat(PG.queryLong("SELECT count(*) FROM pg_trigger WHERE tgname = 'executions_notify_due' "
                 + "AND tgrelid = 'fw.executions'::regclass")).isEqualTo(1);
         assertThat(PG.queryLong("SELECT max(version::int) FROM fw.flyway_schema_history"))

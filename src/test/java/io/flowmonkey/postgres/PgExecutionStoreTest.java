@@ -11,6 +11,7 @@ import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.DuplicateExecutionException;
 import io.flowmonkey.execution.DuplicateIdempotencyKeyException;
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionError;
 import io.flowmonkey.execution.ExecutionStatus;
@@ -239,8 +240,9 @@ class PgExecutionStoreTest {
                 .hasMessageContaining("id").hasMessageContaining("NUL");
         assertThatThrownBy(() -> store.findByTenant("t\u0000", 10)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("tenantId");
-        assertThatThrownBy(() -> store.claimDue("w", List.of("flow", " "), java.time.Duration.ofSeconds(1), 1))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("flowIds");
+        assertThatThrownBy(() -> store.claimDue("w", List.of(new LeasingExecutionStore.FlowVersion("fl\u0000w", "1")),
+                java.time.Duration.ofSeconds(1), 1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("flowId");
         assertThatThrownBy(() -> store.renewLeases("w", null, java.time.Duration.ofSeconds(1)))
                 .isInstanceOf(NullPointerException.class).hasMessageContaining("executionIds");
     }
@@ -254,7 +256,8 @@ class PgExecutionStoreTest {
                 .hasMessageContaining(longTenant.id()).hasMessageContaining("tenant_id").hasMessageContaining("255");
         assertThatThrownBy(() -> store.saveAll(List.of(execution().build(), longKey)))
                 .isInstanceOf(ExecutionDataException.class).hasMessageContaining("idempotency_key");
-        assertThatThrownBy(() -> store.claimDue("w", List.of("flow"), java.time.Duration.ofDays(366), 1))
+        assertThatThrownBy(() -> store.claimDue("w", List.of(new LeasingExecutionStore.FlowVersion("flow", "1")),
+                java.time.Duration.ofDays(366), 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaseTtl");
         assertThat(store.findByStatus(ExecutionStatus.PENDING)).isEmpty();
     }

@@ -1,0 +1,163 @@
+package io.flowmonkey.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.testing.PostgresExtension;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** An update whose connection is lost is retried, and a commit whose acknowledgement was lost is recognised. */
+class PgSaveRetryTest {
+
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    @Test
+    void an_update_whose_acknowledgement_was_lost_after_it_committed_is_recognised_as_saved() throws Exception {
+        URI server = URI.create(PG.jdbcUrl().substring("jdbc:".length()));
+        try (CutAfterCommit proxy = new CutAfterCommit(server.getPort())) {
+            HikariDataSource viaProxy = PG.newDataSource(1, config -> config.setJdbcUrl("jdbc:postgresql://127.0.0.1:"
+                    + proxy.port() + server.getPath()));
+            PgExecutionStore store = new PgExecutionStore(viaProxy);
+            Execution stored = store.save(Execution.builder("ack-lost", "flow", "1").build());
+
+            proxy.cutAfterNextUpdateCommits();
+            Execution next = stored.toBuilder().status(ExecutionStatus.RUNNING).stepCount(1)
+                    .context(Map.of("step", "a", "n", 1)).build();
+            Execution saved = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> store.save(next));
+
+            assertThat(proxy.cut.await(10, TimeUnit.SECONDS)).as("the acknowledgement was dropped").isTrue();
+            assertThat(saved.version()).isEqualTo(stored.version() + 1);
+            Execution reloaded = new PgExecutionStore(PG.dataSource()).load("ack-lost").orElseThrow();
+            assertThat(reloaded.version()).as("written once").isEqualTo(stored.version() + 1);
+            assertThat(reloaded).isEqualTo(saved);
+        }
+    }
+
+    /**
+     * Forwards connections to PostgreSQL; once armed, lets the next UPDATE through, waits for the
+     * server's ReadyForQuery after it (the implicit transaction has committed by then), and closes the
+     * connection instead of passing the reply on.
+     */
+    private static final class CutAfterCommit implements AutoCloseable {
+        private static final byte[] UPDATE = "UPDATE ".getBytes(StandardCharsets.US_ASCII);
+        private static final byte[] READY = {'Z', 0, 0, 0, 5};
+
+        private final ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        private final int target;
+        private final AtomicBoolean armed = new AtomicBoolean();
+        final CountDownLatch cut = new CountDownLatch(1);
+
+        CutAfterCommit(int target) throws IOException {
+            this.target = target;
+            Thread accept = new Thread(this::accept, "proxy-accept");
+            accept.setDaemon(true);
+            accept.start();
+        }
+
+        int port() {
+            return listener.getLocalPort();
+        }
+
+        void cutAfterNextUpdateCommits() {
+            armed.set(true);
+        }
+
+        private void accept() {
+            while (!listener.isClosed()) {
+                try {
+                    Socket client = listener.accept();
+                    Socket upstream = new Socket(InetAddress.getLoopbackAddress(), target);
+                    AtomicBoolean updateSent = new AtomicBoolean();
+                    pump(client, upstream, (buf, n) -> {
+                        if (armed.get() && contains(buf, n, UPDATE) && armed.compareAndSet(true, false)) {
+                            updateSent.set(true);
+                        }
+                        return true;
+                    });
+                    pump(upstream, client, (buf, n) -> {
+                        if (updateSent.get() && contains(buf, n, READY)) {
+                            closeQuietly(client);
+                            closeQuietly(upstream);
+                            cut.countDown();
+                            return false;
+                        }
+                        return true;
+                    });
+                } catch (IOException closed) {
+                    return;
+                }
+            }
+        }
+
+        private static void pump(Socket from, Socket to, Filter forward) {
+            Thread t = new Thread(() -> {
+                byte[] buf = new byte[65_536];
+                try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+                    for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
+                        if (!forward.test(buf, n)) {
+                            return;
+                        }
+                        out.write(buf, 0, n);
+                        out.flush();
+                    }
+                } catch (IOException closed) {
+                    // Either side went away: so does this direction.
+                } finally {
+                    closeQuietly(from);
+                    closeQuietly(to);
+                }
+            }, "proxy-pump");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        private static boolean contains(byte[] buf, int n, byte[] pattern) {
+            outer:
+            for (int i = 0; i + pattern.length <= n; i++) {
+                for (int j = 0; j < pattern.length; j++) {
+                    if (buf[i + j] != pattern[j]) {
+                        continue outer;
+                    }
+                }
+                return true;
+            }
+            return false;
+        }
+
+        private static void closeQuietly(Socket s) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // Already closed.
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            listener.close();
+        }
+
+        @FunctionalInterface
+        private interface Filter {
+            boolean test(byte[] buf, int n);
+        }
+    }
+}
