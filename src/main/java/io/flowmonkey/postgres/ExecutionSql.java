@@ -141,13 +141,19 @@ final class ExecutionSql {
                     AND set_aside_at IS NULL AND (flow_id, flow_version) IN (SELECT * FROM serves)
                   LIMIT ? FOR UPDATE SKIP LOCKED),
                 -- child flows and signals: a waiting execution is due as well when a signal of the name it
-                -- awaits is buffered for it (V6); the semi-join is driven from the small signals table.
+                -- awaits is buffered for it (V6). Driven from the small signals table, one primary-key
+                -- look-up per buffered (execution, name): the LIMIT 1 keeps the planner from turning the
+                -- look-up into a scan of the executions table.
                 signalled AS (
-                  SELECT e.id FROM %1$s e
-                  WHERE e.status = 'waiting' AND coalesce(e.lease_expires_at, 0) <= %2$s AND e.set_aside_at IS NULL
-                    AND (e.flow_id, e.flow_version) IN (SELECT * FROM serves)
-                    AND (e.id, e.wait_metadata -> 'data' ->> 'signal') IN (SELECT s.execution_id, s.name FROM %4$s s)
-                  LIMIT ? FOR UPDATE OF e SKIP LOCKED),
+                  SELECT x.id FROM (SELECT DISTINCT execution_id, name FROM %4$s) s
+                  CROSS JOIN LATERAL (
+                    SELECT e.id FROM %1$s e
+                    WHERE e.id = s.execution_id AND e.status = 'waiting'
+                      AND e.wait_metadata -> 'data' ->> 'signal' = s.name
+                      AND coalesce(e.lease_expires_at, 0) <= %2$s AND e.set_aside_at IS NULL
+                      AND (e.flow_id, e.flow_version) IN (SELECT * FROM serves)
+                    LIMIT 1 FOR UPDATE SKIP LOCKED) x
+                  LIMIT ?),
                 due AS (
                   SELECT id FROM woken UNION ALL SELECT id FROM pending UNION ALL SELECT id FROM abandoned
                   UNION ALL SELECT id FROM signalled

@@ -131,9 +131,10 @@ final class RawJdbc {
             ps.setInt(4, limit);
             ps.setLong(5, leaseMillis);
             ps.setInt(6, limit);
-            ps.setInt(7, limit);
-            ps.setString(8, workerId);
-            ps.setLong(9, leaseMillis);
+            ps.setInt(7, limit); // signalled
+            ps.setInt(8, limit);
+            ps.setString(9, workerId);
+            ps.setLong(10, leaseMillis);
             return readAll(ps);
         }
     }

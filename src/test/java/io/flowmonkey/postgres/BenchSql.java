@@ -79,7 +79,7 @@ public final class BenchSql {
 
     /**
      * Returns the claim of due work, bound as {@code PgExecutionStore.claimDue} binds it: flow
-     * ids, flow versions, limit, limit, grace ms, limit, limit, worker id, lease ms.
+     * ids, flow versions, limit, limit, grace ms, limit, limit (signalled), limit, worker id, lease ms.
      *
      * @return the statement
      */
