@@ -53,6 +53,10 @@ final class ExecutionSql {
     final String releaseLeases;
     final String tableOid;
 
+    // --- hardening (issue 9): statements that must not abort a surrounding transaction ---
+    /** An insert of one row that reports a taken id by inserting nothing, rather than by an error. */
+    final String insertIfAbsent;
+
     ExecutionSql(PgStoreOptions options) {
         this.table = '"' + options.schema() + "\".\"" + options.tableName() + '"';
         this.insertPrefix = "INSERT INTO " + table + " (id, idempotency_key, idempotency_expires_at, " + DATA_COLUMNS
@@ -121,6 +125,9 @@ final class ExecutionSql {
                 UPDATE %s SET lease_owner = NULL, lease_expires_at = 0
                 WHERE id = ANY (?) AND lease_owner = ?""".formatted(table);
         this.tableOid = "SELECT to_regclass(?)::oid";
+        // --- hardening (issue 9) ---
+        // Only the primary key is an arbiter: a taken idempotency key still fails, as its holder is reported.
+        this.insertIfAbsent = insert + " ON CONFLICT (id) DO NOTHING";
     }
 
     /**
