@@ -202,11 +202,11 @@ final class Values {
                     throw new Refused("has the key " + key + (key == null ? "" : " (a " + key.getClass().getName()
                             + ")") + "; JSON object keys are non-null strings, so it would be stored as another key");
                 }
+                int bad = unpairedSurrogate(name);
+                if (bad >= 0) {
+                    throw new Refused("has a key that " + unpairedMessage(name, bad));
+                }
                 try {
-                    int bad = unpairedSurrogate(name);
-                    if (bad >= 0) {
-                        throw new Refused("key " + unpairedMessage(name, bad));
-                    }
                     copy.put(name, freeze(e.getValue(), depth + 1));
                 } catch (Refused r) {
                     throw r.at("." + name, value);
