@@ -291,7 +291,8 @@ public final class PgExecutionStore implements LeasingExecutionStore {
         boolean hasKeyedInserts = keyed;
         withConnection(firstId, "save", c -> {
             try {
-                return single
+                // In an open transaction a multi-row insert that fails would abort it: guard it with a savepoint.
+                return single && (rows.size() == 1 || c.getAutoCommit())
                         ? writeRows(c, inserts, updates, false, now)
                         : atomically(c, () -> writeRows(c, inserts, updates, hasKeyedInserts, now));
             } catch (KeyTaken taken) {
