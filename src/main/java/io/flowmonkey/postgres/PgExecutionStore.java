@@ -719,19 +719,18 @@ public final class PgExecutionStore implements LeasingExecutionStore {
             return result;
         }
         c.setAutoCommit(false);
+        T result;
         try {
-            T result = block.run();
+            result = block.run();
             c.commit();
-            return result;
         } catch (SQLException | RuntimeException | Error e) {
+            // No finally: on a broken connection restoring autocommit fails too, and must not hide e.
             rollbackQuietly(c, e);
             restoreAutoCommit(c, e);
             throw e;
-        } finally {
-            if (!c.getAutoCommit()) {
-                c.setAutoCommit(true);
-            }
         }
+        c.setAutoCommit(true);
+        return result;
     }
 
     /** Keeps the failure that matters when a broken connection also refuses to leave the transaction. */

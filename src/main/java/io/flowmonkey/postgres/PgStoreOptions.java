@@ -51,6 +51,16 @@ public final class PgStoreOptions {
      */
     public static final int MAX_NUMBER_LENGTH_LIMIT = 16_383;
 
+    /**
+     * The lowest string or key length that may be set, {@value}: the store's own JSON (keys such as
+     * {@code executionTimeoutMs}, wire names) must always fit.
+     */
+    public static final int MIN_STRING_LENGTH = 32;
+    /** The lowest number length that may be set, {@value}: any {@code long}, epoch millis among them, must fit. */
+    public static final int MIN_NUMBER_LENGTH = 20;
+    /** The lowest nesting depth that may be set, {@value}: a history entry's error object must fit. */
+    public static final int MIN_NESTING_DEPTH = 3;
+
     private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]*");
 
     private final String schema;
@@ -240,12 +250,12 @@ public final class PgStoreOptions {
         /**
          * Sets the longest string value in a JSON column, in chars, for writing and reading.
          *
-         * @param maxStringLength from 1 to {@value #MAX_STRING_LENGTH_LIMIT}
+         * @param maxStringLength from {@value #MIN_STRING_LENGTH} to {@value #MAX_STRING_LENGTH_LIMIT}
          * @return this builder
          * @throws IllegalArgumentException if out of that range
          */
         public Builder maxStringLength(int maxStringLength) {
-            this.maxStringLength = limit("maxStringLength", maxStringLength, MAX_STRING_LENGTH_LIMIT,
+            this.maxStringLength = limit("maxStringLength", maxStringLength, MIN_STRING_LENGTH, MAX_STRING_LENGTH_LIMIT,
                     "a JSONB string holds at most 256 MB");
             return this;
         }
@@ -253,12 +263,12 @@ public final class PgStoreOptions {
         /**
          * Sets the longest JSON object key, in chars, for writing and reading.
          *
-         * @param maxNameLength from 1 to {@value #MAX_STRING_LENGTH_LIMIT}
+         * @param maxNameLength from {@value #MIN_STRING_LENGTH} to {@value #MAX_STRING_LENGTH_LIMIT}
          * @return this builder
          * @throws IllegalArgumentException if out of that range
          */
         public Builder maxNameLength(int maxNameLength) {
-            this.maxNameLength = limit("maxNameLength", maxNameLength, MAX_STRING_LENGTH_LIMIT,
+            this.maxNameLength = limit("maxNameLength", maxNameLength, MIN_STRING_LENGTH, MAX_STRING_LENGTH_LIMIT,
                     "a JSONB key holds at most 256 MB");
             return this;
         }
@@ -266,12 +276,12 @@ public final class PgStoreOptions {
         /**
          * Sets the longest number, in characters of its plain decimal form, for writing and reading.
          *
-         * @param maxNumberLength from 1 to {@value #MAX_NUMBER_LENGTH_LIMIT}
+         * @param maxNumberLength from {@value #MIN_NUMBER_LENGTH} to {@value #MAX_NUMBER_LENGTH_LIMIT}
          * @return this builder
          * @throws IllegalArgumentException if out of that range
          */
         public Builder maxNumberLength(int maxNumberLength) {
-            this.maxNumberLength = limit("maxNumberLength", maxNumberLength, MAX_NUMBER_LENGTH_LIMIT,
+            this.maxNumberLength = limit("maxNumberLength", maxNumberLength, MIN_NUMBER_LENGTH, MAX_NUMBER_LENGTH_LIMIT,
                     "PostgreSQL numeric holds at most 16383 digits after the point");
             return this;
         }
@@ -279,13 +289,13 @@ public final class PgStoreOptions {
         /**
          * Sets the deepest nesting of maps and lists in a JSON column's document, for writing and reading.
          *
-         * @param maxNestingDepth from 1 to {@value Execution#MAX_NESTING_DEPTH}, which the model itself
+         * @param maxNestingDepth from {@value #MIN_NESTING_DEPTH} to {@value Execution#MAX_NESTING_DEPTH}, which the model itself
          *     enforces when an execution is built
          * @return this builder
          * @throws IllegalArgumentException if out of that range
          */
         public Builder maxNestingDepth(int maxNestingDepth) {
-            this.maxNestingDepth = limit("maxNestingDepth", maxNestingDepth, Execution.MAX_NESTING_DEPTH,
+            this.maxNestingDepth = limit("maxNestingDepth", maxNestingDepth, MIN_NESTING_DEPTH, Execution.MAX_NESTING_DEPTH,
                     "Execution refuses deeper values when built");
             return this;
         }
@@ -299,10 +309,10 @@ public final class PgStoreOptions {
             return new PgStoreOptions(this);
         }
 
-        private static int limit(String what, int value, int highest, String why) {
-            if (value < 1 || value > highest) {
-                throw new IllegalArgumentException(what + " must be between 1 and " + highest + " (" + why + "), got "
-                        + value);
+        private static int limit(String what, int value, int lowest, int highest, String why) {
+            if (value < lowest || value > highest) {
+                throw new IllegalArgumentException(what + " must be between " + lowest + " (so that the store's own "
+                        + "JSON fits) and " + highest + " (" + why + "), got " + value);
             }
             return value;
         }
