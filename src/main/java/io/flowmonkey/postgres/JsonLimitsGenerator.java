@@ -11,7 +11,8 @@ import java.math.BigInteger;
 
 /**
  * Refuses, as JSON is written, what the store could not read back or what JSONB would store
- * changed: strings and keys longer than the reading limits, numbers whose plain decimal form
+ * changed: strings longer than the reading limit (in chars, as Jackson counts them), keys longer
+ * than theirs (in bytes of UTF-8, as Jackson's byte parser counts them), numbers whose plain decimal form
  * (PostgreSQL gives numbers back in plain form: {@code 1E+5} as {@code 100000}) is longer than the
  * limit, NaN and infinities (JSON has none; Jackson would write them as strings), and text with NUL
  * (JSONB refuses it) or an unpaired surrogate (UTF-8 cannot encode it). Each refusal names the JSON
@@ -168,14 +169,39 @@ final class JsonLimitsGenerator extends JsonGeneratorDelegate {
         int cut = parent.lastIndexOf('/');
         String pointer = (object.hasCurrentName() && cut >= 0 ? parent.substring(0, cut) : parent) + "/"
                 + abbreviate(name);
-        checkText(name, maxNameLength, "key", pointer);
+        // Jackson's byte parser, which reads the columns, counts a key's length in bytes of UTF-8.
+        int bytes = utf8Length(name);
+        if (bytes > maxNameLength) {
+            throw refused(pointer, "a key of " + bytes + " bytes of UTF-8 is longer than maxNameLength "
+                    + maxNameLength + ", so it could not be read back; raise that PgStoreOptions limit, or use a "
+                    + "shorter key");
+        }
+        checkText(name, Integer.MAX_VALUE, "key", pointer);
+    }
+
+    /** The length of {@code s} in UTF-8, an unpaired surrogate counted as the 3 bytes it would take. */
+    static int utf8Length(String s) {
+        int bytes = 0;
+        for (int i = 0, n = s.length(); i < n; i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                bytes++;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
     }
 
     private void checkText(String text, int maxLength, String what, String pointer) throws IOException {
         if (text.length() > maxLength) {
-            throw refused(pointer, "a " + what + " of " + text.length() + " chars is longer than "
-                    + (what.equals("key") ? "maxNameLength " : "maxStringLength ") + maxLength
-                    + ", so it could not be read back; raise that PgStoreOptions limit, or store less");
+            throw refused(pointer, "a " + what + " of " + text.length() + " chars is longer than maxStringLength "
+                    + maxLength + ", so it could not be read back; raise that PgStoreOptions limit, or store less");
         }
         if (text.indexOf('\0') >= 0) {
             throw refused(pointer, "text contains the NUL character U+0000, which PostgreSQL JSONB cannot store; "

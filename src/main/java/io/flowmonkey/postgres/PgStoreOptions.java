@@ -31,7 +31,10 @@ public final class PgStoreOptions {
 
     /** The default longest string value, in chars (UTF-16 units): {@value}, Jackson's reading default. */
     public static final int DEFAULT_MAX_STRING_LENGTH = StreamReadConstraints.DEFAULT_MAX_STRING_LEN;
-    /** The default longest JSON object key, in chars: {@value}, Jackson's reading default. */
+    /**
+     * The default longest JSON object key, in bytes of UTF-8 (Jackson's byte parser counts keys so):
+     * {@value}, Jackson's reading default.
+     */
     public static final int DEFAULT_MAX_NAME_LENGTH = StreamReadConstraints.DEFAULT_MAX_NAME_LEN;
     /**
      * The default longest number, in characters of its plain decimal form (as PostgreSQL gives it back,
@@ -148,7 +151,7 @@ public final class PgStoreOptions {
     }
 
     /**
-     * Returns the longest JSON object key written or read, in chars.
+     * Returns the longest JSON object key written or read, in bytes of UTF-8.
      *
      * @return the limit, {@value #DEFAULT_MAX_NAME_LENGTH} unless set
      */
@@ -261,7 +264,8 @@ public final class PgStoreOptions {
         }
 
         /**
-         * Sets the longest JSON object key, in chars, for writing and reading.
+         * Sets the longest JSON object key, in bytes of UTF-8 (as Jackson counts keys when it reads
+         * bytes), for writing and reading.
          *
          * @param maxNameLength from {@value #MIN_STRING_LENGTH} to {@value #MAX_STRING_LENGTH_LIMIT}
          * @return this builder
