@@ -4,9 +4,11 @@ import java.lang.reflect.Array;
 import java.time.Instant;
 import java.util.AbstractList;
 import java.util.AbstractMap;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,15 +124,44 @@ final class Values {
 
     /**
      * Copies a JSON value found at {@code depth} of its column's document (a map or list there is
-     * that deep), checking it as the class comment says.
+     * that deep), checking it as the class comment says. Works with an explicit stack rather than
+     * recursion, so that nesting to the limit, and a value that contains itself, never overflow the
+     * caller's thread stack, however small.
      *
      * @throws InvalidFieldException naming the path to the first value refused
      */
     static Object freezeJson(Object value, String field, String executionId, int depth) {
+        ArrayDeque<Level> open = new ArrayDeque<>();
+        Object current = value;
+        int currentDepth = depth;
         try {
-            return freeze(value, depth);
+            while (true) {
+                Object done = NOT_DONE;
+                if (isContainer(current)) {
+                    requireDepth(currentDepth, current);
+                    open.push(new Level(current, currentDepth));
+                } else {
+                    done = freezeScalar(current, currentDepth);
+                }
+                while (true) {
+                    Level top = open.peek();
+                    if (top == null) {
+                        return done;
+                    }
+                    if (done != NOT_DONE) {
+                        top.accept(done);
+                    }
+                    if (top.advance()) {
+                        current = top.child;
+                        currentDepth = top.depth + 1;
+                        break;
+                    }
+                    open.pop();
+                    done = top.frozen();
+                }
+            }
         } catch (Refused r) {
-            throw new InvalidFieldException(r.path(field), executionId, r.problem);
+            throw new InvalidFieldException(r.path(field, open), executionId, r.problem(open));
         }
     }
 
@@ -178,67 +209,26 @@ final class Values {
         return highest + 1;
     }
 
-    private static Object freeze(Object value, int depth) {
+    private static final Object NOT_DONE = new Object();
+
+    private static boolean isContainer(Object value) {
+        return value instanceof Map<?, ?> && !(value instanceof Frozen) || value instanceof Collection<?>
+                && !(value instanceof Frozen) || value != null && value.getClass().isArray();
+    }
+
+    /** Checks a value that holds no containers to copy: a scalar, a frozen container, any other object. */
+    private static Object freezeScalar(Object value, int depth) {
         if (value instanceof String s) {
             int bad = unpairedSurrogate(s);
             if (bad >= 0) {
                 throw new Refused(unpairedMessage(s, bad));
             }
-            return s;
-        }
-        if (value instanceof Double d && !Double.isFinite(d) || value instanceof Float f && !Float.isFinite(f)) {
+        } else if (value instanceof Double d && !Double.isFinite(d) || value instanceof Float f && !Float.isFinite(f)) {
             throw new Refused("is " + value + ", which JSON cannot hold; store a string or null instead");
-        }
-        if (value instanceof Frozen frozen) {
+        } else if (value instanceof Frozen frozen) {
             requireDepth(depth + frozen.height() - 1, value);
-            return value;
-        }
-        if (value instanceof Map<?, ?> map) {
-            requireDepth(depth, value);
-            LinkedHashMap<String, Object> copy = new LinkedHashMap<>(map.size() * 4 / 3 + 1);
-            for (Map.Entry<?, ?> e : map.entrySet()) {
-                Object key = e.getKey();
-                if (!(key instanceof String name)) {
-                    throw new Refused("has the key " + key + (key == null ? "" : " (a " + key.getClass().getName()
-                            + ")") + "; JSON object keys are non-null strings, so it would be stored as another key");
-                }
-                int bad = unpairedSurrogate(name);
-                if (bad >= 0) {
-                    throw new Refused("has a key that " + unpairedMessage(name, bad));
-                }
-                try {
-                    copy.put(name, freeze(e.getValue(), depth + 1));
-                } catch (Refused r) {
-                    throw r.at("." + name, value);
-                }
-            }
-            return new FrozenMap(copy, heightOf(copy.values()));
-        }
-        if (value instanceof Collection<?> collection) {
-            return freezeItems(new ArrayList<Object>(collection), depth, value);
-        }
-        if (value != null && value.getClass().isArray()) {
-            // An array stays writable by whoever holds it: keep its items, as JSON would, in a list.
-            int n = Array.getLength(value);
-            ArrayList<Object> items = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                items.add(Array.get(value, i));
-            }
-            return freezeItems(items, depth, value);
         }
         return value;
-    }
-
-    private static List<Object> freezeItems(ArrayList<Object> items, int depth, Object original) {
-        requireDepth(depth, original);
-        for (int i = 0; i < items.size(); i++) {
-            try {
-                items.set(i, freeze(items.get(i), depth + 1));
-            } catch (Refused r) {
-                throw r.at("[" + i + "]", original);
-            }
-        }
-        return items.isEmpty() ? List.of() : new FrozenList<>(items, heightOf(items));
     }
 
     private static void requireDepth(int depth, Object container) {
@@ -248,15 +238,102 @@ final class Values {
         }
     }
 
-    /**
-     * A refused value on its way up the recursion, collecting its path; costs nothing unless thrown.
-     * When the container too deep is met again on the way up, the value contains itself.
-     */
+    /** A map or list being copied: where the walk is in it, and what it has copied so far. */
+    private static final class Level {
+        final Object original;
+        final int depth;
+        private final Iterator<? extends Map.Entry<?, ?>> entries;
+        private final LinkedHashMap<String, Object> map;
+        private final ArrayList<Object> items;
+        private int index = -1;
+        private String key;
+        Object child;
+        private int height = 1;
+
+        Level(Object original, int depth) {
+            this.original = original;
+            this.depth = depth;
+            if (original instanceof Map<?, ?> m) {
+                this.entries = m.entrySet().iterator();
+                this.map = new LinkedHashMap<>(m.size() * 4 / 3 + 1);
+                this.items = null;
+            } else {
+                this.entries = null;
+                this.map = null;
+                this.items = itemsOf(original);
+            }
+        }
+
+        /** Moves to the next child, checking its key; false when there is none. */
+        boolean advance() {
+            if (entries != null) {
+                if (!entries.hasNext()) {
+                    return false;
+                }
+                Map.Entry<?, ?> e = entries.next();
+                key = null; // a refused key is reported at this map's path, not its predecessor's
+                Object k = e.getKey();
+                if (!(k instanceof String name)) {
+                    throw new Refused("has the key " + k + (k == null ? "" : " (a " + k.getClass().getName() + ")")
+                            + "; JSON object keys are non-null strings, so it would be stored as another key");
+                }
+                int bad = unpairedSurrogate(name);
+                if (bad >= 0) {
+                    throw new Refused("has a key that " + unpairedMessage(name, bad));
+                }
+                key = name;
+                child = e.getValue();
+                return true;
+            }
+            if (index + 1 >= items.size()) {
+                return false;
+            }
+            child = items.get(++index);
+            return true;
+        }
+
+        void accept(Object frozenChild) {
+            if (frozenChild instanceof Frozen f && f.height() >= height) {
+                height = f.height() + 1;
+            }
+            if (map != null) {
+                map.put(key, frozenChild);
+            } else {
+                items.set(index, frozenChild);
+            }
+        }
+
+        Object frozen() {
+            if (map != null) {
+                return new FrozenMap(map, height);
+            }
+            return items.isEmpty() ? List.of() : new FrozenList<>(items, height);
+        }
+
+        /** This level's part of a path: the key or index of the child being copied. */
+        String segment() {
+            return map != null ? (key == null ? "" : "." + key) : index < 0 ? "" : "[" + index + "]";
+        }
+
+        private static ArrayList<Object> itemsOf(Object listOrArray) {
+            if (listOrArray instanceof Collection<?> c) {
+                return new ArrayList<Object>(c);
+            }
+            // An array stays writable by whoever holds it: keep its items, as JSON would, in a list.
+            int n = Array.getLength(listOrArray);
+            ArrayList<Object> items = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                items.add(Array.get(listOrArray, i));
+            }
+            return items;
+        }
+    }
+
+    /** A refused value, described; the path comes from the levels open when it was refused. */
     private static final class Refused extends RuntimeException {
         private static final long serialVersionUID = 1L;
-        private final transient List<String> segments = new ArrayList<>();
+        private final String problem;
         private final transient Object tooDeep;
-        private String problem;
 
         Refused(String problem) {
             this(problem, null);
@@ -268,24 +345,27 @@ final class Values {
             this.tooDeep = tooDeep;
         }
 
-        Refused at(String segment, Object container) {
-            if (container == tooDeep && tooDeep != null && !problem.startsWith("contains itself")) {
-                problem = "contains itself (a map or list that refers back to one of its ancestors), which JSON "
-                        + "cannot hold";
-                segments.clear();
+        /** A container too deep that is one of its own ancestors is a cycle: say so. */
+        String problem(ArrayDeque<Level> open) {
+            if (tooDeep != null) {
+                for (Level level : open) {
+                    if (level.original == tooDeep) {
+                        return "contains itself (a map or list that refers back to one of its ancestors), which JSON "
+                                + "cannot hold";
+                    }
+                }
             }
-            segments.add(segment);
-            return this;
+            return problem;
         }
 
-        String path(String field) {
+        String path(String field, ArrayDeque<Level> open) {
             StringBuilder path = new StringBuilder(field);
-            int shown = Math.min(segments.size(), MAX_PATH_SEGMENTS);
-            for (int i = segments.size() - 1; i >= segments.size() - shown; i--) {
-                path.append(segments.get(i));
-            }
-            if (segments.size() > shown) {
-                path.append("...");
+            int shown = 0;
+            for (Iterator<Level> outermostFirst = open.descendingIterator(); outermostFirst.hasNext(); ) {
+                if (shown++ == MAX_PATH_SEGMENTS) {
+                    return path.append("...").toString();
+                }
+                path.append(outermostFirst.next().segment());
             }
             return path.toString();
         }

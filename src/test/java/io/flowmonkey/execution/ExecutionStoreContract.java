@@ -643,6 +643,30 @@ public abstract class ExecutionStoreContract {
     }
 
     @Test
+    void build_refuses_cyclic_and_too_deep_values_even_on_a_thread_with_a_small_stack() throws Exception {
+        Map<String, Object> cyclic = new LinkedHashMap<>();
+        cyclic.put("again", List.of(cyclic));
+        Object atLimit = chain(Execution.MAX_NESTING_DEPTH - 1);
+        java.util.concurrent.atomic.AtomicReference<Object> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+        // The walk keeps its own stack: 64 KB of thread stack is plenty at any depth.
+        Thread small = new Thread(null, () -> {
+            try {
+                Execution built = execution().context(Map.of("ok", atLimit)).build();
+                execution().context(Map.of("loop", cyclic)).build();
+                outcome.set(built);
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        }, "small-stack", 64 * 1024);
+        small.start();
+        small.join(TimeUnit.SECONDS.toMillis(30));
+
+        assertThat(outcome.get()).isInstanceOf(InvalidFieldException.class);
+        assertThat((Throwable) outcome.get()).hasMessageContaining("context.loop.again[0]")
+                .hasMessageContaining("contains itself");
+    }
+
+    @Test
     void nesting_up_to_the_limit_round_trips_and_one_level_more_is_refused() {
         // context is level 1 of its column; a chain of n - 1 containers under it reaches level n.
         Execution atLimit = store().save(execution().context(Map.of("deep", chain(Execution.MAX_NESTING_DEPTH - 1)))
