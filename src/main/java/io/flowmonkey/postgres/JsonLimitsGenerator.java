@@ -17,7 +17,9 @@ import java.math.BigInteger;
  * limit, NaN and infinities (JSON has none; Jackson would write them as strings), and text with NUL
  * (JSONB refuses it) or an unpaired surrogate (UTF-8 cannot encode it). Each refusal names the JSON
  * pointer of the value within its column. Nesting depth is left to Jackson's own
- * {@code StreamWriteConstraints}, set to the same limit.
+ * {@code StreamWriteConstraints}, set to the same limit. Raw JSON (a {@code @JsonRawValue}) passes
+ * unchecked but for NUL, which {@link ExecutionRow} looks for in the finished text: PostgreSQL
+ * parses it, and a reader that cannot take it back reports the row with its column.
  */
 final class JsonLimitsGenerator extends JsonGeneratorDelegate {
 
