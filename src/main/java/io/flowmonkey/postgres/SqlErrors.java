@@ -18,6 +18,7 @@ final class SqlErrors {
 
     static final String UNIQUE_VIOLATION = "23505";
 
+    private static final String HIKARI_CLOSED = "Connection is closed";
     private static final Pattern KEY_DETAIL = Pattern.compile("\\)=\\((.*)\\) already exists");
 
     private SqlErrors() {
@@ -39,7 +40,10 @@ final class SqlErrors {
                     + "from the pool in time (all in use, or the database cannot be reached); retry, or give the "
                     + "pool more connections or a longer connectionTimeout" + detail, e);
         }
-        if (state.startsWith("08") || state.startsWith("57P0")) {
+        // HikariCP answers every call on a connection it evicted after a fatal error with this message
+        // and no SQLState: the connection was lost as surely as with an 08xxx.
+        boolean evicted = state.isEmpty() && HIKARI_CLOSED.equals(e.getMessage());
+        if (state.startsWith("08") || state.startsWith("57P0") || evicted) {
             return new StoreUnavailableException(executionId, subject + " failed: connection lost, retry (the "
                     + "connection to PostgreSQL broke or the server ended it; the next call uses a new connection; "
                     + "a write whose commit was under way may have happened, so load before writing again)"

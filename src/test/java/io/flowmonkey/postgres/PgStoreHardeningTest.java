@@ -11,6 +11,7 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionError;
 import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.execution.StoreException;
 import io.flowmonkey.execution.StoreUnavailableException;
 import io.flowmonkey.execution.WaitMetadata;
@@ -272,6 +273,25 @@ class PgStoreHardeningTest {
                     .hasMessageNotContaining("refused");
         }
         assertThat(store.save(keyed).version()).as("a retry works").isEqualTo(1);
+    }
+
+    @Test
+    void a_pooled_connection_evicted_after_the_server_ended_it_is_reported_as_lost_too() throws SQLException {
+        DataSource pool = PG.newDataSource(1);
+        try (Connection c = pool.getConnection()) {
+            int pid;
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                pid = rs.getInt(1);
+            }
+            PG.execute("SELECT pg_terminate_backend(" + pid + ")");
+            ExecutionStore joined = store.using(c);
+            assertThatThrownBy(() -> joined.load("first-call")).isInstanceOf(StoreUnavailableException.class);
+
+            // HikariCP has evicted the connection now: its every call says only "Connection is closed".
+            assertThatThrownBy(() -> joined.save(execution().build())).isInstanceOf(StoreUnavailableException.class)
+                    .hasMessageContaining("connection lost, retry");
+        }
     }
 
     @Test
