@@ -22,6 +22,7 @@ public record Cancellation(Source source, String reason, Instant cancelledAt) {
      */
     public Cancellation {
         Objects.requireNonNull(source, "cancellation.source must not be null");
+        reason = Values.optionalString(reason, "cancellation.reason");
         cancelledAt = Values.millis(cancelledAt, "cancellation.cancelledAt", null);
     }
 

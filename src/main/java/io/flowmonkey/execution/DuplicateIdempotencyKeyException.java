@@ -21,7 +21,10 @@ public class DuplicateIdempotencyKeyException extends StoreException {
      */
     public DuplicateIdempotencyKeyException(String executionId, String idempotencyKey, String holderExecutionId) {
         super(executionId, "idempotency key '" + idempotencyKey + "' of execution " + executionId
-                + " is held by execution " + holderExecutionId + " until it expires; use that execution");
+                + (holderExecutionId != null
+                        ? " is held by execution " + holderExecutionId + " until it expires; use that execution"
+                        : " was held by another execution, which was deleted or lost the key before it could be "
+                                + "named; look the key up with findByIdempotencyKey, or retry the save"));
         this.idempotencyKey = idempotencyKey;
         this.holderExecutionId = holderExecutionId;
     }

@@ -15,6 +15,13 @@ import java.util.Objects;
  */
 public final class Execution {
 
+    /**
+     * The deepest nesting of maps and lists a JSON field may have, counted as in the field's JSON
+     * document ({@code context} itself is level 1): {@value}, Jackson's default reading limit.
+     * Deeper values, and maps or lists that contain themselves, are refused by {@link Builder#build()}.
+     */
+    public static final int MAX_NESTING_DEPTH = 1000;
+
     private final String id;
     private final String flowId;
     private final String flowVersion;
@@ -51,25 +58,23 @@ public final class Execution {
         this.updatedAt = Objects.requireNonNull(Values.millis(b.updatedAt, "updatedAt", b.id),
                 () -> "updatedAt of execution " + b.id + " must not be null");
         if (b.stepCount < 0) {
-            throw new IllegalArgumentException("stepCount of execution " + b.id + " must not be negative, got "
-                    + b.stepCount);
+            throw new InvalidFieldException("stepCount", b.id, "must not be negative, got " + b.stepCount);
         }
         if (b.version < 0) {
-            throw new IllegalArgumentException("version of execution " + b.id + " must not be negative, got "
-                    + b.version);
+            throw new InvalidFieldException("version", b.id, "must not be negative, got " + b.version);
         }
         this.tenantId = Values.optionalText(b.tenantId, "tenantId", b.id);
         this.currentStepId = Values.optionalText(b.currentStepId, "currentStepId", b.id);
         this.stepCount = b.stepCount;
-        this.context = Values.freezeObject(b.context);
-        this.history = Values.freezeList(b.history);
+        this.context = Values.freezeObject(b.context, "context", b.id);
+        this.history = Values.freezeRecords(b.history, "history");
         this.error = b.error;
         this.waitMetadata = b.waitMetadata;
         this.cancellation = b.cancellation;
         this.idempotencyKey = Values.optionalText(b.idempotencyKey, "idempotencyKey", b.id);
         this.idempotencyExpiresAt = Values.millis(b.idempotencyExpiresAt, "idempotencyExpiresAt", b.id);
         this.parentExecutionId = Values.optionalText(b.parentExecutionId, "parentExecutionId", b.id);
-        this.metadata = Values.freezeObject(b.metadata);
+        this.metadata = Values.freezeObject(b.metadata, "metadata", b.id);
         this.timeoutConfig = b.timeoutConfig;
         this.completedAt = Values.millis(b.completedAt, "completedAt", b.id);
         this.failedAt = Values.millis(b.failedAt, "failedAt", b.id);
@@ -670,9 +675,12 @@ public final class Execution {
          * Validates and builds the execution.
          *
          * @return the immutable execution
-         * @throws IllegalArgumentException if an id is null or blank, an optional id ({@code tenantId},
-         *     {@code currentStepId}, {@code idempotencyKey}, {@code parentExecutionId}) is blank, a count
-         *     negative, or a time beyond what epoch milliseconds can hold
+         * @throws InvalidFieldException (an {@code IllegalArgumentException}) naming the field: an id is
+         *     null or blank, an optional id ({@code tenantId}, {@code currentStepId}, {@code idempotencyKey},
+         *     {@code parentExecutionId}) is blank, an id or a string in {@code context} or {@code metadata}
+         *     holds an unpaired surrogate, a map key there is not a string, a number is NaN or infinite,
+         *     nesting is deeper than {@link #MAX_NESTING_DEPTH} or a map or list contains itself, a count
+         *     is negative, or a time is beyond what epoch milliseconds can hold
          * @throws NullPointerException if the status or a required timestamp is null
          */
         public Execution build() {

@@ -2,8 +2,10 @@ package io.flowmonkey.execution;
 
 /**
  * A field of an execution cannot be stored or read back: a context value that cannot be turned
- * into JSON, text PostgreSQL cannot hold (such as the NUL character U+0000), or a stored row that is corrupt.
- * Names the execution and the column; nothing was written.
+ * into JSON, text PostgreSQL cannot hold (such as the NUL character U+0000), a value beyond the
+ * JSON limits the store reads with (so that it could not be read back), or a stored row that is
+ * corrupt. Names the execution and the column (the message also the JSON pointer of the value,
+ * where there is one); nothing was written.
  */
 public class ExecutionDataException extends StoreException {
     private static final long serialVersionUID = 1L;

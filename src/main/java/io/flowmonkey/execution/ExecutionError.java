@@ -15,7 +15,8 @@ import java.time.Instant;
 public record ExecutionError(String code, String message, String stepId, Object details, Instant timestamp) {
 
     /**
-     * Validates the code and truncates the timestamp to milliseconds, as it is stored.
+     * Validates the code, checks the texts and {@code details} as the model checks a context, and
+     * truncates the timestamp to milliseconds, as it is stored.
      *
      * @param code a stable machine-readable code, e.g. {@code HANDLER_ERROR}
      * @param message a human-readable explanation
@@ -25,7 +26,9 @@ public record ExecutionError(String code, String message, String stepId, Object 
      */
     public ExecutionError {
         Values.requireText(code, "error.code");
-        details = Values.freezeJson(details);
+        message = Values.optionalString(message, "error.message");
+        stepId = Values.optionalString(stepId, "error.stepId");
+        details = Values.freezeJson(details, "error.details", null, 2);
         timestamp = Values.millis(timestamp, "error.timestamp", null);
     }
 }

@@ -70,7 +70,7 @@ final class FrozenJsonDeserializer extends StdDeserializer<Map<String, Object>> 
             case VALUE_NULL:
                 return null;
             case VALUE_EMBEDDED_OBJECT:
-                return Values.freezeJson(p.getEmbeddedObject());
+                return Values.freezeJson(p.getEmbeddedObject(), "embedded value", null, p.getParsingContext().getNestingDepth());
             default:
                 return ctxt.handleUnexpectedToken(Object.class, p);
         }

@@ -32,7 +32,7 @@ public record Signal(long id, String executionId, String name, Map<String, Objec
             throw new IllegalArgumentException("signal id must not be negative, got " + id + " (execution "
                     + executionId + ")");
         }
-        data = Values.freezeObject(data);
+        data = Values.freezeObject(data, "signal data", executionId);
         sentAt = Values.millis(sentAt, "signal sentAt", executionId);
     }
 
@@ -45,6 +45,6 @@ public record Signal(long id, String executionId, String name, Map<String, Objec
      * @return the signal
      */
     public static Signal of(String executionId, String name, Map<String, ?> data) {
-        return new Signal(0, executionId, name, Values.freezeObject(data), null);
+        return new Signal(0, executionId, name, Values.freezeObject(data, "signal data", executionId), null);
     }
 }

@@ -20,7 +20,8 @@ public record StepHistory(String stepId, String handlerType, String outcome, Ins
                           Instant completedAt, long durationMs, Object error, String nextStepOverride) {
 
     /**
-     * Validates the step id and truncates timestamps to milliseconds, as they are stored.
+     * Validates the step id, checks the texts and {@code error} as the model checks a context, and
+     * truncates timestamps to milliseconds, as they are stored.
      *
      * @param stepId the step that ran
      * @param handlerType the handler type that ran it
@@ -33,9 +34,12 @@ public record StepHistory(String stepId, String handlerType, String outcome, Ins
      */
     public StepHistory {
         Values.requireText(stepId, "history.stepId");
+        handlerType = Values.optionalString(handlerType, "history.handlerType");
+        outcome = Values.optionalString(outcome, "history.outcome");
         startedAt = Values.millis(startedAt, "history.startedAt", null);
         completedAt = Values.millis(completedAt, "history.completedAt", null);
-        error = Values.freezeJson(error);
+        // In the history column's document: the list, this entry, then its error.
+        error = Values.freezeJson(error, "history.error", null, 3);
     }
 
     /**

@@ -4,9 +4,11 @@ import java.lang.reflect.Array;
 import java.time.Instant;
 import java.util.AbstractList;
 import java.util.AbstractMap;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,23 +18,37 @@ import java.util.Set;
  * Checks and deep copies shared by the model. JSON-like values (maps, lists, scalars) are copied
  * into unmodifiable containers once; copying an already frozen container is free, so
  * {@code toBuilder().build()} stays cheap.
+ *
+ * <p>The checks refuse, by path, what no store could keep exactly, so that every store refuses the
+ * same values: map keys that are not strings (or null), strings with an unpaired surrogate (UTF-8
+ * cannot encode one; PostgreSQL would get a {@code ?} in its place), NaN and infinite numbers (JSON
+ * has none), and nesting deeper than {@link Execution#MAX_NESTING_DEPTH} (a JSON reader's limit; a
+ * map or list that contains itself is reported as such). Depth counts as a JSON document of the
+ * field's column does: a context map is at depth 1, {@code waitMetadata.data} at depth 2.
  */
 final class Values {
+
+    /** Path segments kept in a message; a cycle would otherwise repeat its keys a thousand times. */
+    private static final int MAX_PATH_SEGMENTS = 12;
 
     private Values() {
     }
 
     static String requireText(String value, String field) {
-        if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException(field + " must be a non-blank string, got "
-                    + (value == null ? "null" : "'" + value + "'"));
-        }
-        return value;
+        return requireText(value, field, null);
     }
 
-    /** As {@link #requireText(String, String)}, naming the execution; the message is built only on failure. */
+    /** A non-blank string without unpaired surrogates; names the field and the execution otherwise. */
     static String requireText(String value, String field, String executionId) {
-        return value == null || value.isBlank() ? requireText(value, field + " (execution " + executionId + ")") : value;
+        if (value == null || value.isBlank()) {
+            throw new InvalidFieldException(field, executionId, "must be a non-blank string, got "
+                    + (value == null ? "null" : "'" + value + "'"));
+        }
+        int bad = unpairedSurrogate(value);
+        if (bad >= 0) {
+            throw new InvalidFieldException(field, executionId, unpairedMessage(value, bad));
+        }
+        return value;
     }
 
     /** Null, or a non-blank string; names the field and the execution when neither. */
@@ -40,12 +56,44 @@ final class Values {
         return value == null ? null : requireText(value, field, executionId);
     }
 
+    /** Null, or any string that UTF-8 can encode (blank is fine: a reason, a message). */
+    static String optionalString(String value, String field) {
+        int bad = value == null ? -1 : unpairedSurrogate(value);
+        if (bad >= 0) {
+            throw new InvalidFieldException(field, null, unpairedMessage(value, bad));
+        }
+        return value;
+    }
+
+    /**
+     * Returns the index of the first unpaired surrogate in {@code s}, or -1. Such a char cannot be
+     * encoded as UTF-8, so a store would write something else in its place.
+     */
+    static int unpairedSurrogate(String s) {
+        for (int i = 0, n = s.length(); i < n; i++) {
+            char c = s.charAt(i);
+            if (Character.isSurrogate(c)) {
+                if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                    i++;
+                } else {
+                    return i;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static String unpairedMessage(String s, int index) {
+        return String.format("contains an unpaired surrogate U+%04X at index %d, which UTF-8 cannot encode (it "
+                + "would be stored as '?'); pass whole code points", (int) s.charAt(index), index);
+    }
+
     /**
      * Truncates a time to the milliseconds it is stored as, keeping an instant that is already whole.
      *
      * @param field the field, for the message
      * @param executionId the execution it belongs to, or null when not known yet
-     * @throws IllegalArgumentException if epoch milliseconds cannot hold the time
+     * @throws InvalidFieldException if epoch milliseconds cannot hold the time
      */
     static Instant millis(Instant instant, String field, String executionId) {
         if (instant == null) {
@@ -55,16 +103,66 @@ final class Values {
         try {
             epochMilli = instant.toEpochMilli();
         } catch (ArithmeticException e) {
-            throw new IllegalArgumentException(field + (executionId == null ? "" : " of execution " + executionId)
-                    + " is outside what epoch milliseconds can hold, got " + instant, e);
+            InvalidFieldException refused = new InvalidFieldException(field, executionId,
+                    "is outside what epoch milliseconds can hold, got " + instant);
+            refused.initCause(e);
+            throw refused;
         }
         return instant.getNano() % 1_000_000 == 0 ? instant : Instant.ofEpochMilli(epochMilli);
     }
 
-    /** Copies a JSON object; null becomes the empty object. */
+    /** Copies a JSON object at depth 1 of its column; null becomes the empty object. */
+    static Map<String, Object> freezeObject(Map<String, ?> map, String field, String executionId) {
+        return freezeObject(map, field, executionId, 1);
+    }
+
+    /** Copies a JSON object found at {@code depth} of its column's document; null becomes the empty object. */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> freezeObject(Map<String, ?> map) {
-        return map == null || map.isEmpty() ? Map.of() : (Map<String, Object>) freezeJson(map);
+    static Map<String, Object> freezeObject(Map<String, ?> map, String field, String executionId, int depth) {
+        return map == null || map.isEmpty() ? Map.of() : (Map<String, Object>) freezeJson(map, field, executionId, depth);
+    }
+
+    /**
+     * Copies a JSON value found at {@code depth} of its column's document (a map or list there is
+     * that deep), checking it as the class comment says. Works with an explicit stack rather than
+     * recursion, so that nesting to the limit, and a value that contains itself, never overflow the
+     * caller's thread stack, however small.
+     *
+     * @throws InvalidFieldException naming the path to the first value refused
+     */
+    static Object freezeJson(Object value, String field, String executionId, int depth) {
+        ArrayDeque<Level> open = new ArrayDeque<>();
+        Object current = value;
+        int currentDepth = depth;
+        try {
+            while (true) {
+                Object done = NOT_DONE;
+                if (isContainer(current)) {
+                    requireDepth(currentDepth, current);
+                    open.push(new Level(current, currentDepth));
+                } else {
+                    done = freezeScalar(current, currentDepth);
+                }
+                while (true) {
+                    Level top = open.peek();
+                    if (top == null) {
+                        return done;
+                    }
+                    if (done != NOT_DONE) {
+                        top.accept(done);
+                    }
+                    if (top.advance()) {
+                        current = top.child;
+                        currentDepth = top.depth + 1;
+                        break;
+                    }
+                    open.pop();
+                    done = top.frozen();
+                }
+            }
+        } catch (Refused r) {
+            throw new InvalidFieldException(r.path(field, open), executionId, r.problem(open));
+        }
     }
 
     /**
@@ -72,7 +170,7 @@ final class Values {
      * copy; the result is what {@link #freezeJson} makes of an equal map.
      */
     static Map<String, Object> adoptObject(LinkedHashMap<String, Object> fresh) {
-        return new FrozenMap(fresh);
+        return new FrozenMap(fresh, heightOf(fresh.values()));
     }
 
     /**
@@ -80,64 +178,218 @@ final class Values {
      * copy; the result is what {@link #freezeJson} makes of an equal list.
      */
     static List<Object> adoptList(ArrayList<Object> fresh) {
-        return fresh.isEmpty() ? List.of() : new FrozenList<>(fresh);
+        return fresh.isEmpty() ? List.of() : new FrozenList<>(fresh, heightOf(fresh));
     }
 
-    /** Copies a list; null becomes the empty list. */
-    static <T> List<T> freezeList(List<T> list) {
+    /** Copies a list of the model's records (history); null becomes the empty list. */
+    static <T> List<T> freezeRecords(List<T> list, String field) {
         if (list == null || list.isEmpty()) {
             return List.of();
         }
         if (list instanceof FrozenList) {
             return list;
         }
-        List<T> copy = new ArrayList<>(list.size());
-        for (T item : list) {
-            @SuppressWarnings("unchecked")
-            T frozen = (T) freezeJson(item);
-            copy.add(frozen);
+        ArrayList<T> copy = new ArrayList<>(list);
+        for (int i = 0; i < copy.size(); i++) {
+            if (copy.get(i) == null) {
+                throw new InvalidFieldException(field + "[" + i + "]", null, "must not be null");
+            }
         }
-        return new FrozenList<>(copy);
+        return new FrozenList<>(copy, 1);
     }
 
-    /** Copies maps, collections and arrays found in a JSON-like value; other values are kept as they are. */
-    static Object freezeJson(Object value) {
-        if (value instanceof Map<?, ?> map) {
-            if (map instanceof FrozenMap) {
-                return map;
+    /** The height of a container with these values: 1 plus the highest frozen container among them. */
+    private static int heightOf(Collection<Object> values) {
+        int highest = 0;
+        for (Object v : values) {
+            if (v instanceof Frozen f && f.height() > highest) {
+                highest = f.height();
             }
-            Map<String, Object> copy = new LinkedHashMap<>(map.size() * 4 / 3 + 1);
-            for (Map.Entry<?, ?> e : map.entrySet()) {
-                copy.put(String.valueOf(e.getKey()), freezeJson(e.getValue()));
+        }
+        return highest + 1;
+    }
+
+    private static final Object NOT_DONE = new Object();
+
+    private static boolean isContainer(Object value) {
+        return value instanceof Map<?, ?> && !(value instanceof Frozen) || value instanceof Collection<?>
+                && !(value instanceof Frozen) || value != null && value.getClass().isArray();
+    }
+
+    /** Checks a value that holds no containers to copy: a scalar, a frozen container, any other object. */
+    private static Object freezeScalar(Object value, int depth) {
+        if (value instanceof String s) {
+            int bad = unpairedSurrogate(s);
+            if (bad >= 0) {
+                throw new Refused(unpairedMessage(s, bad));
             }
-            return new FrozenMap(copy);
-        }
-        if (value instanceof List<?> list) {
-            @SuppressWarnings("unchecked")
-            List<Object> objects = (List<Object>) list;
-            return freezeList(objects);
-        }
-        if (value instanceof Collection<?> collection) {
-            return freezeList(new ArrayList<Object>(collection));
-        }
-        if (value != null && value.getClass().isArray()) {
-            // An array stays writable by whoever holds it: keep its items, as JSON would, in a list.
-            int n = Array.getLength(value);
-            List<Object> items = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                items.add(Array.get(value, i));
-            }
-            return freezeList(items);
+        } else if (value instanceof Double d && !Double.isFinite(d) || value instanceof Float f && !Float.isFinite(f)) {
+            throw new Refused("is " + value + ", which JSON cannot hold; store a string or null instead");
+        } else if (value instanceof Frozen frozen) {
+            requireDepth(depth + frozen.height() - 1, value);
         }
         return value;
     }
 
-    /** An unmodifiable map that is known to hold only frozen values. */
-    private static final class FrozenMap extends AbstractMap<String, Object> {
-        private final Map<String, Object> delegate;
+    private static void requireDepth(int depth, Object container) {
+        if (depth > Execution.MAX_NESTING_DEPTH) {
+            throw new Refused("is nested deeper than " + Execution.MAX_NESTING_DEPTH + " levels, the most a JSON "
+                    + "reader accepts", container);
+        }
+    }
 
-        FrozenMap(Map<String, Object> delegate) {
+    /** A map or list being copied: where the walk is in it, and what it has copied so far. */
+    private static final class Level {
+        final Object original;
+        final int depth;
+        private final Iterator<? extends Map.Entry<?, ?>> entries;
+        private final LinkedHashMap<String, Object> map;
+        private final ArrayList<Object> items;
+        private int index = -1;
+        private String key;
+        Object child;
+        private int height = 1;
+
+        Level(Object original, int depth) {
+            this.original = original;
+            this.depth = depth;
+            if (original instanceof Map<?, ?> m) {
+                this.entries = m.entrySet().iterator();
+                this.map = new LinkedHashMap<>(m.size() * 4 / 3 + 1);
+                this.items = null;
+            } else {
+                this.entries = null;
+                this.map = null;
+                this.items = itemsOf(original);
+            }
+        }
+
+        /** Moves to the next child, checking its key; false when there is none. */
+        boolean advance() {
+            if (entries != null) {
+                if (!entries.hasNext()) {
+                    return false;
+                }
+                Map.Entry<?, ?> e = entries.next();
+                key = null; // a refused key is reported at this map's path, not its predecessor's
+                Object k = e.getKey();
+                if (!(k instanceof String name)) {
+                    throw new Refused("has the key " + k + (k == null ? "" : " (a " + k.getClass().getName() + ")")
+                            + "; JSON object keys are non-null strings, so it would be stored as another key");
+                }
+                int bad = unpairedSurrogate(name);
+                if (bad >= 0) {
+                    throw new Refused("has a key that " + unpairedMessage(name, bad));
+                }
+                key = name;
+                child = e.getValue();
+                return true;
+            }
+            if (index + 1 >= items.size()) {
+                return false;
+            }
+            child = items.get(++index);
+            return true;
+        }
+
+        void accept(Object frozenChild) {
+            if (frozenChild instanceof Frozen f && f.height() >= height) {
+                height = f.height() + 1;
+            }
+            if (map != null) {
+                map.put(key, frozenChild);
+            } else {
+                items.set(index, frozenChild);
+            }
+        }
+
+        Object frozen() {
+            if (map != null) {
+                return new FrozenMap(map, height);
+            }
+            return items.isEmpty() ? List.of() : new FrozenList<>(items, height);
+        }
+
+        /** This level's part of a path: the key or index of the child being copied. */
+        String segment() {
+            return map != null ? (key == null ? "" : "." + key) : index < 0 ? "" : "[" + index + "]";
+        }
+
+        private static ArrayList<Object> itemsOf(Object listOrArray) {
+            if (listOrArray instanceof Collection<?> c) {
+                return new ArrayList<Object>(c);
+            }
+            // An array stays writable by whoever holds it: keep its items, as JSON would, in a list.
+            int n = Array.getLength(listOrArray);
+            ArrayList<Object> items = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                items.add(Array.get(listOrArray, i));
+            }
+            return items;
+        }
+    }
+
+    /** A refused value, described; the path comes from the levels open when it was refused. */
+    private static final class Refused extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final String problem;
+        private final transient Object tooDeep;
+
+        Refused(String problem) {
+            this(problem, null);
+        }
+
+        Refused(String problem, Object tooDeep) {
+            super(null, null, false, false);
+            this.problem = problem;
+            this.tooDeep = tooDeep;
+        }
+
+        /** A container too deep that is one of its own ancestors is a cycle: say so. */
+        String problem(ArrayDeque<Level> open) {
+            if (tooDeep != null) {
+                for (Level level : open) {
+                    if (level.original == tooDeep) {
+                        return "contains itself (a map or list that refers back to one of its ancestors), which JSON "
+                                + "cannot hold";
+                    }
+                }
+            }
+            return problem;
+        }
+
+        String path(String field, ArrayDeque<Level> open) {
+            StringBuilder path = new StringBuilder(field);
+            int shown = 0;
+            for (Iterator<Level> outermostFirst = open.descendingIterator(); outermostFirst.hasNext(); ) {
+                if (shown++ == MAX_PATH_SEGMENTS) {
+                    return path.append("...").toString();
+                }
+                path.append(outermostFirst.next().segment());
+            }
+            return path.toString();
+        }
+    }
+
+    /** A frozen container knows how deep it goes, so that nesting it elsewhere needs no second walk. */
+    private interface Frozen {
+        /** 1 for a container of scalars, one more per level of containers inside. */
+        int height();
+    }
+
+    /** An unmodifiable map that is known to hold only frozen values. */
+    private static final class FrozenMap extends AbstractMap<String, Object> implements Frozen {
+        private final Map<String, Object> delegate;
+        private final int height;
+
+        FrozenMap(Map<String, Object> delegate, int height) {
             this.delegate = delegate;
+            this.height = height;
+        }
+
+        @Override
+        public int height() {
+            return height;
         }
 
         @Override
@@ -162,11 +414,18 @@ final class Values {
     }
 
     /** An unmodifiable list that is known to hold only frozen values. */
-    private static final class FrozenList<T> extends AbstractList<T> {
+    private static final class FrozenList<T> extends AbstractList<T> implements Frozen {
         private final List<T> delegate;
+        private final int height;
 
-        FrozenList(List<T> delegate) {
+        FrozenList(List<T> delegate, int height) {
             this.delegate = delegate;
+            this.height = height;
+        }
+
+        @Override
+        public int height() {
+            return height;
         }
 
         @Override

@@ -15,7 +15,8 @@ import java.util.Map;
 public record WaitMetadata(Instant wakeAt, String reason, Instant waitStartedAt, Map<String, Object> data) {
 
     /**
-     * Truncates timestamps to milliseconds and copies {@code data}.
+     * Truncates timestamps to milliseconds and copies {@code data}, refusing what the model refuses in
+     * a context (see {@link Execution.Builder#build()}).
      *
      * @param wakeAt when a timed wait ends, or null for a wait that only a signal ends
      * @param reason why the execution waits
@@ -25,6 +26,7 @@ public record WaitMetadata(Instant wakeAt, String reason, Instant waitStartedAt,
     public WaitMetadata {
         wakeAt = Values.millis(wakeAt, "waitMetadata.wakeAt", null);
         waitStartedAt = Values.millis(waitStartedAt, "waitMetadata.waitStartedAt", null);
-        data = Values.freezeObject(data);
+        reason = Values.optionalString(reason, "waitMetadata.reason");
+        data = Values.freezeObject(data, "waitMetadata.data", null, 2);
     }
 }

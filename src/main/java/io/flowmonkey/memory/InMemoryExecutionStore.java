@@ -13,6 +13,7 @@ import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.Page;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.SignalStore;
+import io.flowmonkey.execution.StoreException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -35,7 +36,10 @@ import java.util.stream.Stream;
  * completed write. Executions are immutable, so what it hands out cannot change what it holds.
  *
  * <p>Unlike the PostgreSQL store it keeps context values as they are given rather than as JSON, so
- * a value that could not be serialised is accepted here.
+ * a value that could not be serialised, or that exceeds the PostgreSQL store's JSON limits, is
+ * accepted here. What the model itself refuses ({@link Execution.Builder#build()}) is refused here
+ * too, and a lookup by a string no execution could have (blank, or with an unpaired surrogate) is
+ * refused as the PostgreSQL store refuses it.
  *
  * <p>As a {@link SignalStore} it buffers signals in a list under the same lock as the executions,
  * and tells end listeners on the saving thread, after the save.
@@ -97,7 +101,7 @@ public final class InMemoryExecutionStore implements SignalStore {
     }
 
     private Execution write(Execution e, Map<String, Execution> table) {
-        Instant now = clock.instant();
+        Instant now = now();
         Execution stored = table.get(e.id());
         if (e.version() == 0) {
             if (stored != null) {
@@ -160,7 +164,7 @@ public final class InMemoryExecutionStore implements SignalStore {
     @Override
     public Optional<Execution> findByIdempotencyKey(String key) {
         requireText(key, "idempotency key");
-        Instant now = clock.instant();
+        Instant now = now();
         return rows.values().stream().filter(e -> key.equals(e.idempotencyKey()) && isUnexpired(e, now)).findFirst();
     }
 
@@ -172,7 +176,7 @@ public final class InMemoryExecutionStore implements SignalStore {
 
     @Override
     public List<Execution> findByTenant(String tenantId, int limit) {
-        Objects.requireNonNull(tenantId, "tenantId must not be null");
+        requireText(Objects.requireNonNull(tenantId, "tenantId must not be null"), "tenantId");
         return find(e -> tenantId.equals(e.tenantId()), NEWEST_FIRST, limit);
     }
 
@@ -190,10 +194,32 @@ public final class InMemoryExecutionStore implements SignalStore {
         return find(e -> parentExecutionId.equals(e.parentExecutionId()), OLDEST_FIRST, Integer.MAX_VALUE);
     }
 
+    /** The store's clock; one beyond epoch milliseconds is the store's fault, not the execution's. */
+    private Instant now() {
+        Instant now = clock.instant();
+        try {
+            now.toEpochMilli();
+        } catch (ArithmeticException e) {
+            throw new StoreException(null, "the store's clock says " + now + ", beyond what epoch milliseconds can "
+                    + "hold; give the store a clock that tells the time", e);
+        }
+        return now;
+    }
+
+    /** Refuses, as the PostgreSQL store does, a lookup by a string that no execution could hold. */
     private static String requireText(String value, String field) {
         if (value == null || value.isBlank()) {
             throw new IllegalArgumentException(field + " must be a non-blank string, got "
                     + (value == null ? "null" : "'" + value + "'"));
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new IllegalArgumentException(field + " must not contain an unpaired surrogate, got one at index "
+                        + i + "; no execution can hold it");
+            }
         }
         return value;
     }

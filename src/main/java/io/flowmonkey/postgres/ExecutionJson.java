@@ -1,10 +1,13 @@
 package io.flowmonkey.postgres;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamWriteConstraints;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -12,7 +15,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import com.fasterxml.jackson.databind.module.SimpleModule;
@@ -34,6 +36,10 @@ import java.util.Map;
  * One mapper, configured once; one reader and writer per type, built once and shared (they are
  * immutable and thread-safe). Floating-point numbers read back as {@code BigDecimal} so that no
  * digit stored is lost.
+ *
+ * <p>Both mappers read under the {@link PgStoreOptions} limits and write through a
+ * {@link JsonLimitsGenerator} that refuses, before anything is sent, what those limits would later
+ * refuse to read, and what JSONB would store changed.
  */
 final class ExecutionJson {
 
@@ -58,9 +64,12 @@ final class ExecutionJson {
      * or inclusion rules cannot change the shapes FlowMonkey for TypeScript reads; the caller's
      * mapper serves only their own values in {@code context} and {@code metadata}.
      */
-    ExecutionJson(ObjectMapper userMapper) {
-        ObjectMapper model = configure(new ObjectMapper());
-        ObjectMapper values = userMapper == null ? model : configure(userMapper.copy());
+    ExecutionJson(PgStoreOptions options) {
+        ObjectMapper userMapper = options.objectMapper();
+        ObjectMapper model = configure(new ObjectMapper(limited(new JsonFactory(), options)));
+        // The caller's mapper keeps its own features (FAIL_ON_EMPTY_BEANS among them) and factory settings.
+        ObjectMapper values = userMapper == null ? model
+                : configure(userMapper.copyWith(limited(userMapper.getFactory(), options)));
         this.modelWriter = model.writer();
         this.valueWriter = values.writer();
         this.valueReader = values.readerFor(OBJECT);
@@ -71,13 +80,30 @@ final class ExecutionJson {
         this.timeoutReader = model.readerFor(TimeoutConfig.class);
     }
 
+    /** The factory with the reading limits of {@code options} and checks that apply them to writing. */
+    private static JsonFactory limited(JsonFactory factory, PgStoreOptions options) {
+        StreamReadConstraints read = factory.streamReadConstraints().rebuild()
+                .maxStringLength(options.maxStringLength())
+                .maxNameLength(options.maxNameLength())
+                .maxNumberLength(options.maxNumberLength())
+                .maxNestingDepth(options.maxNestingDepth())
+                .build();
+        StreamWriteConstraints write = factory.streamWriteConstraints().rebuild()
+                .maxNestingDepth(options.maxNestingDepth())
+                .build();
+        return factory.rebuild()
+                .streamReadConstraints(read)
+                .streamWriteConstraints(write)
+                .addDecorator((f, generator) -> new JsonLimitsGenerator(generator, options))
+                .build();
+    }
+
     private static ObjectMapper configure(ObjectMapper mapper) {
         mapper.registerModule(module());
         // context and metadata are decoded straight into the model's immutable maps: no second copy.
         mapper.registerModule(new ExecutionValuesModule());
         mapper.enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
         mapper.disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
-        mapper.disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
         mapper.addMixIn(ExecutionError.class, OmitNulls.class);
         mapper.addMixIn(StepHistory.class, OmitNulls.class);
         mapper.addMixIn(WaitMetadata.class, OmitNulls.class);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.InvalidFieldException;
 import java.io.IOException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -129,10 +130,31 @@ final class ExecutionRow {
             b.lease(rs.getString(24), getMillis(rs, 25));
             column = "row";
             return b.build();
+        } catch (InvalidFieldException e) {
+            // build() checks the text columns and counts: report the column of the field it names.
+            throw new ExecutionDataException(id, column.equals("row") ? columnOf(e.field()) : column,
+                    "stored value cannot be read (" + e.getMessage() + "); fix or delete the row", e);
         } catch (IOException | RuntimeException e) {
             throw new ExecutionDataException(id, column, "stored value cannot be read (" + e.getMessage()
                     + "); fix or delete the row", e);
         }
+    }
+
+    /** The column of a field the model names, e.g. {@code "waitMetadata.data.k"} is {@code wait_metadata}. */
+    static String columnOf(String field) {
+        StringBuilder column = new StringBuilder();
+        for (int i = 0; i < field.length(); i++) {
+            char c = field.charAt(i);
+            if (c == '.' || c == '[') {
+                break;
+            }
+            if (Character.isUpperCase(c)) {
+                column.append('_').append(Character.toLowerCase(c));
+            } else {
+                column.append(c);
+            }
+        }
+        return column.toString();
     }
 
     private static String toJson(Execution e, String column, JsonText write) {

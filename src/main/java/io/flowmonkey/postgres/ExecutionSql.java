@@ -71,6 +71,10 @@ final class ExecutionSql {
     final String revokeLeases;
     final String writtenAs;
 
+    // --- hardening (issue 9): statements that must not abort a surrounding transaction ---
+    /** An insert of one row that reports a taken id by inserting nothing, rather than by an error. */
+    final String insertIfAbsent;
+
     ExecutionSql(PgStoreOptions options) {
         this.table = '"' + options.schema() + "\".\"" + options.tableName() + '"';
         this.insertPrefix = "INSERT INTO " + table + " (id, idempotency_key, idempotency_expires_at, " + DATA_COLUMNS
@@ -194,6 +198,9 @@ final class ExecutionSql {
         this.restoreSetAside = """
                 UPDATE %s SET set_aside_at = NULL, set_aside_column = NULL, set_aside_reason = NULL
                 WHERE id = ? AND set_aside_at IS NOT NULL""".formatted(table);
+        // --- hardening (issue 9) ---
+        // Only the primary key is an arbiter: a taken idempotency key still fails, as its holder is reported.
+        this.insertIfAbsent = insert + " ON CONFLICT (id) DO NOTHING";
     }
 
     /**

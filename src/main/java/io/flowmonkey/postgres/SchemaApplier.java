@@ -29,8 +29,14 @@ import org.slf4j.LoggerFactory;
  * changed since it was applied is reported in the log.
  *
  * <p>Run it as a role that may create tables in the schema (the schema's owner, typically). The
- * store itself needs only SELECT, INSERT, UPDATE and DELETE on the table and on its signal table
- * {@code <table>_signals} (migration V6).
+ * store itself needs only {@code USAGE} on the schema and {@code SELECT, INSERT, UPDATE, DELETE} on
+ * the table and on its signal table {@code <table>_signals} (migration V6); with {@code SELECT} on
+ * {@value #HISTORY_TABLE} as well, the application's role may run {@code apply} too: when the table
+ * is current that is a read-only check (and when it is not, it fails, saying that the owner must
+ * run it).
+ *
+ * <p>A table that its history says was applied but that is missing (dropped by hand) is created
+ * again, empty, with a warning in the log: the history no longer describes anything.
  *
  * <p>The same files work as a Flyway location ({@code classpath:io/flowmonkey/postgres/migration})
  * with the placeholders {@code schema} and {@code table} set. A table Flyway made from them is
@@ -152,8 +158,28 @@ public final class SchemaApplier {
                     + "description TEXT NOT NULL, checksum BIGINT NOT NULL, "
                     + "installed_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (table_name, version))");
         }
-        warnOfChangedMigrations(c, history, options.tableName());
-        int current = currentVersion(c, history, options.tableName());
+        int current;
+        try {
+            warnOfChangedMigrations(c, history, options.tableName());
+            current = currentVersion(c, history, options.tableName());
+        } catch (SQLException e) {
+            if (!"42501".equals(SqlErrors.state(e))) {
+                throw e;
+            }
+            throw new StoreException(null, "SchemaApplier cannot read " + history + " to check that " + target
+                    + " is current: the database role lacks SELECT on it; grant it (GRANT SELECT ON " + history
+                    + " TO <role>), or run SchemaApplier as the schema's owner", e);
+        }
+        if (current > 0 && !exists(c, "SELECT 1 WHERE to_regclass(?) IS NOT NULL",
+                '"' + schema + "\".\"" + options.tableName() + '"')) {
+            LOG.warn("Table {} is missing, though {} records schema version {} for it (was it dropped?); creating it "
+                    + "again, empty", target, history, current);
+            try (PreparedStatement forget = c.prepareStatement("DELETE FROM " + history + " WHERE table_name = ?")) {
+                forget.setString(1, options.tableName());
+                forget.executeUpdate();
+            }
+            current = 0;
+        }
         if (current > latestVersion()) {
             throw new StoreException(null, "table " + target + " is at schema version " + current
                     + ", newer than this library knows (" + latestVersion() + "); upgrade flowmonkey-postgres "

@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,6 +43,14 @@ public abstract class ExecutionStoreContract {
      * @return the store
      */
     protected abstract ExecutionStore store();
+
+    /**
+     * Returns a store over the same data as {@link #store()} whose clock is {@code clock}.
+     *
+     * @param clock the store's clock
+     * @return the store
+     */
+    protected abstract ExecutionStore storeWithClock(Clock clock);
 
     /**
      * Returns the clock time the store uses for idempotency expiry.
@@ -528,5 +538,194 @@ public abstract class ExecutionStoreContract {
         assertThat(reportedHolders).containsExactlyElementsOf(winners);
         long stored = attempted.stream().map(store()::load).filter(Optional::isPresent).count();
         assertThat(stored).isEqualTo(1);
+    }
+    // --- hardening (issue 9): what no store can keep exactly is refused alike, by name ---
+
+    @Test
+    void numbers_json_cannot_hold_are_refused_by_build_naming_the_path() {
+        for (Object notJson : List.of(Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, Float.NaN,
+                Float.NEGATIVE_INFINITY)) {
+            InvalidFieldException e = catchThrowableOfType(InvalidFieldException.class, () -> execution()
+                    .context(Map.of("order", Map.of("total", List.of(1, notJson)))).build());
+
+            assertThat(e.field()).isEqualTo("context.order.total[1]");
+            assertThat(e).hasMessageContaining(notJson.toString()).hasMessageContaining("JSON");
+        }
+        assertThatThrownBy(() -> new WaitMetadata(null, "r", null, Map.of("x", Double.NaN)))
+                .isInstanceOf(InvalidFieldException.class).hasMessageContaining("waitMetadata.data.x");
+        assertThatThrownBy(() -> new ExecutionError("E", "m", null, List.of(Float.POSITIVE_INFINITY), null))
+                .isInstanceOf(InvalidFieldException.class).hasMessageContaining("error.details[0]");
+    }
+
+    @Test
+    void map_keys_that_are_not_strings_or_null_are_refused_by_build_instead_of_colliding() {
+        Map<Object, Object> colliding = new LinkedHashMap<>();
+        colliding.put("1", "text key");
+        colliding.put(1, "number key");
+        Map<Object, Object> nullKey = new java.util.HashMap<>();
+        nullKey.put(null, "v");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> raw = (Map<String, Object>) (Map<?, ?>) Map.of("m", colliding);
+
+        InvalidFieldException e = catchThrowableOfType(InvalidFieldException.class,
+                () -> execution().context(raw).build());
+        InvalidFieldException n = catchThrowableOfType(InvalidFieldException.class,
+                () -> execution().metadata(Map.of("inner", nullKey)).build());
+
+        assertThat(e.field()).isEqualTo("context.m");
+        assertThat(e).hasMessageContaining("java.lang.Integer").hasMessageContaining("strings");
+        assertThat(n.field()).isEqualTo("metadata.inner");
+        assertThat(n).hasMessageContaining("key null");
+    }
+
+    @Test
+    void unpaired_surrogates_are_refused_in_values_keys_and_ids_by_name() {
+        String lone = "a\uD83D";
+        String reversed = "\uDC12\uD83D";
+        assertThat(catchThrowableOfType(InvalidFieldException.class,
+                () -> execution().context(Map.of("note", lone)).build()).field()).isEqualTo("context.note");
+        assertThat(catchThrowableOfType(InvalidFieldException.class,
+                () -> execution().context(Map.of("k" + reversed, 1)).build()).field()).isEqualTo("context");
+        for (String field : List.of("tenantId", "idempotencyKey", "parentExecutionId", "currentStepId")) {
+            Execution.Builder b = execution();
+            switch (field) {
+                case "tenantId" -> b.tenantId(lone);
+                case "idempotencyKey" -> b.idempotencyKey(lone);
+                case "parentExecutionId" -> b.parentExecutionId(lone);
+                default -> b.currentStepId(lone);
+            }
+            InvalidFieldException e = catchThrowableOfType(InvalidFieldException.class, b::build);
+            assertThat(e.field()).isEqualTo(field);
+            assertThat(e).hasMessageContaining("unpaired surrogate U+D83D");
+        }
+        assertThat(catchThrowableOfType(InvalidFieldException.class,
+                () -> Execution.builder(lone, "f", "1").build()).field()).isEqualTo("id");
+        assertThat(catchThrowableOfType(InvalidFieldException.class,
+                () -> Execution.builder("x", "f" + reversed, "1").build()).field()).isEqualTo("flowId");
+        assertThatThrownBy(() -> new Cancellation(Cancellation.Source.USER, lone, null))
+                .isInstanceOf(InvalidFieldException.class).hasMessageContaining("cancellation.reason");
+        // A lookup by such a string would find another row in PostgreSQL (it would send '?'): refused.
+        assertThatThrownBy(() -> store().load(lone)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("id").hasMessageContaining("unpaired surrogate");
+        assertThatThrownBy(() -> store().findByTenant(lone, 5)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("tenantId");
+        assertThatThrownBy(() -> store().findByIdempotencyKey(reversed)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("idempotency key");
+        // Whole code points of every plane are fine.
+        String planes = "\u0001\u007F\u00E9\uFFFD\uD83D\uDC12\uDBFF\uDFFF";
+        Execution saved = store().save(execution().tenantId("t" + planes).context(Map.of(planes, planes)).build());
+        assertThat(store().load(saved.id()).orElseThrow().context()).containsEntry(planes, planes);
+        assertThat(store().findByTenant("t" + planes)).extracting(Execution::id).containsExactly(saved.id());
+    }
+
+    @Test
+    void cyclic_and_too_deep_values_are_refused_by_build_not_by_a_StackOverflowError() {
+        Map<String, Object> cyclicMap = new LinkedHashMap<>();
+        cyclicMap.put("self", cyclicMap);
+        List<Object> cyclicList = new ArrayList<>();
+        cyclicList.add(List.of(cyclicList));
+        Object deep = "bottom";
+        for (int i = 0; i < 100_000; i++) {
+            deep = i % 2 == 0 ? List.of(deep) : Map.of("d", deep);
+        }
+        Object hundredThousandDeep = deep;
+
+        assertThatThrownBy(() -> execution().context(Map.of("loop", cyclicMap)).build())
+                .isInstanceOf(InvalidFieldException.class).hasMessageContaining("context.loop.self")
+                .hasMessageContaining("contains itself");
+        assertThatThrownBy(() -> execution().metadata(Map.of("loop", cyclicList)).build())
+                .isInstanceOf(InvalidFieldException.class).hasMessageContaining("metadata.loop")
+                .hasMessageContaining("contains itself");
+        InvalidFieldException tooDeep = catchThrowableOfType(InvalidFieldException.class,
+                () -> execution().context(Map.of("deep", hundredThousandDeep)).build());
+        assertThat(tooDeep).hasMessageContaining("deeper than " + Execution.MAX_NESTING_DEPTH);
+        assertThat(tooDeep.getMessage()).hasSizeLessThan(500);
+    }
+
+    @Test
+    void build_refuses_cyclic_and_too_deep_values_even_on_a_thread_with_a_small_stack() throws Exception {
+        Map<String, Object> cyclic = new LinkedHashMap<>();
+        cyclic.put("again", List.of(cyclic));
+        Object atLimit = chain(Execution.MAX_NESTING_DEPTH - 1);
+        java.util.concurrent.atomic.AtomicReference<Object> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+        // The walk keeps its own stack: 64 KB of thread stack is plenty at any depth.
+        Thread small = new Thread(null, () -> {
+            try {
+                Execution built = execution().context(Map.of("ok", atLimit)).build();
+                execution().context(Map.of("loop", cyclic)).build();
+                outcome.set(built);
+            } catch (Throwable t) {
+                outcome.set(t);
+            }
+        }, "small-stack", 64 * 1024);
+        small.start();
+        small.join(TimeUnit.SECONDS.toMillis(30));
+
+        assertThat(outcome.get()).isInstanceOf(InvalidFieldException.class);
+        assertThat((Throwable) outcome.get()).hasMessageContaining("context.loop.again[0]")
+                .hasMessageContaining("contains itself");
+    }
+
+    @Test
+    void nesting_up_to_the_limit_round_trips_and_one_level_more_is_refused() {
+        // context is level 1 of its column; a chain of n - 1 containers under it reaches level n.
+        Execution atLimit = store().save(execution().context(Map.of("deep", chain(Execution.MAX_NESTING_DEPTH - 1)))
+                .build());
+
+        assertThat(store().load(atLimit.id()).orElseThrow().context()).isEqualTo(atLimit.context());
+        assertThatThrownBy(() -> execution().context(Map.of("deep", chain(Execution.MAX_NESTING_DEPTH))).build())
+                .isInstanceOf(InvalidFieldException.class).hasMessageContaining("deeper than");
+        // Nested values count from their column: waitMetadata.data is level 2 of wait_metadata.
+        assertThatThrownBy(() -> new WaitMetadata(null, "r", null, Map.of("deep",
+                chain(Execution.MAX_NESTING_DEPTH - 1)))).isInstanceOf(InvalidFieldException.class);
+        // A frozen value (a loaded context) nested in a new one counts its full depth, without a second walk.
+        Map<String, Object> loaded = store().load(atLimit.id()).orElseThrow().context();
+        assertThatThrownBy(() -> execution().context(Map.of("again", loaded)).build())
+                .isInstanceOf(InvalidFieldException.class).hasMessageContaining("context.again");
+    }
+
+    private static Object chain(int containers) {
+        Object value = 1;
+        for (int i = 0; i < containers; i++) {
+            value = i % 2 == 0 ? List.of(value) : Map.of("n", value);
+        }
+        return value;
+    }
+
+    @Test
+    void findWakeReady_accepts_instants_beyond_epoch_millis() {
+        Execution due = store().save(execution().status(ExecutionStatus.WAITING)
+                .waitMetadata(new WaitMetadata(T0, "timer", T0, null)).build());
+
+        assertThat(store().findWakeReady(Instant.MAX)).extracting(Execution::id).containsExactly(due.id());
+        assertThat(store().findWakeReady(Instant.MIN, 10)).isEmpty();
+    }
+
+    @Test
+    void a_store_clock_beyond_epoch_millis_is_a_StoreException_not_an_ArithmeticException() {
+        ExecutionStore broken = storeWithClock(Clock.fixed(Instant.MAX, ZoneOffset.UTC));
+
+        assertThatThrownBy(() -> broken.save(execution().build())).isInstanceOf(StoreException.class)
+                .hasMessageContaining("clock");
+        assertThatThrownBy(() -> broken.findByIdempotencyKey("k")).isInstanceOf(StoreException.class)
+                .hasMessageContaining("clock");
+    }
+
+    @Test
+    void a_key_repeated_within_one_saveAll_names_the_earlier_execution_as_its_holder() {
+        Execution first = execution().idempotencyKey("twice-in-batch").build();
+        Execution second = execution().idempotencyKey("twice-in-batch").build();
+
+        DuplicateIdempotencyKeyException e = catchThrowableOfType(DuplicateIdempotencyKeyException.class,
+                () -> store().saveAll(List.of(execution().build(), first, second)));
+
+        assertThat(e.executionId()).isEqualTo(second.id());
+        assertThat(e.holderExecutionId()).isEqualTo(first.id());
+        assertThat(e).hasMessageContaining(first.id()).hasMessageNotContaining("null");
+        assertThat(store().load(first.id())).isEmpty();
+        assertThatThrownBy(() -> store().saveAll(List.of(first, execution().build(),
+                Execution.builder(first.id(), "f", "1").build())))
+                .isInstanceOf(DuplicateExecutionException.class).hasMessageContaining(first.id());
+        assertThat(store().load(first.id())).isEmpty();
     }
 }

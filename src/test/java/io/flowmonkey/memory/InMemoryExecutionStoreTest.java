@@ -17,4 +17,8 @@ class InMemoryExecutionStoreTest extends ExecutionStoreContract {
     protected ExecutionStore store() {
         return store;
     }
+    @Override
+    protected ExecutionStore storeWithClock(java.time.Clock clock) {
+        return new InMemoryExecutionStore(clock);
+    }
 }

@@ -41,12 +41,13 @@ public final class BenchSql {
     }
 
     /**
-     * Returns the insert: {@code id}, the {@link #dataColumns()}, {@code version}.
+     * Returns the insert of one execution without idempotency key, as {@code save} runs it
+     * ({@code ON CONFLICT (id) DO NOTHING}): {@code id}, the {@link #dataColumns()}, {@code version}.
      *
      * @return the statement
      */
     public String insert() {
-        return sql.insert;
+        return sql.insertIfAbsent;
     }
 
     /**

@@ -24,4 +24,8 @@ class PgExecutionStoreContractTest extends ExecutionStoreContract {
     protected ExecutionStore store() {
         return store;
     }
+    @Override
+    protected ExecutionStore storeWithClock(java.time.Clock clock) {
+        return new PgExecutionStore(PG.dataSource(), PgStoreOptions.builder().clock(clock).build());
+    }
 }

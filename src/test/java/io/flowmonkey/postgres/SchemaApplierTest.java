@@ -213,13 +213,13 @@ class SchemaApplierTest {
     }
 
     @Test
-    void the_application_role_needs_only_dml_and_cannot_run_migrations() throws SQLException {
+    void the_application_role_with_the_documented_grants_uses_the_store_and_checks_a_current_schema()
+            throws SQLException {
         SchemaApplier.apply(PG.dataSource(), in("app"));
-        String role = "fm_app_" + ProcessHandle.current().pid();
-        PG.execute("DROP ROLE IF EXISTS " + role);
-        PG.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'app-secret'");
+        String role = newRole("app");
         PG.execute("GRANT USAGE ON SCHEMA app TO " + role);
         PG.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON app.executions, app.executions_signals TO " + role);
+        PG.execute("GRANT SELECT ON app.flowmonkey_schema_history TO " + role);
         DataSource appPool = PG.newDataSource(4, role, "app-secret");
         PgExecutionStore store = new PgExecutionStore(appPool, in("app"));
 
@@ -239,13 +239,63 @@ class SchemaApplierTest {
         assertThat(store.findSignals("lp-2", "go", 10)).hasSize(1);
         assertThat(store.delete("lp-2")).isTrue();
         assertThat(store.findSignals("lp-2", "go", 10)).as("signals go with their execution").isEmpty();
+        long historyRows = PG.queryLong("SELECT count(*) FROM app.flowmonkey_schema_history");
 
-        assertThatThrownBy(() -> SchemaApplier.apply(appPool, in("app")))
-                .isInstanceOf(StoreException.class)
-                .hasMessageContaining("lacks the privilege").hasMessageContaining("owner");
+        assertThat(SchemaApplier.apply(appPool, in("app"))).isEqualTo(SchemaApplier.latestVersion());
+        assertThat(PG.queryLong("SELECT count(*) FROM app.flowmonkey_schema_history")).isEqualTo(historyRows);
         assertThatThrownBy(() -> SchemaApplier.apply(appPool, PgStoreOptions.builder().schema("app")
                 .tableName("other").build()))
-                .isInstanceOf(StoreException.class).hasMessageContaining("privilege");
+                .isInstanceOf(StoreException.class).hasMessageContaining("lacks the privilege")
+                .hasMessageContaining("owner");
+    }
+
+    @Test
+    void apply_under_a_role_that_cannot_read_the_history_names_the_grant_it_needs() throws SQLException {
+        SchemaApplier.apply(PG.dataSource(), in("nohistory"));
+        String role = newRole("nohistory");
+        PG.execute("GRANT USAGE ON SCHEMA nohistory TO " + role);
+        PG.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON nohistory.executions TO " + role);
+        DataSource appPool = PG.newDataSource(2, role, "app-secret");
+
+        assertThatThrownBy(() -> SchemaApplier.apply(appPool, in("nohistory")))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("GRANT SELECT ON \"nohistory\".\"flowmonkey_schema_history\"")
+                .hasMessageContaining("owner");
+    }
+
+    @Test
+    void a_table_dropped_under_a_running_store_is_reported_and_apply_creates_it_again() throws SQLException {
+        SchemaApplier.apply(PG.dataSource(), in("dropped"));
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource(), in("dropped"));
+        store.save(Execution.builder("before-drop", "f", "1").build());
+        PG.execute("DROP TABLE dropped.executions");
+
+        assertThatThrownBy(() -> store.save(Execution.builder("after-drop", "f", "1").build()))
+                .isInstanceOf(StoreException.class)
+                .hasMessageContaining("\"dropped\".\"executions\" does not exist")
+                .hasMessageContaining("SchemaApplier.apply");
+        assertThat(SchemaApplier.apply(PG.dataSource(), in("dropped"))).isEqualTo(SchemaApplier.latestVersion());
+
+        assertThat(store.save(Execution.builder("after-drop", "f", "1").build()).version()).isEqualTo(1);
+        assertThat(store.load("before-drop")).isEmpty();
+        assertThat(PG.queryLong("SELECT count(*) FROM dropped.flowmonkey_schema_history"))
+                .isEqualTo(SchemaApplier.latestVersion());
+    }
+
+    @Test
+    void system_schemas_are_refused_as_the_schema_name() {
+        for (String system : List.of("information_schema", "pg_catalog", "pg_toast")) {
+            assertThatThrownBy(() -> PgStoreOptions.builder().schema(system))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("system schema").hasMessageContaining(system);
+        }
+    }
+
+    private static String newRole(String schema) throws SQLException {
+        String role = "fm_app_" + schema + "_" + ProcessHandle.current().pid();
+        PG.execute("DROP ROLE IF EXISTS " + role);
+        PG.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'app-secret'");
+        return role;
     }
 
     private static String plan(Statement st, String query) throws SQLException {
