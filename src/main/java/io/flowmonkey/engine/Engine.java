@@ -586,7 +586,9 @@ public final class Engine {
         Execution current = driveOnce(loaded, resumeData, resumeRequested, claimedDue);
         // child flows and signals: a signal sent before the wait, or while the step before it ran, is
         // buffered already; look once more rather than leave the execution to a worker's next look.
-        while (current.status() == ExecutionStatus.WAITING && awaitedSignal(current) != null
+        // Not under a worker: the save that parked the execution gave up its lease, so another worker
+        // may claim it now, and both would run the next step; the worker looks again by claiming.
+        while (!claimedDue && current.status() == ExecutionStatus.WAITING && awaitedSignal(current) != null
                 && current.version() != loaded.version()) {
             Execution next = driveOnce(current, null, false, false);
             if (next == current) {
@@ -669,9 +671,11 @@ public final class Engine {
             consumed = List.of();
             attempt = 1;
             WaitMetadata pause = current.waitMetadata();
-            if (current.status() == ExecutionStatus.WAITING && pause != null && pause.wakeAt() != null
+            if (!claimedDue && current.status() == ExecutionStatus.WAITING && pause != null && pause.wakeAt() != null
                     && WAKE_RETRY.equals(pause.data().get(WAKE)) && !pause.wakeAt().isAfter(clock.instant())) {
                 // A retry whose pause is already over (backoff zero) runs now; its wake is saved with it.
+                // Under a worker the saved wait gave up the lease (migration V5), so the retry is left
+                // to a claim: running it here too could run the attempt twice.
                 attempt = ((Number) pause.data().get(ATTEMPT)).intValue();
                 current = current.toBuilder().status(ExecutionStatus.RUNNING).waitMetadata(null).build();
             }

@@ -163,12 +163,7 @@ public final class SchemaApplier {
             warnOfChangedMigrations(c, history, options.tableName());
             current = currentVersion(c, history, options.tableName());
         } catch (SQLException e) {
-            if (!"42501".equals(SqlErrors.state(e))) {
-                throw e;
-            }
-            throw new StoreException(null, "SchemaApplier cannot read " + history + " to check that " + target
-                    + " is current: the database role lacks SELECT on it; grant it (GRANT SELECT ON " + history
-                    + " TO <role>), or run SchemaApplier as the schema's owner", e);
+            throw unreadableHistory(e, history, target);
         }
         if (current > 0 && !exists(c, "SELECT 1 WHERE to_regclass(?) IS NOT NULL",
                 '"' + schema + "\".\"" + options.tableName() + '"')) {
@@ -391,7 +386,21 @@ public final class SchemaApplier {
             return false;
         }
         String history = '"' + options.schema() + "\".\"" + HISTORY_TABLE + '"';
-        return currentVersion(c, history, options.tableName()) > 0;
+        try {
+            return currentVersion(c, history, options.tableName()) > 0;
+        } catch (SQLException e) {
+            throw unreadableHistory(e, history, options.schema() + "." + options.tableName());
+        }
+    }
+
+    /** A role that may not read the history hears which grant it lacks; other failures go on as they are. */
+    private static SQLException unreadableHistory(SQLException e, String history, String target) {
+        if (!"42501".equals(SqlErrors.state(e))) {
+            return e;
+        }
+        throw new StoreException(null, "SchemaApplier cannot read " + history + " to check that " + target
+                + " is current: the database role lacks SELECT on it; grant it (GRANT SELECT ON " + history
+                + " TO <role>), or run SchemaApplier as the schema's owner", e);
     }
 
     private static boolean found(Connection c, String query, String... params) throws SQLException {

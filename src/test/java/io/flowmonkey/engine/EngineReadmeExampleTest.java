@@ -23,7 +23,6 @@ class EngineReadmeExampleTest {
     @Test
     void running_flows_example() {
         DataSource ds = PG.dataSource();
-        MutableClock clock = new MutableClock();
 
         HandlerRegistry handlers = new HandlerRegistry()
                 .register("inventory.reserve", ctx -> StepResult.success(Map.of("reservationId", "R-" + ctx.input())))
@@ -55,27 +54,33 @@ class EngineReadmeExampleTest {
                 .step(Step.builder("release", "inventory.release").outputKey("released").build())
                 .build();                                  // validates: unknown steps, duplicates, bad transitions
 
-        Engine engine = new Engine(new PgExecutionStore(ds), handlers, new InMemoryFlowRegistry().register(flow),
-                EngineOptions.builder().clock(clock).build());   // Clock.systemUTC() unless you set one
+        Engine engine = new Engine(new PgExecutionStore(ds), handlers, new InMemoryFlowRegistry().register(flow));
 
         CreateResult created = engine.create("order-approval", Map.of("orderId", 1001), CreateOptions.builder()
                 .tenantId("acme").idempotencyKey("checkout-7f3a").timeout(Duration.ofDays(7)).build());
         String id = created.execution().id();             // created() is false if the key was taken
 
-        assertThat(engine.run(id).execution().currentStepId()).isEqualTo("approve");
-        Execution cooling = engine.resume(id, Map.of("approved", true, "by", "maria")).execution();
-        assertThat(cooling.status()).isEqualTo(ExecutionStatus.WAITING);
-        assertThat(cooling.waitMetadata().reason()).isEqualTo("cooling-off period");
-        clock.advance(Duration.ofHours(1));
-        assertThat(engine.runWakeReady(100)).singleElement().satisfies(r -> {
-            assertThat(r.execution().status()).isEqualTo(ExecutionStatus.COMPLETED);
-            assertThat(r.execution().context()).containsEntry("approvedBy", "maria").containsEntry("shipment",
-                    Map.of("booked", Map.of("order", 1001, "reservation", "R-1001")));
-        });
+        engine.run(id);                                    // reserve; then WAITING for a signal at "approve"
+        engine.resume(id, Map.of("approved", true, "by", "maria"));   // decide; then a one-hour timed wait
+        // An hour later an EngineWorker (below) wakes it; without workers, call this periodically:
+        engine.runWakeReady(100);                          // ship; the execution is COMPLETED
 
         String other = engine.create("order-approval", Map.of("orderId", 1002)).execution().id();
         engine.run(other);
         CancelResult cancel = engine.cancel(other, Cancellation.Source.USER, "customer cancelled");
+
+        Execution cooling = engine.get(id).orElseThrow();
+        assertThat(cooling.status()).as("not due yet: the wait is an hour").isEqualTo(ExecutionStatus.WAITING);
+        assertThat(cooling.waitMetadata().reason()).isEqualTo("cooling-off period");
+        MutableClock anHourLater = new MutableClock();
+        anHourLater.advance(Duration.ofHours(1).plusMinutes(1));
+        Engine later = new Engine(new PgExecutionStore(ds), handlers, new InMemoryFlowRegistry().register(flow),
+                EngineOptions.builder().clock(anHourLater).build());
+        assertThat(later.runWakeReady(100)).singleElement().satisfies(r -> {
+            assertThat(r.execution().status()).isEqualTo(ExecutionStatus.COMPLETED);
+            assertThat(r.execution().context()).containsEntry("approvedBy", "maria").containsEntry("shipment",
+                    Map.of("booked", Map.of("order", 1001, "reservation", "R-1001")));
+        });
 
         assertThat(cancel.cancelled()).isTrue();
         assertThat(cancel.execution().status()).isEqualTo(ExecutionStatus.CANCELLED);
@@ -105,11 +110,11 @@ class EngineReadmeExampleTest {
                 .start();
 
         String id = engine.create("order-approval", Map.of("orderId", 1001)).execution().id();   // enqueued
-        EngineWorkerTest.awaitTrue(Duration.ofSeconds(30),
-                () -> store.load(id).orElseThrow().status() == ExecutionStatus.COMPLETED);
+        Execution done = engine.awaitEnd(id, Duration.ofSeconds(30));   // the worker ran it; see worker.stats()
         worker.close();                                 // graceful: see the table below
 
-        assertThat(store.load(id).orElseThrow().context()).containsEntry("reservation",
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(done.context()).containsEntry("reservation",
                 Map.of("reservationId", "R-1001"));
         assertThat(worker.stats().claimed()).isEqualTo(1);
     }

@@ -76,7 +76,7 @@ class PoisonStepWorkerTest {
             }
         }
         try (EngineWorker worker = EngineWorker.builder(engine).workerId("poison").threads(4)
-                .pollInterval(Duration.ofMillis(100)).leaseTtl(Duration.ofSeconds(2)).build().start()) {
+                .pollInterval(Duration.ofMillis(100)).leaseTtl(Duration.ofSeconds(10)).build().start()) {
             assertTimeoutPreemptively(BOUND, () -> EngineWorkerTest.awaitTrue(BOUND, () -> ids.stream()
                     .allMatch(id -> store.load(id).orElseThrow().status() == ExecutionStatus.FAILED)));
         } finally {

@@ -27,47 +27,11 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 
-/** The README's Spring Boot snippets, line for line, in a context Spring Boot's auto-configurations build. */
+/** The README's Spring Boot snippets (the classes below this one), line for line, in a context Spring Boot's auto-configurations build. */
 class SpringBootReadmeExampleTest {
 
     @RegisterExtension
     static final PostgresExtension PG = PostgresExtension.withoutSchema();
-
-    @Configuration
-    static class OrderFlows {
-
-        @Bean
-        Flow orderFlow() {
-            return Flow.builder("order", "1").initialStep("reserve")
-                    .step(Step.builder("reserve", "inventory.reserve").input(InputSelector.key("orderId"))
-                            .outputKey("reservation").build())
-                    .build();
-        }
-
-        @Bean("inventory.reserve")              // the bean name is the handler type
-        StepHandler reserve() {
-            return ctx -> StepResult.success(Map.of("reservationId", "R-" + ctx.input()));
-        }
-    }
-
-    @Service
-    static class Checkout {
-        private final JdbcTemplate jdbc;
-        private final Engine engine;
-
-        Checkout(JdbcTemplate jdbc, Engine engine) {
-            this.jdbc = jdbc;
-            this.engine = engine;
-        }
-
-        @Transactional
-        public String placeOrder(String orderId) {
-            // Enqueued in the application's transaction: if the order's insert fails, there is no execution.
-            String id = engine.create("order", Map.of("orderId", orderId)).execution().id();
-            jdbc.update("INSERT INTO orders (id, execution_id) VALUES (?, ?)", orderId, id);
-            return id;
-        }
-    }
 
     @Test
     void the_checkout_enqueues_in_the_applications_transaction_and_the_flow_runs_on_the_beans() throws Exception {
@@ -93,5 +57,41 @@ class SpringBootReadmeExampleTest {
                     assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
                     assertThat(done.context()).containsEntry("reservation", Map.of("reservationId", "R-o-1"));
                 });
+    }
+}
+
+@Configuration
+class OrderFlows {
+
+    @Bean
+    Flow orderFlow() {
+        return Flow.builder("order", "1").initialStep("reserve")
+                .step(Step.builder("reserve", "inventory.reserve").input(InputSelector.key("orderId"))
+                        .outputKey("reservation").build())
+                .build();
+    }
+
+    @Bean("inventory.reserve")              // the bean name is the handler type
+    StepHandler reserve() {
+        return ctx -> StepResult.success(Map.of("reservationId", "R-" + ctx.input()));
+    }
+}
+
+@Service
+class Checkout {
+    private final JdbcTemplate jdbc;
+    private final Engine engine;
+
+    Checkout(JdbcTemplate jdbc, Engine engine) {
+        this.jdbc = jdbc;
+        this.engine = engine;
+    }
+
+    @Transactional
+    public String placeOrder(String orderId) {
+        // Enqueued in the application's transaction: if the order's insert fails, there is no execution.
+        String id = engine.create("order", Map.of("orderId", orderId)).execution().id();
+        jdbc.update("INSERT INTO orders (id, execution_id) VALUES (?, ?)", orderId, id);
+        return id;
     }
 }
