@@ -22,7 +22,8 @@ final class RoundTripCounter {
             "executeLargeUpdate", "executeLargeBatch");
     private static final Set<String> ENDS = Set.of("commit", "rollback");
 
-    private final LongAdder roundTrips = new LongAdder();
+    private final LongAdder statements = new LongAdder();
+    private final LongAdder transactionEnds = new LongAdder();
     private final DataSource dataSource;
 
     RoundTripCounter(DataSource target) {
@@ -39,18 +40,28 @@ final class RoundTripCounter {
     }
 
     long roundTrips() {
-        return roundTrips.sum();
+        return statements.sum() + transactionEnds.sum();
+    }
+
+    /** Statements sent: every {@code execute*}, a JDBC batch counting once. */
+    long statements() {
+        return statements.sum();
+    }
+
+    /** Explicit {@code commit} and {@code rollback} calls (a statement in autocommit mode ends its own). */
+    long transactionEnds() {
+        return transactionEnds.sum();
     }
 
     private Object connectionCall(Method method, Object result) {
         if (ENDS.contains(method.getName())) {
-            roundTrips.increment();
+            transactionEnds.increment();
         }
         if (result instanceof Statement statement) {
             Class<? extends Statement> type = method.getReturnType().asSubclass(Statement.class);
             return proxy(type, statement, (m, r) -> {
                 if (EXECUTES.contains(m.getName())) {
-                    roundTrips.increment();
+                    statements.increment();
                 }
                 return r;
             });
