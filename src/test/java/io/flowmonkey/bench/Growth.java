@@ -14,6 +14,8 @@ import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.postgres.PgStoreOptions;
 import io.flowmonkey.postgres.SchemaApplier;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -24,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalLong;
 
 /**
  * How the cost of a step grows with the flow ({@code -Dbench.ops=growth}): flows of 3, 30, 300 and
@@ -43,12 +46,13 @@ final class Growth {
 
     /** One flow length's figures. */
     record Row(int steps, int executions, double microsPerStep, double walBytesPerStep, double walBytesPerExecution,
-               Long tableBytesPerExecution) {
+               double clientCpuMicrosPerStep, Double serverCpuMicrosPerStep, Long tableBytesPerExecution) {
     }
 
     private final BenchServer server;
     private final Fixtures fixtures;
     private final List<Row> rows = new ArrayList<>();
+    private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
 
     Growth(BenchServer server, Fixtures fixtures) {
         this.server = server;
@@ -67,6 +71,7 @@ final class Growth {
                 EngineOptions.builder().maxSteps(STEPS[STEPS.length - 1] * 2).build());
         String table = Bench.SCHEMA + "." + TABLE;
         try (Connection c = server.connect(); Statement st = c.createStatement()) {
+            ServerCpu serverCpu = ServerCpu.of(c);
             // Unmeasured: warms the JIT and the pool's prepared statements.
             for (int i = 0; i < 20; i++) {
                 runOne(engine, c, 30);
@@ -79,21 +84,28 @@ final class Growth {
                 int executions = Math.max(2, STEP_BUDGET / steps);
                 long nanos = 0;
                 long wal = 0;
+                long cpu = 0;
+                OptionalLong serverBefore = serverCpu.total();
                 for (int i = 0; i < executions; i++) {
                     long[] one = runOne(engine, c, steps);
                     nanos += one[0];
                     wal += one[1];
+                    cpu += one[2];
                 }
+                OptionalLong serverAfter = serverCpu.total();
                 long totalSteps = (long) executions * steps;
                 Long tableBytes = steps == STEPS[STEPS.length - 1]
                         ? (tableBytes(c, table) - sizeBefore) / executions : null;
+                // The server's CPU includes the creates, which are one statement per execution.
+                Double serverMicros = serverBefore.isPresent() && serverAfter.isPresent()
+                        ? (serverAfter.getAsLong() - serverBefore.getAsLong()) / 1e3 / totalSteps : null;
                 Row row = new Row(steps, executions, nanos / 1e3 / totalSteps, wal / (double) totalSteps,
-                        wal / (double) executions, tableBytes);
+                        wal / (double) executions, cpu / 1e3 / totalSteps, serverMicros, tableBytes);
                 rows.add(row);
-                System.out.printf(Locale.ROOT, "growth %,5d steps: %d executions, %,.0f µs and %,.0f WAL bytes per step%s%n",
-                        steps, executions, row.microsPerStep(), row.walBytesPerStep(),
-                        tableBytes == null ? "" : String.format(Locale.ROOT, ", table +%,d bytes per execution",
-                                tableBytes));
+                System.out.printf(Locale.ROOT, "growth %,5d steps: %d executions, %,.0f µs, %,.0f WAL bytes, client CPU "
+                                + "%,.0f µs per step%s%n", steps, executions, row.microsPerStep(), row.walBytesPerStep(),
+                        row.clientCpuMicrosPerStep(), tableBytes == null ? ""
+                                : String.format(Locale.ROOT, ", table +%,d bytes per execution", tableBytes));
             }
         }
         report.section(markdown());
@@ -105,37 +117,48 @@ final class Growth {
             m.put("microsPerStep", r.microsPerStep());
             m.put("walBytesPerStep", r.walBytesPerStep());
             m.put("walBytesPerExecution", r.walBytesPerExecution());
+            m.put("clientCpuMicrosPerStep", r.clientCpuMicrosPerStep());
+            m.put("serverCpuMicrosPerStep", r.serverCpuMicrosPerStep());
             m.put("tableBytesPerExecution", r.tableBytesPerExecution());
             json.add(m);
         }
         report.json("growth", json);
     }
 
-    /** Creates one execution of the flow of {@code steps} steps and runs it: its run's nanoseconds and WAL bytes. */
+    /**
+     * Creates one execution of the flow of {@code steps} steps and runs it: its run's nanoseconds, WAL bytes
+     * and CPU nanoseconds of this thread (the engine's and the driver's work; steady under load where the
+     * wall time is not).
+     */
     private long[] runOne(Engine engine, Connection lsn, int steps) throws SQLException {
         CreateResult created = engine.create(flowId(steps), fixtures.context);
         long walBefore = walPosition(lsn);
+        long cpuBefore = threads.getCurrentThreadCpuTime();
         long started = System.nanoTime();
         RunResult done = engine.run(created.execution());
         long nanos = System.nanoTime() - started;
+        long cpu = threads.getCurrentThreadCpuTime() - cpuBefore;
         long wal = walPosition(lsn) - walBefore;
         if (done.execution().status() != ExecutionStatus.COMPLETED) {
             throw new IllegalStateException("growth flow of " + steps + " steps ended " + done.execution().status()
                     + ": " + done.execution().error());
         }
-        return new long[] {nanos, wal};
+        return new long[] {nanos, wal, cpu};
     }
 
     private String markdown() {
         StringBuilder md = new StringBuilder("\n### Cost growth: `Engine.run` of no-op flows, one thread\n\n");
-        md.append("| steps | executions | µs per step | × 3 steps | WAL bytes per step | × 3 steps | WAL bytes per "
-                + "execution | table growth per execution |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        md.append("| steps | executions | µs per step | × 3 steps | WAL bytes per step | × 3 steps | client CPU µs per "
+                + "step | × 3 steps | server CPU µs per step | WAL bytes per execution | table growth per execution |\n"
+                + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         Row first = rows.get(0);
         for (Row r : rows) {
-            md.append(String.format(Locale.ROOT, "| %,d | %d | %,.0f | %.1f | %,.0f | %.1f | %,.0f | %s |%n", r.steps(),
-                    r.executions(), r.microsPerStep(), r.microsPerStep() / first.microsPerStep(), r.walBytesPerStep(),
-                    r.walBytesPerStep() / first.walBytesPerStep(), r.walBytesPerExecution(),
-                    r.tableBytesPerExecution() == null ? ""
+            md.append(String.format(Locale.ROOT, "| %,d | %d | %,.0f | %.1f | %,.0f | %.1f | %,.0f | %.1f | %s | %,.0f | %s |%n",
+                    r.steps(), r.executions(), r.microsPerStep(), r.microsPerStep() / first.microsPerStep(),
+                    r.walBytesPerStep(), r.walBytesPerStep() / first.walBytesPerStep(), r.clientCpuMicrosPerStep(),
+                    r.clientCpuMicrosPerStep() / first.clientCpuMicrosPerStep(), r.serverCpuMicrosPerStep() == null
+                            ? "n/a" : String.format(Locale.ROOT, "%,.0f", r.serverCpuMicrosPerStep()),
+                    r.walBytesPerExecution(), r.tableBytesPerExecution() == null ? ""
                             : String.format(Locale.ROOT, "%.1f MB", r.tableBytesPerExecution() / 1e6)));
         }
         md.append("\nEach execution carries the 1 KB context; the time and WAL are those of `run` alone (the "

@@ -38,7 +38,8 @@ final class PeerComparison {
     /** What one window measured. */
     record Row(String peer, Peer.Workload workload, int threads, double executions, double seconds, double commits,
                double statements, double walBytes, double clientCpuMicros, Double serverCpuMicros,
-               Histogram lateness, long early, long mostEarlyMicros, double enqueueCommits, double enqueueWalBytes) {
+               Histogram lateness, long early, long mostEarlyMicros, double enqueueCommits, double enqueueWalBytes,
+               Map<String, Long> bySql) {
         double perSecond() {
             return executions / seconds;
         }
@@ -150,7 +151,7 @@ final class PeerComparison {
                 (after.walBytes - before.walBytes) / done, (cpuAfter - cpuBefore) / 1e3 / done,
                 serverMicros, workload == Peer.Workload.TIMED_WAIT ? lateness.micros() : null, lateness.early(),
                 lateness.mostEarlyMicros(), (before.commits - beforeEnqueue.commits) / (double) count,
-                (before.walBytes - beforeEnqueue.walBytes) / (double) count);
+                (before.walBytes - beforeEnqueue.walBytes) / (double) count, counter.bySql());
     }
 
     /** The database's counters once every connection to it has closed, so that all have been reported. */
@@ -267,6 +268,24 @@ final class PeerComparison {
                             : String.format(Locale.ROOT, "%,.0f", r.serverCpuMicros()), lateness(r, ""),
                     r.enqueueCommits(), r.enqueueWalBytes()));
         }
+        md.append("\n| peer | 1-step: round trips per execution by statement |\n| --- | --- |\n");
+        for (Row r : rows) {
+            if (r.workload() != Peer.Workload.ONE_STEP || (r.threads() != 1 && r.threads() != 16)) {
+                continue;
+            }
+            // Statements that differ only past their start (a LIMIT, an IN list) are shown as one.
+            Map<String, Long> byStart = new LinkedHashMap<>();
+            r.bySql().forEach((sql, n) -> byStart.merge(abbreviate(sql), n, Long::sum));
+            StringBuilder kinds = new StringBuilder();
+            byStart.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).forEach(e -> {
+                if (e.getValue() / r.executions() >= 0.01) {
+                    kinds.append(kinds.length() == 0 ? "" : "<br>").append(String.format(Locale.ROOT, "%.2f `%s`",
+                            e.getValue() / r.executions(), e.getKey()));
+                }
+            });
+            md.append("| ").append(r.peer()).append(", ").append(r.threads()).append(r.threads() == 1 ? " thread | "
+                    : " threads | ").append(kinds).append(" |\n");
+        }
         md.append("\n| peer | settings |\n| --- | --- |\n");
         settings.forEach((k, v) -> md.append("| ").append(k).append(" | ").append(v).append(" |\n"));
         md.append("\nEvery pool: HikariCP of worker threads + 2 connections. At most ")
@@ -275,6 +294,12 @@ final class PeerComparison {
                         + "as executions (3 steps of a 3-step flow are one): some peers run the first step of every "
                         + "execution before the second of any. Figures are per execution.\n");
         return md.toString();
+    }
+
+    /** The start of a statement, enough to tell which it is, with nothing that breaks a table cell. */
+    private static String abbreviate(String sql) {
+        String s = sql.replace('|', '/').replace('`', '\'');
+        return s.length() <= 100 ? s : s.substring(0, 100) + " …";
     }
 
     private String cell(Peer peer, Peer.Workload w, int threads, Function<Row, String> value) {
@@ -302,6 +327,7 @@ final class PeerComparison {
             m.put("serverCpuMicrosPerExecution", r.serverCpuMicros());
             m.put("enqueueCommitsPerExecution", r.enqueueCommits());
             m.put("enqueueWalBytesPerExecution", r.enqueueWalBytes());
+            m.put("roundTripsBySql", r.bySql());
             if (r.lateness() != null) {
                 m.put("wakeLatenessP50Micros", r.lateness().getValueAtPercentile(50));
                 m.put("wakeLatenessP99Micros", r.lateness().getValueAtPercentile(99));
