@@ -7,10 +7,12 @@ import io.flowmonkey.postgres.BenchSql;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.postgres.PgStoreOptions;
 import io.flowmonkey.postgres.SchemaApplier;
+import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -65,32 +67,55 @@ public final class Bench {
 
     private void run() throws Exception {
         Instant started = Instant.now();
-        describeEnvironment();
-        prepareTable();
+        boolean storeTable = config.runsStoreTable();
+        describeEnvironment(storeTable);
+        report.environment("load average at start", loadAverage());
+        prepareTable(storeTable);
         Scenarios scenarios = new Scenarios(fixtures, config.rows());
-        for (int threads : config.threads()) {
-            try (HikariDataSource pool = pool(threads)) {
-                Scenarios.Target target = new Scenarios.Target(pool, new PgExecutionStore(pool, options),
-                        new RawJdbc(pool, sql, fixtures));
-                for (Scenarios.Scenario scenario : scenarios.all()) {
-                    if (config.runs(scenario.key())) {
-                        measure(scenario, threads, target);
+        if (storeTable) {
+            for (int threads : config.threads()) {
+                try (HikariDataSource pool = pool(threads)) {
+                    Scenarios.Target target = new Scenarios.Target(pool, new PgExecutionStore(pool, options),
+                            new RawJdbc(pool, sql, fixtures));
+                    for (Scenarios.Scenario scenario : scenarios.all()) {
+                        if (config.runs(scenario.key())) {
+                            measure(scenario, threads, target);
+                        }
                     }
                 }
             }
+            if (config.runs("worker") || config.runs("worker-wait")) {
+                measureWorkers(scenarios.engine());
+            }
+            countRoundTrips(scenarios);
+            checkTargets();
         }
-        if (config.runs("worker") || config.runs("worker-wait")) {
-            measureWorkers(scenarios.engine());
+        if (config.runs("peers")) {
+            new PeerComparison(server, config, scenarios.engine(), fixtures.contextJson).run(report);
         }
-        countRoundTrips(scenarios);
-        checkTargets();
+        if (config.runs("growth")) {
+            try (HikariDataSource pool = pool(1)) {
+                new Growth(server, fixtures).run(report, pool);
+            }
+        }
         describeHeap();
+        report.environment("load average at end", loadAverage());
         report.environment("duration", Duration.between(started, Instant.now()).toSeconds() + " s");
         Path out = Path.of(config.outputDir());
         report.write(out);
         System.out.println();
         System.out.println(report.markdown());
         System.out.println("Written to " + out.resolve("results.md") + " and " + out.resolve("results.json"));
+    }
+
+    /** The 1, 5 and 15 minute load averages, where the machine tells them: what else was running. */
+    private static String loadAverage() {
+        try {
+            String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return parts[0] + ", " + parts[1] + ", " + parts[2] + " (1, 5, 15 min)";
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     private void measure(Scenarios.Scenario scenario, int threads, Scenarios.Target target) throws Exception {
@@ -267,13 +292,17 @@ public final class Bench {
                 .findFirst().orElse(null);
     }
 
-    private void prepareTable() throws SQLException {
+    /** Makes the benchmark's schema anew; with {@code load}, loads its table with {@code bench.rows} rows. */
+    private void prepareTable(boolean load) throws SQLException {
         try (Connection c = server.connect()) {
             try (Statement st = c.createStatement()) {
                 st.execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE");
             }
             try (HikariDataSource setup = pool(1)) {
                 SchemaApplier.apply(setup, options);
+            }
+            if (!load) {
+                return;
             }
             System.out.printf("Loading %,d rows into %s%n", config.rows(), sql.table());
             long started = System.nanoTime();
@@ -285,10 +314,12 @@ public final class Bench {
         }
     }
 
-    private void describeEnvironment() throws SQLException {
-        report.environment("rows", config.rows());
-        report.environment("seconds per measurement", config.seconds() + " (in " + config.rounds()
-                + " alternating rounds, after " + config.warmupSeconds() + " s warm-up of each side)");
+    private void describeEnvironment(boolean storeTable) throws SQLException {
+        if (storeTable) {
+            report.environment("rows", config.rows());
+            report.environment("seconds per measurement", config.seconds() + " (in " + config.rounds()
+                    + " alternating rounds, after " + config.warmupSeconds() + " s warm-up of each side)");
+        }
         report.environment("cpus", Runtime.getRuntime().availableProcessors()
                 + " (shared by the JVM, PostgreSQL and anything else on the machine)");
         report.environment("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
@@ -297,7 +328,7 @@ public final class Bench {
                 : "FLOWMONKEY_BENCH_JDBC_URL");
         Map<String, String> settings = server.describe();
         settings.forEach((k, v) -> report.environment("postgres " + k, v));
-        report.environment("pool", "HikariCP, maximumPoolSize = minimumIdle = threads");
+        report.environment("pool", "HikariCP, maximumPoolSize = minimumIdle = threads (workers and peers: threads + 2)");
         report.environment("pgjdbc", "reWriteBatchedInserts=true, prepareThreshold=5 (default)");
         report.environment("payload", "context " + fixtures.contextJson.length() + " B, history "
                 + fixtures.history.size() + " entries (" + fixtures.historyJson.length() + " B)");

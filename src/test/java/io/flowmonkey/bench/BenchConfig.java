@@ -21,9 +21,16 @@ import java.util.TreeSet;
  * @param outputDir where results.json and results.md go ({@code bench.out}, default target/bench)
  * @param workerExecutions executions the worker drains at each thread count
  *     ({@code bench.workerExecutions}, default 200 per second of {@code bench.seconds})
+ * @param peerExecutions executions each peer drains per workload and thread count in the peer
+ *     comparison, a quarter as many timed waits ({@code bench.peerExecutions}, default 2,000)
+ * @param peerSeconds the longest a drain of the peer comparison may run; what finished by then is
+ *     measured ({@code bench.peerSeconds}, default 6)
+ * @param peerPollMillis the poll interval of db-scheduler and DBOS in the peer comparison
+ *     ({@code bench.peerPollMillis}, default 10)
  */
 record BenchConfig(long rows, int seconds, int warmupSeconds, int rounds, List<Integer> threads,
-                   Set<String> operations, String outputDir, int workerExecutions) {
+                   Set<String> operations, String outputDir, int workerExecutions, int peerExecutions,
+                   int peerSeconds, int peerPollMillis) {
 
     static final long DEFAULT_ROWS = 1_000_000;
     static final int DEFAULT_SECONDS = 10;
@@ -33,6 +40,10 @@ record BenchConfig(long rows, int seconds, int warmupSeconds, int rounds, List<I
     BenchConfig {
         if (rows < 1_000) {
             throw new IllegalArgumentException("bench.rows must be at least 1000, got " + rows);
+        }
+        if (peerExecutions < 1 || peerSeconds < 1 || peerPollMillis < 1) {
+            throw new IllegalArgumentException("bench.peerExecutions, bench.peerSeconds and bench.peerPollMillis must "
+                    + "be at least 1, got " + peerExecutions + ", " + peerSeconds + ", " + peerPollMillis);
         }
         if (seconds < 1 || warmupSeconds < 0 || rounds < 1) {
             throw new IllegalArgumentException("bench.seconds and bench.rounds must be at least 1 and bench.warmup "
@@ -52,11 +63,19 @@ record BenchConfig(long rows, int seconds, int warmupSeconds, int rounds, List<I
                 property("bench.out", "target/bench"),
                 Integer.parseInt(property("bench.workerExecutions",
                         Integer.toString(200 * Integer.parseInt(property("bench.seconds",
-                                Integer.toString(DEFAULT_SECONDS)))))));
+                                Integer.toString(DEFAULT_SECONDS)))))),
+                Integer.parseInt(property("bench.peerExecutions", "2000")),
+                Integer.parseInt(property("bench.peerSeconds", "6")),
+                Integer.parseInt(property("bench.peerPollMillis", "10")));
     }
 
     boolean runs(String operation) {
         return operations.contains("all") || operations.contains(operation);
+    }
+
+    /** Whether any operation of the table beside raw JDBC (or the worker's) is asked for, not only peers or growth. */
+    boolean runsStoreTable() {
+        return operations.contains("all") || !Set.of("peers", "growth").containsAll(operations);
     }
 
     private static Set<String> operations(String list) {

@@ -19,11 +19,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
-import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -33,34 +31,39 @@ import org.HdrHistogram.Histogram;
 final class EngineScenarios {
 
     static final String FLOW_ID = "bench-three-noop-steps";
+    /** The same flow with one step: the smallest unit of work a worker can run. */
+    static final String ONE_STEP_FLOW_ID = "bench-one-noop-step";
     static final String NOOP = "noop";
     static final int STEPS = 3;
     /** A step that waits {@link #WAIT}, then one that records how late it was woken. */
     static final String TIMED_WAIT_FLOW_ID = "bench-timed-wait";
     static final Duration WAIT = Duration.ofSeconds(1);
+    /** The poll interval of a drain: pending work is announced by notices, so this only bounds a missed one. */
+    static final Duration DRAIN_POLL_INTERVAL = Duration.ofMillis(100);
 
     private final Fixtures fixtures;
     private final Supplier<String> newId;
     /** When each waiting execution asked to be woken, until its second step runs. */
     private final Map<String, Instant> wakeAts = new ConcurrentHashMap<>();
-    /** Microseconds from each {@code wakeAt} to the start of the step after it. */
-    private final Histogram lateness = new ConcurrentHistogram(TimeUnit.MINUTES.toMicros(10), 3);
-    /** Steps after a wait that started before its {@code wakeAt}, counted as 0 in {@link #lateness}. */
-    private final AtomicLong early = new AtomicLong();
+    /** From each {@code wakeAt} to the start of the step after it. */
+    private final Lateness lateness = new Lateness();
+    /** Handler calls of any of the flows: the peer comparison's measure of a drain cut short. */
+    private final LongAdder stepsRun = new LongAdder();
     private final HandlerRegistry handlers = new HandlerRegistry()
-            .register(NOOP, ctx -> StepResult.success(null))
+            .register(NOOP, ctx -> {
+                stepsRun.increment();
+                return StepResult.success(null);
+            })
             .register("sleep", ctx -> {
+                stepsRun.increment();
                 // Whole milliseconds, as stored: lateness is measured from the wakeAt the worker sees.
                 Instant wakeAt = Instant.ofEpochMilli(System.currentTimeMillis() + WAIT.toMillis());
                 wakeAts.put(ctx.executionId(), wakeAt);
                 return StepResult.waitUntil(wakeAt, "timer");
             })
             .register("woken", ctx -> {
-                long micros = Duration.between(wakeAts.remove(ctx.executionId()), Instant.now()).toNanos() / 1000;
-                if (micros < 0) {
-                    early.incrementAndGet();
-                }
-                lateness.recordValue(Math.max(0, micros));
+                stepsRun.increment();
+                lateness.record(wakeAts.remove(ctx.executionId()), Instant.now());
                 return StepResult.success(null);
             });
     private final InMemoryFlowRegistry flows = new InMemoryFlowRegistry()
@@ -69,6 +72,10 @@ final class EngineScenarios {
                     .step(Step.builder("first", NOOP).onSuccess("second").build())
                     .step(Step.builder("second", NOOP).onSuccess("third").build())
                     .step(Step.builder("third", NOOP).build())
+                    .build())
+            .register(Flow.builder(ONE_STEP_FLOW_ID, "1")
+                    .initialStep("only")
+                    .step(Step.builder("only", NOOP).build())
                     .build())
             .register(Flow.builder(TIMED_WAIT_FLOW_ID, "1")
                     .initialStep("sleep")
@@ -132,7 +139,7 @@ final class EngineScenarios {
      * @return the wall time in nanoseconds
      */
     long drain(PgExecutionStore store, int threads, int count) throws InterruptedException {
-        return runWorker(store, threads, count, Duration.ofMillis(100),
+        return runWorker(store, threads, count, DRAIN_POLL_INTERVAL,
                 stats -> stats.completed() + stats.failed() >= count);
     }
 
@@ -145,29 +152,44 @@ final class EngineScenarios {
      */
     long timedWaits(PgExecutionStore store, int threads, int count) throws InterruptedException {
         lateness.reset();
-        early.set(0);
         return runWorker(store, threads, count, EngineWorker.DEFAULT_POLL_INTERVAL,
-                stats -> lateness.getTotalCount() >= count);
+                stats -> lateness.count() >= count);
     }
 
     /** The lateness of the wake-ups of the last {@link #timedWaits} run, in microseconds. */
     Histogram lateness() {
-        return lateness.copy();
+        return lateness.micros();
     }
 
     /** How many steps of the last {@link #timedWaits} run started before their {@code wakeAt}. */
     long earlyWakeups() {
-        return early.get();
+        return lateness.early();
+    }
+
+    /** Steps run by any engine of these scenarios so far. */
+    long stepsRun() {
+        return stepsRun.sum();
+    }
+
+    /** The wake-ups of timed waits run by any worker of this engine since the last reset. */
+    Lateness wakeups() {
+        return lateness;
+    }
+
+    /**
+     * Starts one {@link EngineWorker} of {@code threads} runners; {@link #drain} and
+     * {@link #timedWaits} use it, and so does the peer comparison.
+     */
+    EngineWorker startWorker(PgExecutionStore store, int threads, Duration pollInterval) {
+        return EngineWorker.builder(engine(store)).workerId("bench-worker").threads(threads)
+                .pollInterval(pollInterval).build().start();
     }
 
     private long runWorker(PgExecutionStore store, int threads, int count, Duration pollInterval,
                            Predicate<WorkerStats> done) throws InterruptedException {
-        Engine engine = engine(store);
         long started = System.nanoTime();
-        EngineWorker worker = EngineWorker.builder(engine).workerId("bench-worker").threads(threads)
-                .pollInterval(pollInterval).build();
+        EngineWorker worker = startWorker(store, threads, pollInterval);
         try {
-            worker.start();
             long deadline = started + Duration.ofMinutes(5).toNanos();
             while (!done.test(worker.stats())) {
                 if (System.nanoTime() > deadline) {

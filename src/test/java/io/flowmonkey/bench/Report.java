@@ -36,6 +36,8 @@ final class Report {
     private final List<Check> checks = new ArrayList<>();
     private final List<Map<String, Object>> roundTrips = new ArrayList<>();
     private final List<Map<String, Object>> extra = new ArrayList<>();
+    private final List<String> sections = new ArrayList<>();
+    private final Map<String, Object> jsonSections = new LinkedHashMap<>();
 
     void environment(String key, Object value) {
         environment.put(key, value);
@@ -64,6 +66,16 @@ final class Report {
         extra.get(extra.size() - 1).put(name, value);
     }
 
+    /** A table of its own (the peer comparison, the growth figures), in markdown, after the others. */
+    void section(String markdown) {
+        sections.add(markdown);
+    }
+
+    /** What a {@link #section} shows, for results.json. */
+    void json(String key, Object value) {
+        jsonSections.put(key, value);
+    }
+
     void check(String what, String measured, boolean met) {
         checks.add(new Check(what, measured, met));
     }
@@ -74,17 +86,19 @@ final class Report {
 
     String markdown() {
         StringBuilder md = new StringBuilder();
-        md.append("| Operation | Threads | Store ops/s | Raw JDBC ops/s | Store ÷ raw | Rounds' median | Store rows/s | "
-                + "Store p50 / p99 µs | Raw p50 / p99 µs | Client CPU µs/op store / raw |\n");
-        md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-        for (Result r : results) {
-            md.append(String.format(Locale.ROOT,
-                    "| %s | %d | %,.0f | %,.0f | %.2f | %.2f | %,.0f | %,d / %,d | %,d / %,d | %,.0f / %,.0f |%n",
-                    r.scenario().name(), r.threads(), r.store().opsPerSecond(), r.raw().opsPerSecond(), r.ratio(),
-                    r.medianRoundRatio(),
-                    r.store().opsPerSecond() * r.scenario().rowsPerOp(), r.store().p50Micros(),
-                    r.store().p99Micros(), r.raw().p50Micros(), r.raw().p99Micros(), r.store().cpuMicrosPerOp(),
-                    r.raw().cpuMicrosPerOp()));
+        if (!results.isEmpty()) {
+            md.append("| Operation | Threads | Store ops/s | Raw JDBC ops/s | Store ÷ raw | Rounds' median | Store rows/s | "
+                    + "Store p50 / p99 µs | Raw p50 / p99 µs | Client CPU µs/op store / raw |\n");
+            md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+            for (Result r : results) {
+                md.append(String.format(Locale.ROOT,
+                        "| %s | %d | %,.0f | %,.0f | %.2f | %.2f | %,.0f | %,d / %,d | %,d / %,d | %,.0f / %,.0f |%n",
+                        r.scenario().name(), r.threads(), r.store().opsPerSecond(), r.raw().opsPerSecond(), r.ratio(),
+                        r.medianRoundRatio(),
+                        r.store().opsPerSecond() * r.scenario().rowsPerOp(), r.store().p50Micros(),
+                        r.store().p99Micros(), r.raw().p50Micros(), r.raw().p99Micros(), r.store().cpuMicrosPerOp(),
+                        r.raw().cpuMicrosPerOp()));
+            }
         }
         if (!extra.isEmpty()) {
             md.append("\n| Worker | Threads | Executions | Executions/s | Round trips per execution "
@@ -115,6 +129,7 @@ final class Report {
                         .append(c.met() ? "yes" : "**no**").append(" |\n");
             }
         }
+        sections.forEach(md::append);
         md.append("\n| Environment | |\n| --- | --- |\n");
         environment.forEach((k, v) -> md.append("| ").append(k).append(" | ").append(v).append(" |\n"));
         return md.toString();
@@ -142,6 +157,7 @@ final class Report {
         json.put("worker", extra);
         json.put("roundTrips", roundTrips);
         json.put("checks", checks);
+        json.putAll(jsonSections);
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve("results.json").toFile(),
                 json);
     }

@@ -6,7 +6,10 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import javax.sql.DataSource;
 
@@ -14,7 +17,8 @@ import javax.sql.DataSource;
  * Wraps a {@link DataSource} and counts the calls that each cost one round trip to the server:
  * every {@code execute*} of a statement (a JDBC batch is one) and every {@code commit} or
  * {@code rollback}. pgjdbc sends a transaction's {@code BEGIN} with its first statement, so
- * beginning costs nothing extra. Used to prove round-trip counts, never in a timed run.
+ * beginning costs nothing extra. In a timed run (the workers', the peers') every side pays the same
+ * proxy cost.
  */
 final class RoundTripCounter {
 
@@ -22,11 +26,14 @@ final class RoundTripCounter {
             "executeLargeUpdate", "executeLargeBatch");
     private static final Set<String> ENDS = Set.of("commit", "rollback");
 
-    private final LongAdder roundTrips = new LongAdder();
+    private final LongAdder statements = new LongAdder();
+    private final LongAdder transactionEnds = new LongAdder();
+    /** Statements sent, by their SQL text (whitespace collapsed), and commits and rollbacks by name. */
+    private final Map<String, LongAdder> bySql = new ConcurrentHashMap<>();
     private final DataSource dataSource;
 
     RoundTripCounter(DataSource target) {
-        this.dataSource = proxy(DataSource.class, target, (method, result) -> {
+        this.dataSource = proxy(DataSource.class, target, (method, args, result) -> {
             if (method.getName().equals("getConnection")) {
                 return proxy(Connection.class, (Connection) result, this::connectionCall);
             }
@@ -39,18 +46,45 @@ final class RoundTripCounter {
     }
 
     long roundTrips() {
-        return roundTrips.sum();
+        return statements.sum() + transactionEnds.sum();
     }
 
-    private Object connectionCall(Method method, Object result) {
+    /** Statements sent: every {@code execute*}, a JDBC batch counting once. */
+    long statements() {
+        return statements.sum();
+    }
+
+    /** Explicit {@code commit} and {@code rollback} calls (a statement in autocommit mode ends its own). */
+    long transactionEnds() {
+        return transactionEnds.sum();
+    }
+
+    /** Round trips so far by SQL text (or {@code commit} / {@code rollback}), most frequent first. */
+    Map<String, Long> bySql() {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        bySql.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue().sum(), a.getValue().sum()))
+                .forEach(e -> counts.put(e.getKey(), e.getValue().sum()));
+        return counts;
+    }
+
+    private void count(String sql) {
+        bySql.computeIfAbsent(sql == null ? "(batch)" : sql.strip().replaceAll("\\s+", " "), k -> new LongAdder())
+                .increment();
+    }
+
+    private Object connectionCall(Method method, Object[] args, Object result) {
         if (ENDS.contains(method.getName())) {
-            roundTrips.increment();
+            transactionEnds.increment();
+            count(method.getName());
         }
         if (result instanceof Statement statement) {
             Class<? extends Statement> type = method.getReturnType().asSubclass(Statement.class);
-            return proxy(type, statement, (m, r) -> {
+            // A prepared statement's SQL is given when it is prepared; a plain one's with each execute.
+            String prepared = args != null && args.length > 0 && args[0] instanceof String sql ? sql : null;
+            return proxy(type, statement, (m, a, r) -> {
                 if (EXECUTES.contains(m.getName())) {
-                    roundTrips.increment();
+                    statements.increment();
+                    count(a != null && a.length > 0 && a[0] instanceof String sql ? sql : prepared);
                 }
                 return r;
             });
@@ -60,13 +94,13 @@ final class RoundTripCounter {
 
     @FunctionalInterface
     private interface AfterCall {
-        Object apply(Method method, Object result) throws Exception;
+        Object apply(Method method, Object[] args, Object result) throws Exception;
     }
 
     private static <T> T proxy(Class<T> type, Object target, AfterCall after) {
         InvocationHandler handler = (p, method, args) -> {
             try {
-                return after.apply(method, method.invoke(target, args));
+                return after.apply(method, args, method.invoke(target, args));
             } catch (InvocationTargetException e) {
                 throw e.getCause();
             }
