@@ -1,5 +1,6 @@
 package io.flowmonkey.postgres;
 
+import com.zaxxer.hikari.HikariDataSource;
 import io.flowmonkey.execution.LeasingExecutionStore;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -80,6 +81,13 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
                 }
             } catch (SQLException | RuntimeException e) {
                 if (!open) {
+                    return;
+                }
+                if (dataSource instanceof HikariDataSource pool && pool.isClosed()) {
+                    // No connection will ever come back: the application closed the pool before this
+                    // subscription. Stop, rather than warn every few seconds for the life of the JVM.
+                    LOG.info("Stopped listening for due work on {}: its connection pool was closed", sql.table);
+                    open = false;
                     return;
                 }
                 LOG.warn("Listening for due work on {} failed ({}); reconnecting in {} ms; polling covers the gap",
