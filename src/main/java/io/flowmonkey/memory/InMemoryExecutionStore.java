@@ -78,6 +78,7 @@ public final class InMemoryExecutionStore implements SignalStore {
         Execution saved;
         synchronized (writeLock) {
             saved = write(e, rows);
+            dropUnconsumable(List.of(saved));
         }
         announceEnds(List.of(saved));
         return saved;
@@ -95,6 +96,7 @@ public final class InMemoryExecutionStore implements SignalStore {
                 saved.add(write(Objects.requireNonNull(e, "executions must not contain null"), staged));
             }
             rows = staged;
+            dropUnconsumable(saved);
         }
         announceEnds(saved);
         return List.copyOf(saved);
@@ -291,6 +293,7 @@ public final class InMemoryExecutionStore implements SignalStore {
             rows = staged;
             signals.removeIf(s -> ids.contains(s.id()));
             sent.forEach(this::store);
+            dropUnconsumable(saved);
         }
         announceEnds(saved);
         return List.copyOf(saved);
@@ -316,6 +319,25 @@ public final class InMemoryExecutionStore implements SignalStore {
         if (signal.id() != 0) {
             throw new IllegalArgumentException("signal " + signal.id() + " of execution " + signal.executionId()
                     + " is stored already; send Signal.of(...) instead");
+        }
+    }
+
+    /**
+     * Drops the signals of executions that ended, which nothing can consume any more, as the
+     * PostgreSQL store's V6 trigger does; callers' watches stay. Under {@code writeLock}.
+     */
+    private void dropUnconsumable(List<Execution> saved) {
+        if (signals.isEmpty()) {
+            return;
+        }
+        Set<String> ended = new HashSet<>();
+        for (Execution e : saved) {
+            if (e.status().isTerminal()) {
+                ended.add(e.id());
+            }
+        }
+        if (!ended.isEmpty()) {
+            signals.removeIf(s -> ended.contains(s.executionId()) && !WATCH_END_SIGNAL.equals(s.name()));
         }
     }
 

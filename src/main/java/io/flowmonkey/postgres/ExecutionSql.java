@@ -149,7 +149,7 @@ final class ExecutionSql {
                 -- look-up per buffered (execution, name): the LIMIT 1 keeps the planner from turning the
                 -- look-up into a scan of the executions table.
                 signalled AS (
-                  SELECT x.id FROM (SELECT DISTINCT execution_id, name FROM %4$s) s
+                  SELECT x.id FROM (SELECT DISTINCT execution_id, name FROM %4$s WHERE name <> 'flowmonkey.awaitEnd') s
                   CROSS JOIN LATERAL (
                     SELECT e.id FROM %1$s e
                     WHERE e.id = s.execution_id AND e.status = 'waiting'

@@ -49,6 +49,22 @@ class PgSignalStoreTest extends SignalStoreContract {
     }
 
     @Test
+    void signals_an_execution_did_not_consume_are_deleted_when_it_ends_and_watches_stay() throws SQLException {
+        Execution waiting = awaiting("ends", "go");
+        store.sendSignal(Signal.of("ends", "never-awaited", Map.of("n", 1)));
+        store.sendSignal(Signal.of("ends", SignalStore.WATCH_END_SIGNAL, null));
+        awaiting("lives", "go");
+        store.sendSignal(Signal.of("lives", "never-awaited", null));
+
+        store.save(waiting.toBuilder().status(ExecutionStatus.COMPLETED).completedAt(Instant.now()).waitMetadata(null)
+                .build());
+
+        assertThat(store.findSignals("ends", "never-awaited", 10)).as("unconsumable once ended").isEmpty();
+        assertThat(store.findSignals("ends", SignalStore.WATCH_END_SIGNAL, 10)).as("the caller's watch").hasSize(1);
+        assertThat(store.findSignals("lives", "never-awaited", 10)).as("a live execution's").hasSize(1);
+    }
+
+    @Test
     void claimDue_hands_out_a_waiting_execution_once_a_signal_of_its_awaited_name_is_buffered() {
         awaiting("wants-go", "go");
         awaiting("wants-stop", "stop");

@@ -17,8 +17,11 @@ CREATE OR REPLACE FUNCTION "${schema}"."${table}_end_lease"() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   NEW.lease_owner := NULL;
-  -- Expired rather than absent, as a release writes it: the row is claimable as soon as it is due.
-  NEW.lease_expires_at := 0;
+  -- Absent, not expired: claims read a missing lease as expired, so the row is claimable as soon as it
+  -- is due; and when a caller then saves it running (Engine.resume or retry on its own thread), it is
+  -- judged like any running row no worker holds, by updated_at plus the lease, so that no worker takes
+  -- it over while the caller runs its steps.
+  NEW.lease_expires_at := NULL;
   RETURN NEW;
 END
 $$;
@@ -33,7 +36,7 @@ CREATE TRIGGER "${table}_end_lease"
   EXECUTE FUNCTION "${schema}"."${table}_end_lease"();
 
 -- Finished rows left claimed by workers killed before this migration: nobody will release them.
-UPDATE "${schema}"."${table}" SET lease_owner = NULL, lease_expires_at = 0
+UPDATE "${schema}"."${table}" SET lease_owner = NULL, lease_expires_at = NULL
 WHERE lease_owner IS NOT NULL AND status IN ('completed', 'failed', 'cancelled');
 
 -- Lists the rows set aside for operators. It holds those rows only, and saves never change

@@ -74,3 +74,23 @@ CREATE CONSTRAINT TRIGGER "${table}_notify_end"
   FOR EACH ROW
   WHEN (NEW.status IN ('completed', 'failed', 'cancelled'))
   EXECUTE FUNCTION "${schema}"."${table}_notify_end"();
+
+-- Signals an execution did not consume before it ended can never be consumed: they go at the commit
+-- of the save that ends it (deferred, so that the same transaction's consumption of a signal, which
+-- follows the save, still finds the rows it deletes). Watches stay: their callers remove them, and
+-- the notice above reads them at the same commit.
+CREATE OR REPLACE FUNCTION "${schema}"."${table}_signals_end"() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM "${schema}"."${table}_signals" WHERE execution_id = NEW.id AND name <> 'flowmonkey.awaitEnd';
+  RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS "${table}_signals_end" ON "${schema}"."${table}";
+CREATE CONSTRAINT TRIGGER "${table}_signals_end"
+  AFTER INSERT OR UPDATE OF status ON "${schema}"."${table}"
+  DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW
+  WHEN (NEW.status IN ('completed', 'failed', 'cancelled'))
+  EXECUTE FUNCTION "${schema}"."${table}_signals_end"();
