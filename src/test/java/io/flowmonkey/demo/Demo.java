@@ -323,7 +323,7 @@ public final class Demo {
     }
 
     private void say(String who, String message) {
-        out.printf("%-9s %s%n", who + ":", message);
+        out.printf("%-10s %s%n", who + ":", message);
     }
 
     // ---- the query API: keyset pages and a count ----
