@@ -57,6 +57,8 @@ public final class Demo {
     static final String SCHEMA = "flowmonkey_demo";
     /** SQLSTATE duplicate_schema: the demo's schema was there before it. */
     private static final String DUPLICATE_SCHEMA = "42P06";
+    /** SQLSTATE insufficient_privilege. */
+    private static final String INSUFFICIENT_PRIVILEGE = "42501";
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
     private final PrintStream out;
@@ -163,6 +165,11 @@ public final class Demo {
         } catch (SQLException e) {
             if (DUPLICATE_SCHEMA.equals(e.getSQLState())) {
                 return false;
+            }
+            if (INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+                throw new IllegalStateException("the demo works in a schema of its own, " + SCHEMA + ", and the role "
+                        + "may not create it: connect as a role with CREATE on the database, or create " + SCHEMA
+                        + " for it (the demo then keeps that schema): " + e.getMessage(), e);
             }
             throw e;
         }

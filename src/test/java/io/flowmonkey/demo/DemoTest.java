@@ -2,6 +2,7 @@ package io.flowmonkey.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.flowmonkey.testing.PostgresExtension;
@@ -69,6 +70,23 @@ class DemoTest {
             assertThatTheOrderFlowRanAndEveryPartPrinted(output);
         } finally {
             PG.execute("DROP SCHEMA IF EXISTS " + Demo.SCHEMA + " CASCADE");
+        }
+    }
+
+    @Test
+    void a_role_that_may_not_create_the_schema_is_told_so_and_nothing_is_written() throws Exception {
+        String role = "demo_no_create_" + ProcessHandle.current().pid();
+        PG.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'secret'");
+        try {
+            Map<String, String> env = Map.of("FLOWMONKEY_JDBC_URL", PG.jdbcUrl(), "FLOWMONKEY_JDBC_USER", role,
+                    "FLOWMONKEY_JDBC_PASSWORD", "secret");
+
+            assertThatThrownBy(() -> runDemo(env)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("flowmonkey_demo").hasMessageContaining("may not create it");
+            assertThat(schemaExists()).isFalse();
+            assertThat(PG.queryLong("SELECT count(*) FROM public.executions")).isZero();
+        } finally {
+            PG.execute("DROP ROLE " + role);
         }
     }
 
