@@ -1,7 +1,7 @@
 package io.flowmonkey.demo;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.flowmonkey.engine.ChildSpec;
 import io.flowmonkey.engine.CreateOptions;
 import io.flowmonkey.engine.Engine;
 import io.flowmonkey.engine.EngineWorker;
@@ -12,204 +12,399 @@ import io.flowmonkey.engine.InputSelector;
 import io.flowmonkey.engine.Step;
 import io.flowmonkey.engine.StepContext;
 import io.flowmonkey.engine.StepResult;
+import io.flowmonkey.engine.WorkerStats;
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionQuery;
 import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.Page;
+import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.execution.WaitMetadata;
+import io.flowmonkey.postgres.PgDataSources;
 import io.flowmonkey.postgres.PgExecutionStore;
+import io.flowmonkey.postgres.PgStoreOptions;
 import io.flowmonkey.postgres.SchemaApplier;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.PrintStream;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
-import java.util.function.Predicate;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 
 /**
- * The README's "run" command: applies the schema to an embedded PostgreSQL (or to
- * {@code FLOWMONKEY_JDBC_URL}), stores executions in several states and tenants and prints what the
- * extended queries return, then runs an order flow end to end on an {@link EngineWorker}: a timed
- * wait, a signal resume, every step printed as it happens and the stored row at the end.
+ * The README's "run" command. On an embedded PostgreSQL (or on {@code FLOWMONKEY_JDBC_URL}) it works
+ * in a schema of its own, {@value #SCHEMA}, never in {@code public}: it stores executions in several
+ * states and tenants and prints what the five extended queries return, runs an order flow on an
+ * {@link EngineWorker} (child flows, a timed wait, a named signal, {@link Engine#awaitEnd}), pages
+ * through the executions with an {@link ExecutionQuery}, prints the stored row, and at the end drops
+ * the schema if it created it (and otherwise deletes only the rows it added). Times are printed as
+ * ISO-8601 instants.
  */
 public final class Demo {
 
-    private Demo() {
+    /** The schema the demo works in: never {@code public}, so that it cannot touch an application's table. */
+    static final String SCHEMA = "flowmonkey_demo";
+    /** SQLSTATE duplicate_schema: the demo's schema was there before it. */
+    private static final String DUPLICATE_SCHEMA = "42P06";
+    /** SQLSTATE insufficient_privilege. */
+    private static final String INSUFFICIENT_PRIVILEGE = "42501";
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    private final PrintStream out;
+    /** Makes ids and keys unique per run, so that a schema the demo did not make can hold earlier rows. */
+    private final String run = UUID.randomUUID().toString().substring(0, 8);
+    /** Every execution the demo added, deleted at the end when the schema is not the demo's own. */
+    private final List<String> added = new ArrayList<>();
+
+    private Demo(PrintStream out) {
+        this.out = out;
     }
 
     /**
-     * Runs the demo.
+     * Runs the demo on an embedded PostgreSQL, or on {@code FLOWMONKEY_JDBC_URL} when set.
      *
      * @param args ignored
      * @throws Exception if the embedded server cannot start or the demo fails
      */
     public static void main(String[] args) throws Exception {
-        String url = System.getenv("FLOWMONKEY_JDBC_URL");
-        EmbeddedPostgres embedded = null;
-        if (url == null || url.isBlank()) {
-            System.out.println("Starting an embedded PostgreSQL (set FLOWMONKEY_JDBC_URL to use your own)...");
-            embedded = EmbeddedPostgres.builder().start();
-            url = "jdbc:postgresql://localhost:" + embedded.getPort() + "/postgres";
-        }
-        try (HikariDataSource ds = pool(url)) {
-            run(ds);
-        } finally {
-            if (embedded != null) {
-                embedded.close();
+        run(System.getenv(), System.out);
+    }
+
+    /**
+     * Runs the demo with these environment variables ({@code FLOWMONKEY_JDBC_URL},
+     * {@code FLOWMONKEY_JDBC_USER}, {@code FLOWMONKEY_JDBC_PASSWORD}), printing to {@code out}.
+     */
+    static void run(Map<String, String> env, PrintStream out) throws Exception {
+        new Demo(out).start(env);
+    }
+
+    private void start(Map<String, String> env) throws Exception {
+        heading("PostgreSQL");
+        String url = env.get("FLOWMONKEY_JDBC_URL");
+        if (url != null && !url.isBlank()) {
+            try (HikariDataSource ds = PgDataSources.pooled(url, env.getOrDefault("FLOWMONKEY_JDBC_USER", "postgres"),
+                    env.getOrDefault("FLOWMONKEY_JDBC_PASSWORD", "postgres"))) {
+                out.println("Your PostgreSQL " + serverVersion(ds) + " at " + url + " (FLOWMONKEY_JDBC_URL)");
+                inOwnSchema(ds);
             }
+            return;
+        }
+        out.println("Starting an embedded PostgreSQL (set FLOWMONKEY_JDBC_URL to use your own)...");
+        long started = System.nanoTime();
+        try (EmbeddedPostgres embedded = EmbeddedPostgres.builder().start();
+             HikariDataSource ds = PgDataSources.pooled(
+                     "jdbc:postgresql://localhost:" + embedded.getPort() + "/postgres", "postgres", "postgres")) {
+            out.printf("Embedded PostgreSQL %s is up at %s on port %d (started in %.1f s)%n", serverVersion(ds),
+                    Instant.now().truncatedTo(ChronoUnit.MILLIS), embedded.getPort(),
+                    (System.nanoTime() - started) / 1e9);
+            inOwnSchema(ds);
         }
     }
 
-    private static HikariDataSource pool(String url) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(url);
-        config.setUsername(System.getenv().getOrDefault("FLOWMONKEY_JDBC_USER", "postgres"));
-        config.setPassword(System.getenv().getOrDefault("FLOWMONKEY_JDBC_PASSWORD", "postgres"));
-        config.setMaximumPoolSize(20);
-        config.setMinimumIdle(2);
-        config.setIdleTimeout(30_000);
-        config.setConnectionTimeout(2_000);
-        return new HikariDataSource(config);
+    /** Runs every part in {@value #SCHEMA}, then removes what the demo made there, even after a failure. */
+    private void inOwnSchema(DataSource ds) throws Exception {
+        heading("Schema " + SCHEMA);
+        boolean created = createSchema(ds);
+        if (created) {
+            out.println("Created schema " + SCHEMA + "; the demo drops it at the end.");
+        } else {
+            out.println("Schema " + SCHEMA + " was there before: the demo uses it, deletes only the rows");
+            out.println("it adds, and does not drop it.");
+        }
+        try {
+            PgStoreOptions options = PgStoreOptions.builder().schema(SCHEMA).build();
+            int version = SchemaApplier.apply(ds, options);
+            out.println("Applied the schema to " + SCHEMA + ".executions: version " + version);
+            out.println("(public.executions is not touched)");
+            PgExecutionStore store = new PgExecutionStore(ds, options);
+            storeQueries(store);
+            String orderId = orderFlow(store);
+            pages(store);
+            printRow(ds, orderId);
+        } finally {
+            cleanUp(ds, created);
+            awaitEndListenerClosed();
+        }
     }
 
-    static void run(HikariDataSource ds) throws InterruptedException, SQLException {
-        storeQueries(ds);
-        orderFlow(ds);
+    /**
+     * Waits until the engine's listener for ends has closed, before the pool it holds a connection of
+     * closes under it (which would log a broken connection). {@link Engine#awaitEnd} keeps that
+     * listener open for 5 s after its last caller, and the engine has no method that closes it sooner.
+     */
+    private void awaitEndListenerClosed() throws InterruptedException {
+        String name = "flowmonkey-listen-\"" + SCHEMA + "\"";
+        List<Thread> listeners = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith(name)).toList();
+        if (listeners.isEmpty()) {
+            return;
+        }
+        out.println("Waiting for awaitEnd's notice listener to close (it lingers 5 s after the last call)...");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (Thread t : listeners) {
+            t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        }
     }
 
-    private static void storeQueries(HikariDataSource ds) {
-        System.out.println("== The store");
-        int version = SchemaApplier.apply(ds);
-        System.out.println("Schema applied: version " + version);
-        PgExecutionStore store = new PgExecutionStore(ds);
-        Instant now = Instant.now();
-        String run = UUID.randomUUID().toString().substring(0, 8);
+    /** Creates the schema; false if it already existed. One statement decides, so no race can make it ours. */
+    private static boolean createSchema(DataSource ds) throws SQLException {
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA " + SCHEMA);
+            return true;
+        } catch (SQLException e) {
+            if (DUPLICATE_SCHEMA.equals(e.getSQLState())) {
+                return false;
+            }
+            if (INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+                throw new IllegalStateException("the demo works in a schema of its own, " + SCHEMA + ", and the role "
+                        + "may not create it: connect as a role with CREATE on the database, or create " + SCHEMA
+                        + " for it (the demo then keeps that schema): " + e.getMessage(), e);
+            }
+            throw e;
+        }
+    }
 
+    private void cleanUp(DataSource ds, boolean created) throws SQLException {
+        heading("Cleaning up");
+        if (created) {
+            try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+                st.execute("DROP SCHEMA " + SCHEMA + " CASCADE");
+            }
+            out.println("Dropped schema " + SCHEMA + " (the demo created it), with everything in it.");
+            return;
+        }
+        PgExecutionStore store = new PgExecutionStore(ds, PgStoreOptions.builder().schema(SCHEMA).build());
+        int deleted = 0;
+        for (String id : added) {
+            deleted += store.delete(id) ? 1 : 0;
+        }
+        out.println("Deleted the " + deleted + " executions the demo added (their signals go with them).");
+        out.println("Schema " + SCHEMA + " was there before the demo, so it is not dropped.");
+    }
+
+    // ---- the store: a batch save, a transaction and the five extended queries ----
+
+    private void storeQueries(PgExecutionStore store) {
+        heading("The store: one batch, one transaction");
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        String key = "checkout-" + run;
+        String batch = "batch-" + run;
         List<Execution> saved = store.saveAll(List.of(
-                execution(run, "order-1", "acme").status(ExecutionStatus.RUNNING).currentStepId("charge")
+                execution("order-1", "acme").status(ExecutionStatus.RUNNING).currentStepId("charge")
                         .context(Map.of("orderId", 1, "total", 42.5)).build(),
-                execution(run, "order-2", "acme").status(ExecutionStatus.WAITING).currentStepId("ship")
-                        .waitMetadata(new WaitMetadata(now.minusSeconds(5), "carrier pickup", now.minusSeconds(60),
-                                null)).build(),
-                execution(run, "order-3", "globex").status(ExecutionStatus.WAITING).currentStepId("approve")
+                execution("order-2", "acme").status(ExecutionStatus.WAITING).currentStepId("ship")
+                        .waitMetadata(new WaitMetadata(now.minusSeconds(5), "carrier pickup",
+                                now.minusSeconds(60), null)).build(),
+                execution("order-3", "globex").status(ExecutionStatus.WAITING).currentStepId("approve")
+                        .idempotencyKey(key).idempotencyExpiresAt(now.plus(Duration.ofHours(24)))
                         .waitMetadata(new WaitMetadata(now.plus(Duration.ofHours(1)), "manager approval", now,
                                 null)).build(),
-                execution(run, "order-4", "globex").status(ExecutionStatus.COMPLETED)
-                        .completedAt(now).build()));
-        System.out.println("Saved " + saved.size() + " executions in one batch");
+                execution("order-4", "globex").status(ExecutionStatus.COMPLETED).completedAt(now).build(),
+                Execution.builder(batch, "invoice-batch", "1").tenantId("acme").status(ExecutionStatus.RUNNING)
+                        .build(),
+                Execution.builder(batch + "-a", "invoice", "1").tenantId("acme").parentExecutionId(batch).build(),
+                Execution.builder(batch + "-b", "invoice", "1").tenantId("acme").parentExecutionId(batch).build()));
+        saved.forEach(e -> added.add(e.id()));
+        out.println("Saved " + saved.size() + " executions in one batch (ids end in -" + run + ")");
 
-        store.inTransaction(tx -> {
-            Execution first = tx.load(saved.get(0).id()).orElseThrow();
-            return tx.save(first.toBuilder().status(ExecutionStatus.COMPLETED).completedAt(now).build());
-        });
-        System.out.println("Completed " + saved.get(0).id() + " in a transaction");
+        Execution first = saved.get(0);
+        store.inTransaction(tx -> tx.save(tx.load(first.id()).orElseThrow().toBuilder()
+                .status(ExecutionStatus.COMPLETED).completedAt(Instant.now()).build()));
+        out.println("Completed " + first.id() + " in a transaction");
 
-        print("findByStatus(WAITING)", store.findByStatus(ExecutionStatus.WAITING, 10));
-        print("findByTenant(\"acme\")", store.findByTenant("acme", 10));
-        print("findWakeReady(now)", store.findWakeReady(now));
+        heading("The five extended queries");
+        print("findByStatus(WAITING, 10)", store.findByStatus(ExecutionStatus.WAITING, 10));
+        print("findByTenant(\"acme\", 10)", store.findByTenant("acme", 10));
+        print("findWakeReady(" + now + ")", store.findWakeReady(now));
+        Optional<Execution> byKey = store.findByIdempotencyKey(key);
+        print("findByIdempotencyKey(\"" + key + "\")", byKey.map(List::of).orElse(List.of()));
+        print("findChildren(\"" + batch + "\")", store.findChildren(batch));
     }
 
-    private static void orderFlow(HikariDataSource ds) throws InterruptedException, SQLException {
-        System.out.println();
-        System.out.println("== An order flow, run by a worker");
+    private Execution.Builder execution(String name, String tenant) {
+        return Execution.builder(name + "-" + run, "order-flow", "1").tenantId(tenant);
+    }
+
+    private void print(String query, List<Execution> found) {
+        out.println(query + " -> " + found.size() + (found.size() == 1 ? " execution" : " executions"));
+        for (Execution e : found) {
+            WaitMetadata wait = e.waitMetadata();
+            out.println(String.format("  %-20s %-9s %-6s %s", e.id(), e.status().wireName(), e.tenantId(),
+                    wait == null ? "" : "wakes at " + wait.wakeAt()).stripTrailing());
+        }
+    }
+
+    // ---- the engine: child flows, a timed wait, a named signal, awaitEnd ----
+
+    private String orderFlow(PgExecutionStore store) {
+        heading("An order flow on a worker: child flows, a timer, a signal");
+        CountDownLatch awaitingDelivery = new CountDownLatch(1);
         HandlerRegistry handlers = new HandlerRegistry()
                 .register("validate", ctx -> step(ctx, "order " + ctx.input() + " is valid", true))
-                .register("reserve", ctx -> step(ctx, "reserved stock", Map.of("reservationId", "R-" + ctx.input())))
-                .register("pickup", ctx -> {
-                    say(ctx, "waiting 2 s for the carrier (a timed wait, saved; a worker wakes it)");
-                    return StepResult.waitFor(Duration.ofSeconds(2), "carrier pickup");
+                .register("pack", ctx -> {
+                    List<?> items = (List<?>) ctx.input();
+                    say(ctx, "starts " + items.size() + " child flows, one per item, and waits for them");
+                    return StepResult.startChildren(items.stream()
+                            .map(item -> ChildSpec.of("pack-item", Map.of("item", item))).toList());
                 })
-                .register("ship", ctx -> step(ctx, "shipped with tracking " + ctx.input(), "TRK-" + ctx.input()))
+                .register("pack-item", ctx -> step(ctx, "packed " + ctx.input(), "BOX-" + ctx.input()))
+                .register("pickup", ctx -> {
+                    say(ctx, "waits 1 s for the carrier (a timer, stored; a worker wakes it)");
+                    return StepResult.waitFor(Duration.ofSeconds(1), "carrier pickup");
+                })
                 .register("deliver", ctx -> {
-                    say(ctx, "waiting for the delivery signal");
-                    return StepResult.waitForSignal("delivery confirmation");
+                    say(ctx, "waits for the signal 'delivered'");
+                    awaitingDelivery.countDown();
+                    return StepResult.awaitSignal("delivered", "delivery confirmation");
                 })
                 .register("confirm", ctx -> step(ctx, "delivered, signed by " + ctx.input(), ctx.input()));
-        Flow order = Flow.builder("order", "1").initialStep("validate")
-                .step(Step.builder("validate", "validate").input(InputSelector.key("orderId"))
-                        .outputKey("valid").onSuccess("reserve").build())
-                .step(Step.builder("reserve", "reserve").input(InputSelector.key("orderId"))
-                        .outputKey("reservation").onSuccess("pickup").build())
-                .step(Step.builder("pickup", "pickup").onResume("ship").build())
-                .step(Step.builder("ship", "ship").input(InputSelector.key("orderId"))
-                        .outputKey("tracking").onSuccess("deliver").build())
-                .step(Step.builder("deliver", "deliver").onResume("confirm").build())
-                .step(Step.builder("confirm", "confirm").input(InputSelector.path("resumeData.signedBy"))
-                        .outputKey("signedBy").build())
-                .build();
-        PgExecutionStore store = new PgExecutionStore(ds);
-        Engine engine = new Engine(store, handlers, new InMemoryFlowRegistry().register(order));
+        InMemoryFlowRegistry flows = new InMemoryFlowRegistry()
+                .register(Flow.builder("order", "1").initialStep("validate")
+                        .step(Step.builder("validate", "validate").input(InputSelector.key("orderId"))
+                                .outputKey("valid").onSuccess("pack").build())
+                        .step(Step.builder("pack", "pack").input(InputSelector.key("items")).onResume("pickup")
+                                .build())
+                        .step(Step.builder("pickup", "pickup").onResume("deliver").build())
+                        .step(Step.builder("deliver", "deliver").onResume("confirm").build())
+                        .step(Step.builder("confirm", "confirm").input(InputSelector.path("resumeData.signedBy"))
+                                .outputKey("signedBy").build())
+                        .build())
+                .register(Flow.builder("pack-item", "1").initialStep("pack-item")
+                        .step(Step.builder("pack-item", "pack-item").input(InputSelector.key("item")).outputKey("box")
+                                .build())
+                        .build());
+        Engine engine = new Engine(store, handlers, flows);
 
-        String id;
-        try (EngineWorker worker = EngineWorker.builder(engine).workerId("demo-worker").threads(2)
-                .pollInterval(Duration.ofSeconds(5)).build().start()) {
-            id = engine.create("order", Map.of("orderId", 1001), CreateOptions.builder().tenantId("acme")
-                    .idempotencyKey("demo-order-" + UUID.randomUUID()).build()).execution().id();
-            System.out.println("main:   created " + id + " (pending); a worker picks it up");
+        String id = "order-1001-" + run;
+        try (EngineWorker worker = EngineWorker.builder(engine).workerId("demo-worker").threads(2).build()
+                .start()) {
+            engine.create("order", Map.of("orderId", 1001, "items", List.of("book", "lamp")),
+                    CreateOptions.builder().executionId(id).tenantId("acme").idempotencyKey("demo-" + id).build());
+            added.add(id);
+            say("main", "created " + id + " (pending); a worker picks it up");
 
-            Execution waiting = await(store, id, e -> e.waitMetadata() != null
-                    && "delivery confirmation".equals(e.waitMetadata().reason()));
-            System.out.println("main:   " + id + " is " + waiting.status().wireName() + " at '"
-                    + waiting.currentStepId() + "'; resuming it with a signal");
-            engine.resume(id, Map.of("signedBy", "Ann"));
-            Execution done = await(store, id, e -> e.status().isTerminal());
-            System.out.println("main:   " + id + " is " + done.status().wireName() + " after " + done.stepCount()
-                    + " steps");
-            System.out.println("worker: " + worker.stats());
+            if (!awaitingDelivery.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+                throw new IllegalStateException("order " + id + " did not reach 'deliver' within " + TIMEOUT);
+            }
+            engine.signal(id, "delivered", Map.of("signedBy", "Ann"));
+            say("main", "sent signal 'delivered' {signedBy=Ann}; engine.signal returns at once");
+
+            Execution done = engine.awaitEnd(id, TIMEOUT);
+            say("main", "awaitEnd: " + done.status().wireName() + " at " + done.completedAt() + " after "
+                    + done.stepCount() + " steps");
+            for (Object child : (List<?>) done.context().get(Engine.CHILDREN_KEY)) {
+                Map<?, ?> c = (Map<?, ?>) child;
+                say("main", "child " + c.get("id") + ": " + c.get("status") + ", box "
+                        + ((Map<?, ?>) c.get("output")).get("box"));
+                added.add((String) c.get("id"));
+            }
+            WorkerStats stats = worker.stats();
+            say("worker", "claimed " + stats.claimed() + ", completed " + stats.completed() + ", waited "
+                    + stats.waited() + ", failed " + stats.failed() + "; woken " + stats.wakeupsByNotify()
+                    + " times by NOTIFY, " + stats.wakeupsByPoll() + " by polling");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running order " + id, e);
         }
-        printRow(ds, id);
+        return id;
     }
 
-    private static StepResult step(StepContext ctx, String message, Object output) {
+    private StepResult step(StepContext ctx, String message, Object output) {
         say(ctx, message);
         return StepResult.success(output);
     }
 
-    private static void say(StepContext ctx, String message) {
-        System.out.printf("step:   %-8s [%s] %s%n", ctx.stepId(), Thread.currentThread().getName(), message);
+    private void say(StepContext ctx, String message) {
+        say(ctx.stepId(), message);
     }
 
-    private static Execution await(PgExecutionStore store, String id, Predicate<Execution> condition)
-            throws InterruptedException {
-        for (int i = 0; i < 600; i++) {
-            Execution e = store.load(id).orElseThrow();
-            if (condition.test(e)) {
-                return e;
+    private void say(String who, String message) {
+        out.printf("%-10s %s%n", who + ":", message);
+    }
+
+    // ---- the query API: keyset pages and a count ----
+
+    private void pages(PgExecutionStore store) {
+        heading("ExecutionQuery: tenant acme, 4 per page, newest first");
+        ExecutionQuery acme = ExecutionQuery.builder().tenantId("acme").limit(4).build();
+        Page<Execution> page = store.query(acme);
+        for (int n = 1; ; n++) {
+            out.println("page " + n + ":");
+            for (Execution e : page.items()) {
+                out.printf("  %-28s %-9s created %s%n", e.id(), e.status().wireName(), e.createdAt());
             }
-            Thread.sleep(50);
+            if (!page.hasNext()) {
+                break;
+            }
+            // The cursor holds the last row's (createdAt, id): the next page starts after it.
+            page = store.query(acme.after(page.nextCursor()));
         }
-        throw new IllegalStateException("execution " + id + " did not get there within 30 s");
+        out.println("count(tenant acme) = " + store.count(acme));
     }
 
-    private static void printRow(HikariDataSource ds, String id) throws SQLException {
-        System.out.println();
-        System.out.println("== The stored row");
+    // ---- the stored row ----
+
+    private void printRow(DataSource ds, String id) throws SQLException {
+        heading("The stored row of " + id);
         try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT id, flow_id, flow_version, tenant_id, status, "
-                     + "current_step_id, step_count, version, context, history, wait_metadata, created_at, "
-                     + "completed_at FROM executions WHERE id = ?")) {
+             PreparedStatement ps = c.prepareStatement("SELECT flow_id, flow_version, tenant_id, status, "
+                     + "current_step_id, step_count, version, created_at, completed_at FROM " + SCHEMA
+                     + ".executions WHERE id = ?");
+             PreparedStatement context = c.prepareStatement("SELECT key, value FROM " + SCHEMA
+                     + ".executions, jsonb_each(context - ?) WHERE id = ? ORDER BY key")) {
             ps.setString(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
-                    System.out.printf("  %-16s %s%n", rs.getMetaData().getColumnName(i), rs.getString(i));
+                    String column = rs.getMetaData().getColumnName(i);
+                    String value = rs.getString(i);
+                    if (column.endsWith("_at") && value != null) {
+                        // Stored as epoch milliseconds (BIGINT), as FlowMonkey's schema has them.
+                        value = Instant.ofEpochMilli(rs.getLong(i)) + " (BIGINT epoch ms)";
+                    }
+                    out.printf("  %-16s %s%n", column, value);
+                }
+            }
+            out.println("  context (JSONB; 'children' is printed above):");
+            context.setString(1, Engine.CHILDREN_KEY);
+            context.setString(2, id);
+            try (ResultSet rs = context.executeQuery()) {
+                while (rs.next()) {
+                    out.printf("    %-12s %s%n", rs.getString(1), rs.getString(2));
                 }
             }
         }
+        out.println("  history (JSONB; times in epoch ms, shown here as instants):");
+        Execution stored = new PgExecutionStore(ds, PgStoreOptions.builder().schema(SCHEMA).build())
+                .load(id).orElseThrow();
+        for (StepHistory h : stored.history()) {
+            out.printf("    %-9s %-8s started %s, %d ms%n", h.stepId(), h.outcome(), h.startedAt(), h.durationMs());
+        }
     }
 
-    private static Execution.Builder execution(String run, String name, String tenant) {
-        return Execution.builder(name + "-" + run, "order-flow", "1").tenantId(tenant);
+    // ---- helpers ----
+
+    private void heading(String title) {
+        out.println();
+        out.println("== " + title);
     }
 
-    private static void print(String query, List<Execution> found) {
-        System.out.println(query + " -> " + found.size() + " row(s)");
-        for (Execution e : found) {
-            System.out.printf("  %-18s %-10s tenant=%-7s step=%-8s wakeAt=%s%n", e.id(), e.status().wireName(),
-                    e.tenantId(), e.currentStepId(), e.waitMetadata() == null ? "-" : e.waitMetadata().wakeAt());
+    private static String serverVersion(DataSource ds) throws SQLException {
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SHOW server_version")) {
+            rs.next();
+            return rs.getString(1);
         }
     }
 }
