@@ -145,6 +145,8 @@ public final class Engine {
     private static final String[] MDC_KEYS = {MDC_EXECUTION_ID, MDC_FLOW_ID, MDC_STEP_ID, MDC_ATTEMPT};
 
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    /** The execution whose handler runs on this thread, if any: {@link #awaitEnd} of it could never return. */
+    private static final ThreadLocal<String> RUNNING_EXECUTION = new ThreadLocal<>();
 
     private static final String WAKE = "wake";
     private static final String WAKE_RESUME = "resume";
@@ -409,7 +411,8 @@ public final class Engine {
      * @param data JSON-like data for the next step, or null to leave the context as it is
      * @return the execution as last stored
      * @throws ExecutionNotFoundException if there is no such execution
-     * @throws IllegalExecutionStateException if the execution is not waiting (nothing is written)
+     * @throws IllegalExecutionStateException if the execution is not waiting, or waits for child executions
+     *     (nothing is written)
      * @throws ConcurrentUpdateException as for {@link #run(String)}, for example when two resumes race
      * @throws io.flowmonkey.execution.StoreException if the store fails
      */
@@ -419,12 +422,28 @@ public final class Engine {
             throw new IllegalExecutionStateException(executionId, execution.status(), "execution " + executionId
                     + " is " + execution.status().wireName() + "; only a waiting execution can be resumed");
         }
+        refuseResumeOfChildrenWait(execution);
         return new RunResult(drive(execution, data, true));
     }
 
     /**
+     * A wait for children ends when they do: a resume would continue the parent without their
+     * outcomes and leave them running under it.
+     */
+    private static void refuseResumeOfChildrenWait(Execution execution) {
+        WaitMetadata wait = execution.waitMetadata();
+        if (wait != null && CHILD_ENDED.equals(wait.data().get(SIGNAL))) {
+            throw new IllegalExecutionStateException(execution.id(), execution.status(), "execution "
+                    + execution.id() + " waits at step '" + execution.currentStepId() + "' for its child executions; "
+                    + "it continues when they end (cancel it to stop them all); the resume was refused");
+        }
+    }
+
+    /**
      * Runs every waiting execution whose {@code wakeAt} has passed, as {@link #run(String)} would, up to
-     * {@code limit} of them, earliest first; call it periodically, for example from a scheduled executor.
+     * {@code limit} of them, earliest first, and then, on a {@link SignalStore}, waiting executions
+     * whose awaited signal is buffered or whose children have ended ({@link SignalStore#findSignalled});
+     * call it periodically, for example from a scheduled executor, when no {@link EngineWorker} runs.
      * One execution never stops the others:
      * <ul>
      *   <li>executions that another caller advanced meanwhile are skipped;</li>
@@ -483,6 +502,20 @@ public final class Engine {
             }
             if (due.size() < window || !progress) {
                 break;
+            }
+        }
+        if (results.size() < limit && store instanceof SignalStore signals) {
+            // child flows and signals: waits ended by a buffered signal or a child's end have no wakeAt;
+            // without workers, this is what continues them.
+            for (Execution execution : signals.findSignalled(limit - results.size())) {
+                if (!seen.add(execution.id()) || flows.get(execution.flowId(), execution.flowVersion()).isEmpty()) {
+                    continue;
+                }
+                try {
+                    results.add(new RunResult(drive(execution, null, false)));
+                } catch (ConcurrentUpdateException lost) {
+                    // Another caller continued it first.
+                }
             }
         }
         return List.copyOf(results);
@@ -857,6 +890,16 @@ public final class Engine {
 
     /** Calls the handler with the execution's ids in the MDC, restoring what the MDC held before. */
     private static StepResult callLogged(StepHandler handler, DefaultStepContext ctx) throws Exception {
+        String outerRun = RUNNING_EXECUTION.get();
+        RUNNING_EXECUTION.set(ctx.executionId());
+        try {
+            return callWithMdc(handler, ctx);
+        } finally {
+            RUNNING_EXECUTION.set(outerRun);
+        }
+    }
+
+    private static StepResult callWithMdc(StepHandler handler, DefaultStepContext ctx) throws Exception {
         String[] before = new String[MDC_KEYS.length];
         for (int i = 0; i < MDC_KEYS.length; i++) {
             before[i] = MDC.get(MDC_KEYS[i]);
@@ -1112,6 +1155,8 @@ public final class Engine {
      * @param timeout how long to wait, zero or more
      * @return the ended execution
      * @throws AwaitTimeoutException if it had not ended when the timeout passed
+     * @throws IllegalStateException if called from a handler of the same execution, which cannot end
+     *     while that handler runs
      * @throws ExecutionNotFoundException if there is no such execution (or it was deleted meanwhile)
      * @throws CancellationException if the calling thread is interrupted (its interrupt flag is set again)
      * @throws io.flowmonkey.execution.StoreException if the store fails
@@ -1125,7 +1170,13 @@ public final class Engine {
         if (execution.status().isTerminal()) {
             return execution;
         }
-        long deadline = System.nanoTime() + timeout.toNanos();
+        if (executionId.equals(RUNNING_EXECUTION.get())) {
+            throw new IllegalStateException("a handler of execution " + executionId + " awaits the end of its own "
+                    + "execution, which cannot end while that handler runs; return a StepResult instead");
+        }
+        // Saturated, so that a timeout too long for nanoseconds waits as good as for ever.
+        long wait = timeout.compareTo(MAX_NANOS.dividedBy(2)) < 0 ? timeout.toNanos() : Long.MAX_VALUE / 2;
+        long deadline = System.nanoTime() + wait;
         // Registered and watching before the next look, so an end announced after that look wakes this caller.
         EndWaiters.Waiter waiter = endWaiters != null ? endWaiters.register(executionId)
                 : new EndWaiters.Waiter(executionId);
@@ -1179,7 +1230,7 @@ public final class Engine {
      * @return the execution as last stored
      * @throws ExecutionNotFoundException if there is no such execution
      * @throws IllegalExecutionStateException if it is not waiting, waits at another step, or waits to
-     *     retry that step (nothing is written)
+     *     retry that step or for child executions (nothing is written)
      * @throws ConcurrentUpdateException as for {@link #run(String)}
      * @throws io.flowmonkey.execution.StoreException if the store fails
      */
@@ -1196,6 +1247,7 @@ public final class Engine {
             throw new IllegalExecutionStateException(executionId, execution.status(), "execution " + executionId
                     + " " + actual + ", not at step '" + waitingStepId + "'; the resume was refused");
         }
+        refuseResumeOfChildrenWait(execution);
         return new RunResult(drive(execution, data, true));
     }
 
@@ -1443,7 +1495,17 @@ public final class Engine {
      * with that wait), so this look cannot miss a parent that needs the marker.
      */
     private boolean awaitedByParent(Execution child) {
-        return store.load(child.parentExecutionId()).filter(p -> p.status() == ExecutionStatus.WAITING
+        Optional<Execution> parent;
+        try {
+            parent = store.load(child.parentExecutionId());
+        } catch (ExecutionDataException unreadable) {
+            // The child's own end must be saved whatever its parent's row holds; the marker costs
+            // nothing if the parent does not wait for it, and wakes it if it does.
+            LOG.warn("Parent {} of child execution {} cannot be read ({}); the child's end is saved with a marker "
+                    + "for the parent", child.parentExecutionId(), child.id(), unreadable.getMessage());
+            return true;
+        }
+        return parent.filter(p -> p.status() == ExecutionStatus.WAITING
                 && CHILD_ENDED.equals(awaitedSignal(p))
                 && ((List<?>) p.waitMetadata().data().getOrDefault(CHILD_IDS, List.of())).contains(child.id()))
                 .isPresent();

@@ -453,6 +453,9 @@ public final class ExecutionQuery {
      * Collects the filters. Each setter checks its argument; setting a filter again replaces it.
      * Not thread-safe.
      */
+    private static final Instant LATEST = Instant.ofEpochMilli(Long.MAX_VALUE);
+    private static final Instant EARLIEST = Instant.ofEpochMilli(Long.MIN_VALUE);
+
     public static final class Builder {
         private final Set<ExecutionStatus> statuses = EnumSet.noneOf(ExecutionStatus.class);
         private String flowId;
@@ -643,8 +646,18 @@ public final class ExecutionQuery {
             return value;
         }
 
+        /**
+         * Whole milliseconds, as times are stored; an instant beyond what epoch milliseconds hold is
+         * the end of that range, which every stored time is within.
+         */
         private static Instant millis(Instant t) {
-            return t == null ? null : Instant.ofEpochMilli(t.toEpochMilli());
+            if (t == null) {
+                return null;
+            }
+            if (t.isAfter(LATEST)) {
+                return LATEST;
+            }
+            return t.isBefore(EARLIEST) ? EARLIEST : Instant.ofEpochMilli(t.toEpochMilli());
         }
 
         private static void requireRange(Instant from, Instant before, String what) {

@@ -44,6 +44,17 @@ public interface SignalStore extends ExecutionStore {
     List<Signal> findSignals(String executionId, String name, int limit);
 
     /**
+     * Finds waiting executions for which a signal of the name they await is buffered (for a wait on
+     * child executions: a child ended), so that a caller without workers can continue them; workers
+     * find them with their claim instead. Rows set aside are skipped.
+     *
+     * @param limit the most executions to return, at least 1
+     * @return the executions, in no particular order
+     * @throws ExecutionDataException if a row found cannot be read
+     */
+    List<Execution> findSignalled(int limit);
+
+    /**
      * Saves executions, consumes stored signals and stores new ones, all or nothing: on any failure
      * none of it is written.
      *

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -262,6 +263,24 @@ public final class InMemoryExecutionStore implements SignalStore {
         synchronized (writeLock) {
             return signals.stream().filter(s -> s.executionId().equals(executionId) && s.name().equals(name))
                     .limit(limit).toList();
+        }
+    }
+
+    @Override
+    public List<Execution> findSignalled(int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be at least 1, got " + limit);
+        }
+        synchronized (writeLock) {
+            Set<String> found = new LinkedHashSet<>();
+            for (Signal s : signals) {
+                Execution e = rows.get(s.executionId());
+                if (found.size() < limit && e != null && e.status() == ExecutionStatus.WAITING
+                        && e.waitMetadata() != null && s.name().equals(e.waitMetadata().data().get("signal"))) {
+                    found.add(e.id());
+                }
+            }
+            return found.stream().map(rows::get).toList();
         }
     }
 

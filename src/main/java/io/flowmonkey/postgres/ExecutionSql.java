@@ -258,6 +258,21 @@ final class ExecutionSql {
         return "SELECT " + SIGNAL_COLUMNS + " FROM " + signals + " WHERE execution_id = ? AND name = ? ORDER BY id LIMIT ?";
     }
 
+    /**
+     * Waiting executions with a buffered signal of the name they await, as the claim's "signalled"
+     * part finds them (one primary-key look-up per buffered signal), without leasing them.
+     */
+    String findSignalled() {
+        return """
+                SELECT x.* FROM (SELECT DISTINCT execution_id, name FROM %1$s WHERE name <> 'flowmonkey.awaitEnd') s
+                CROSS JOIN LATERAL (
+                  SELECT %3$s FROM %2$s e
+                  WHERE e.id = s.execution_id AND e.status = 'waiting'
+                    AND e.wait_metadata -> 'data' ->> 'signal' = s.name AND e.set_aside_at IS NULL
+                  LIMIT 1) x
+                LIMIT ?""".formatted(signals, table, SELECT_COLUMNS);
+    }
+
     /** Consumes signals; the caller compares the count with the ids it passed. */
     String consumeSignals() {
         return "DELETE FROM " + signals + " WHERE id = ANY (?)";

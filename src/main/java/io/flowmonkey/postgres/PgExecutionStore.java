@@ -1129,7 +1129,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     @Override
     public Signal sendSignal(Signal signal) {
         String data = signalData(requireUnsent(signal));
-        long now = clock.millis();
+        long now = now().toEpochMilli();
         return withConnection(signal.executionId(), "sendSignal", c -> {
             try (PreparedStatement ps = c.prepareStatement(sql.sendSignal())) {
                 int next = bindSignal(ps, signal, data, now);
@@ -1174,6 +1174,12 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
      * of inserts for the sent ones.
      */
     @Override
+    public List<Execution> findSignalled(int limit) {
+        requireLimit(limit);
+        return query(null, "findSignalled", sql.findSignalled(), ps -> ps.setInt(1, limit));
+    }
+
+    @Override
     public List<Execution> saveWithSignals(Collection<Execution> executions, Collection<Signal> consumed,
                                            Collection<Signal> sent) {
         List<Execution> saves = List.copyOf(Objects.requireNonNull(executions, "executions must not be null"));
@@ -1197,7 +1203,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                                              List<String> sentData) {
         List<Execution> saved = saves.isEmpty() ? List.of() : saveAll(saves);
         String firstId = saves.isEmpty() ? null : saves.get(0).id();
-        long now = clock.millis();
+        long now = now().toEpochMilli();
         withConnection(firstId, "saveWithSignals", c -> {
             if (!consumes.isEmpty()) {
                 try (PreparedStatement ps = c.prepareStatement(sql.consumeSignals())) {
@@ -1526,7 +1532,10 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         requireOlderThan(olderThan);
         requireEndedStatuses(statuses);
         requireBatchSize(batchSize);
-        long cutoff = clock.instant().minus(olderThan).toEpochMilli();
+        Instant end = now();
+        // Nothing ended longer ago than epoch milliseconds reach: the cutoff is then before every stored time.
+        long cutoff = olderThan.compareTo(Duration.between(EARLIEST, end)) >= 0
+                ? Long.MIN_VALUE : end.minus(olderThan).toEpochMilli();
         String[] wire = statuses.stream().map(ExecutionStatus::wireName).sorted().toArray(String[]::new);
         String statement = sql.purgeBatch();
         long total = 0;

@@ -402,6 +402,53 @@ abstract class AbstractChildFlowsAndSignalsTest {
     }
 
     @Test
+    void runWakeReady_continues_waits_ended_by_a_buffered_signal_or_by_children_without_workers() {
+        String receiver = engine.create("await-go", Map.of()).execution().id();
+        engine.run(receiver);
+        engine.signal(receiver, "go", Map.of("n", 7));
+        handle("child.work", ctx -> StepResult.success("done"));
+        String parent = startParent(plainChildren(2), ChildFailurePolicy.COLLECT_ALL);
+        for (Execution child : store.findChildren(parent)) {
+            engine.run(child.id());
+        }
+
+        List<RunResult> ran = engine.runWakeReady(10);
+
+        assertThat(ran).extracting(r -> r.execution().id()).containsExactlyInAnyOrder(receiver, parent);
+        assertThat(stored(receiver).status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(stored(receiver).context()).containsEntry("got", Map.of("n", 7));
+        assertThat(stored(parent).status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(engine.runWakeReady(10)).as("nothing left to continue").isEmpty();
+    }
+
+    @Test
+    void a_handler_that_awaits_the_end_of_its_own_execution_fails_at_once_instead_of_blocking() {
+        handle("before", ctx -> {
+            ctx.engine().awaitEnd(ctx.executionId(), Duration.ofMinutes(10));
+            return StepResult.success(null);
+        });
+        String id = engine.create("await-go", Map.of()).execution().id();
+
+        Execution failed = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> engine.run(id).execution());
+
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.HANDLER_ERROR);
+        assertThat(failed.error().message()).contains("its own execution");
+    }
+
+    @Test
+    void resume_refuses_a_wait_for_children_so_the_parent_never_continues_without_them() {
+        handle("child.work", ctx -> StepResult.awaitSignal("never", "blocks the child"));
+        String parent = startParent(plainChildren(1), ChildFailurePolicy.FAIL_FAST);
+
+        assertThatThrownBy(() -> engine.resume(parent, Map.of("x", 1)))
+                .isInstanceOf(IllegalExecutionStateException.class).hasMessageContaining("child executions");
+        assertThatThrownBy(() -> engine.resume(parent, "spawn", Map.of("x", 1)))
+                .isInstanceOf(IllegalExecutionStateException.class).hasMessageContaining("child executions");
+        assertThat(stored(parent).status()).isEqualTo(ExecutionStatus.WAITING);
+    }
+
+    @Test
     void a_named_signal_never_ends_a_plain_wait_for_resume() {
         handle("await.go", ctx -> StepResult.waitForSignal("manual"));
         String id = engine.create("await-go", Map.of()).execution().id();
