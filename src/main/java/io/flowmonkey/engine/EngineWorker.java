@@ -3,6 +3,7 @@ package io.flowmonkey.engine;
 import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.LeasingExecutionStore.FlowVersion;
@@ -371,6 +372,17 @@ public final class EngineWorker implements AutoCloseable {
         } catch (CancellationException e) {
             interrupted.incrementAndGet();
             LOG.info("Worker {} interrupted execution {} while stopping; its step was not saved", workerId, id);
+        } catch (ExecutionDataException unreadable) {
+            // Something the run had to read (a buffered signal, a child's row) cannot be decoded; the
+            // claim would hand this execution out again every lease, so set it aside for an operator.
+            if (store.setAside(id, unreadable.column(), String.valueOf(unreadable.getMessage()))) {
+                setAside.incrementAndGet();
+                LOG.error("Worker {} set aside execution {}: {} cannot be read ({}); it is not claimed again until "
+                        + "repaired and restored with restoreSetAside", workerId, id, unreadable.column(),
+                        unreadable.getMessage());
+            } else {
+                errors.incrementAndGet();
+            }
         } catch (RuntimeException | Error e) {
             errors.incrementAndGet();
             LOG.error("Worker {} failed to run execution {}; it will be claimed again when its lease ends", workerId,
