@@ -276,7 +276,9 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
      * {@code now}, a lower limit) is not affected. Lookups of one execution ({@code load},
      * {@code findByIdempotencyKey}) still throw for a corrupt row, since its caller asked for that
      * row. Everything else behaves as on this store; the view is as thread-safe as this store, and
-     * {@code skipped} is called on the calling thread.
+     * {@code skipped} is called on the calling thread. Keyset queries ({@code query}, {@code stream}
+     * and the bulk operations built on them) do not skip: a page's cursor depends on every row it read,
+     * so there a corrupt row throws its {@link ExecutionDataException}, which names it for repair.
      *
      * @param skipped told of each skipped row, e.g. to log it; what it throws reaches the caller
      * @return the view
@@ -1321,7 +1323,8 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     @Override
     public Page<Execution> query(ExecutionQuery q) {
         ExecutionSql.Bound s = statementOf(q, ExecutionSql.Shape.PAGE);
-        return q.page(query(null, "query", s.sql(), ps -> bindAll(ps, s.params())));
+        // Never skipping: whether another page follows, and where it starts, depend on every row read.
+        return q.page(rows(null, "query", s.sql(), ps -> bindAll(ps, s.params()), null));
     }
 
     @Override
