@@ -268,8 +268,20 @@ public final class EngineWorker implements AutoCloseable {
                 List<Execution> batch = claim.executions();
                 backlog = batch.size() + claim.setAside().size() == free;
                 for (Execution e : batch) {
+                    if (!inFlight.add(e.id())) {
+                        // Still running here on a lease that expired (a long pause); the claim won it back,
+                        // but a second run beside the first would repeat its step. Give it up at once:
+                        // the first run's save is refused on version, and another claim takes it.
+                        LOG.debug("Worker {} claimed execution {} while still running it; released", workerId, e.id());
+                        try {
+                            store.releaseLeases(workerId, List.of(e.id()));
+                        } catch (RuntimeException notReleased) {
+                            LOG.debug("Worker {} could not release execution {}; its lease will expire", workerId,
+                                    e.id(), notReleased);
+                        }
+                        continue;
+                    }
                     claimed.incrementAndGet();
-                    inFlight.add(e.id());
                     runners.execute(() -> runClaimed(e));
                 }
                 if (backlog) {
