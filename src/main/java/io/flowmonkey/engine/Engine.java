@@ -19,6 +19,7 @@ import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.execution.TimeoutConfig;
 import io.flowmonkey.execution.WaitMetadata;
+import io.flowmonkey.internal.Arguments;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.DateTimeException;
@@ -445,9 +446,7 @@ public final class Engine {
      * @throws io.flowmonkey.execution.StoreException if the store fails
      */
     public List<RunResult> runWakeReady(int limit) {
-        if (limit < 1) {
-            throw new IllegalArgumentException("limit must be at least 1, got " + limit);
-        }
+        Arguments.atLeastOne(limit, "limit");
         List<RunResult> results = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         Instant now = clock.instant();
@@ -561,10 +560,7 @@ public final class Engine {
     }
 
     private Execution load(String executionId) {
-        if (executionId == null || executionId.isBlank()) {
-            throw new IllegalArgumentException("executionId must be a non-blank string, got "
-                    + (executionId == null ? "null" : "'" + executionId + "'"));
-        }
+        Arguments.nonBlank(executionId, "executionId");
         return store.load(executionId).orElseThrow(() -> new ExecutionNotFoundException(executionId));
     }
 
@@ -1201,10 +1197,7 @@ public final class Engine {
 
     /** Checks a signal name for {@link #signal} and {@link StepResult#awaitSignal}. */
     static void requireSignalName(String signalName) {
-        if (signalName == null || signalName.isBlank()) {
-            throw new IllegalArgumentException("signal name must be a non-blank string, got "
-                    + (signalName == null ? "null" : "'" + signalName + "'"));
-        }
+        Arguments.nonBlank(signalName, "signal name");
         if (signalName.startsWith(RESERVED_SIGNAL_PREFIX)) {
             throw new IllegalArgumentException("signal name must not start with '" + RESERVED_SIGNAL_PREFIX
                     + "', which the engine keeps for its own signals, got '" + signalName + "'");
@@ -1212,10 +1205,7 @@ public final class Engine {
     }
 
     private static void requireExecutionId(String executionId) {
-        if (executionId == null || executionId.isBlank()) {
-            throw new IllegalArgumentException("executionId must be a non-blank string, got "
-                    + (executionId == null ? "null" : "'" + executionId + "'"));
-        }
+        Arguments.nonBlank(executionId, "executionId");
     }
 
     private SignalStore signalStore(String what) {

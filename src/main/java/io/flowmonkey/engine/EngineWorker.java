@@ -6,6 +6,7 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.LeasingExecutionStore.FlowVersion;
+import io.flowmonkey.internal.Arguments;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -643,10 +644,7 @@ public final class EngineWorker implements AutoCloseable {
          * @return this builder
          */
         public Builder workerId(String workerId) {
-            if (workerId == null || workerId.isBlank()) {
-                throw new IllegalArgumentException("workerId must be a non-blank string, got "
-                        + (workerId == null ? "null" : "'" + workerId + "'"));
-            }
+            Arguments.nonBlank(workerId, "workerId");
             this.workerId = workerId;
             return this;
         }
@@ -658,9 +656,7 @@ public final class EngineWorker implements AutoCloseable {
          * @return this builder
          */
         public Builder threads(int threads) {
-            if (threads < 1) {
-                throw new IllegalArgumentException("threads must be at least 1, got " + threads);
-            }
+            Arguments.atLeastOne(threads, "threads");
             this.threads = threads;
             return this;
         }

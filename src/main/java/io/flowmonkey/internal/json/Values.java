@@ -2,6 +2,7 @@ package io.flowmonkey.internal.json;
 
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.InvalidFieldException;
+import io.flowmonkey.internal.Arguments;
 import java.lang.reflect.Array;
 import java.time.Instant;
 import java.util.AbstractList;
@@ -62,7 +63,7 @@ public final class Values {
             throw new InvalidFieldException(field, executionId, "must be a non-blank string, got "
                     + (value == null ? "null" : "'" + value + "'"));
         }
-        int bad = unpairedSurrogate(value);
+        int bad = Arguments.unpairedSurrogate(value);
         if (bad >= 0) {
             throw new InvalidFieldException(field, executionId, unpairedMessage(value, bad));
         }
@@ -91,29 +92,11 @@ public final class Values {
      * @throws InvalidFieldException naming the field when the value holds an unpaired surrogate
      */
     public static String optionalString(String value, String field) {
-        int bad = value == null ? -1 : unpairedSurrogate(value);
+        int bad = value == null ? -1 : Arguments.unpairedSurrogate(value);
         if (bad >= 0) {
             throw new InvalidFieldException(field, null, unpairedMessage(value, bad));
         }
         return value;
-    }
-
-    /**
-     * Returns the index of the first unpaired surrogate in {@code s}, or -1. Such a char cannot be
-     * encoded as UTF-8, so a store would write something else in its place.
-     */
-    static int unpairedSurrogate(String s) {
-        for (int i = 0, n = s.length(); i < n; i++) {
-            char c = s.charAt(i);
-            if (Character.isSurrogate(c)) {
-                if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
-                    i++;
-                } else {
-                    return i;
-                }
-            }
-        }
-        return -1;
     }
 
     private static String unpairedMessage(String s, int index) {
@@ -284,7 +267,7 @@ public final class Values {
     /** Checks a value that holds no containers to copy: a scalar, a frozen container, any other object. */
     private static Object freezeScalar(Object value, int depth) {
         if (value instanceof String s) {
-            int bad = unpairedSurrogate(s);
+            int bad = Arguments.unpairedSurrogate(s);
             if (bad >= 0) {
                 throw new Refused(unpairedMessage(s, bad));
             }
@@ -342,7 +325,7 @@ public final class Values {
                     throw new Refused("has the key " + k + (k == null ? "" : " (a " + k.getClass().getName() + ")")
                             + "; JSON object keys are non-null strings, so it would be stored as another key");
                 }
-                int bad = unpairedSurrogate(name);
+                int bad = Arguments.unpairedSurrogate(name);
                 if (bad >= 0) {
                     throw new Refused("has a key that " + unpairedMessage(name, bad));
                 }
