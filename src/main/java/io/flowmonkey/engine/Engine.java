@@ -150,12 +150,6 @@ public final class Engine {
 
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
 
-    static final String WAKE = "wake";
-    static final String WAKE_RESUME = "resume";
-    static final String WAKE_RETRY = "retry";
-    static final String WAKE_TIMEOUT = "timeout";
-    static final String ATTEMPT = "attempt";
-    static final String TIMEOUT_KIND = "timeout";
     /** The longest budget {@link Future#get} can take in nanoseconds. */
     private static final Duration MAX_NANOS = Duration.ofNanos(Long.MAX_VALUE);
     /** How often a create retries when the holder of its key vanished between save and load. */
@@ -621,13 +615,13 @@ public final class Engine {
             if (!due && !resumeRequested && awakening == null) {
                 return current;
             }
-            String wake = wait == null ? WAKE_RESUME : String.valueOf(wait.data().getOrDefault(WAKE, WAKE_RESUME));
-            if (due && WAKE_TIMEOUT.equals(wake)) {
+            WakeInfo wake = WakeInfo.of(wait);
+            if (due && wake.isTimeout()) {
                 return cancelForTimeout(current, timeoutMessage(current, wait));
             }
             String nextStep = current.currentStepId();
-            if (WAKE_RETRY.equals(wake)) {
-                attempt = wait.data().get(ATTEMPT) instanceof Number n ? n.intValue() : 1;
+            if (wake.isRetry()) {
+                attempt = wake.attempt() != null ? wake.attempt() : 1;
             } else {
                 Step waiting = flowOf(current).steps().get(current.currentStepId());
                 if (waiting != null && waiting.onResume() != null) {
@@ -674,11 +668,11 @@ public final class Engine {
             attempt = 1;
             WaitMetadata pause = current.waitMetadata();
             if (!claimedDue && current.status() == ExecutionStatus.WAITING && pause != null && pause.wakeAt() != null
-                    && WAKE_RETRY.equals(pause.data().get(WAKE)) && !pause.wakeAt().isAfter(clock.instant())) {
+                    && WakeInfo.of(pause).isRetry() && !pause.wakeAt().isAfter(clock.instant())) {
                 // A retry whose pause is already over (backoff zero) runs now; its wake is saved with it.
                 // Under a worker the saved wait gave up the lease (migration V5), so the retry is left
                 // to a claim: running it here too could run the attempt twice.
-                attempt = ((Number) pause.data().get(ATTEMPT)).intValue();
+                attempt = WakeInfo.of(pause).attempt();
                 current = current.toBuilder().status(ExecutionStatus.RUNNING).waitMetadata(null).build();
             }
         }
@@ -887,9 +881,6 @@ public final class Engine {
 
     /** The signal a child sends its waiting parent when it ends. */
     static final String CHILD_ENDED = RESERVED_SIGNAL_PREFIX + "childEnded";
-    static final String SIGNAL = "signal";
-    static final String CHILD_IDS = "children";
-    static final String POLICY = "policy";
     /** The children to start, in the wait data from the step until the save that starts them; never stored. */
     static final String START = "start";
     /** More ended children than any parent waits for: one look finds every marker. */
@@ -1024,9 +1015,9 @@ public final class Engine {
         Execution execution = load(executionId);
         WaitMetadata wait = execution.waitMetadata();
         if (execution.status() != ExecutionStatus.WAITING || !waitingStepId.equals(execution.currentStepId())
-                || wait != null && WAKE_RETRY.equals(wait.data().get(WAKE))) {
+                || wait != null && WakeInfo.of(wait).isRetry()) {
             String actual = execution.status() != ExecutionStatus.WAITING ? "is " + execution.status().wireName()
-                    : wait != null && WAKE_RETRY.equals(wait.data().get(WAKE))
+                    : wait != null && WakeInfo.of(wait).isRetry()
                     ? "waits to retry step '" + execution.currentStepId() + "'"
                     : "waits at step '" + execution.currentStepId() + "'";
             throw new IllegalExecutionStateException(executionId, execution.status(), "execution " + executionId
@@ -1064,7 +1055,13 @@ public final class Engine {
     /** The signal name a waiting execution awaits (for children, the engine's own), or null. */
     private static String awaitedSignal(Execution execution) {
         WaitMetadata wait = execution.waitMetadata();
-        return wait == null || !(wait.data().get(SIGNAL) instanceof String name) ? null : name;
+        return wait == null ? null : WakeInfo.of(wait).signal();
+    }
+
+    /** The ids of the children a waiting execution awaits; empty for any other execution. */
+    private static List<String> childIds(Execution execution) {
+        List<String> ids = WakeInfo.of(execution.waitMetadata()).children();
+        return ids == null ? List.of() : ids;
     }
 
     /**
@@ -1098,7 +1095,7 @@ public final class Engine {
                 .isTerminal());
         boolean anyFailed = outcomes.stream().anyMatch(o -> !ExecutionStatus.COMPLETED.wireName().equals(o.get("status"))
                 && ExecutionStatus.fromWireName((String) o.get("status")).isTerminal());
-        boolean failFast = ChildFailurePolicy.FAIL_FAST.name().equals(waiting.waitMetadata().data().get(POLICY));
+        boolean failFast = ChildFailurePolicy.FAIL_FAST.name().equals(WakeInfo.of(waiting.waitMetadata()).policy());
         if (!allEnded && !(failFast && anyFailed)) {
             // Not yet: stay waiting, having seen these markers.
             return new Awakening(null, null, markers, saveStep(waiting, markers));
@@ -1138,8 +1135,8 @@ public final class Engine {
             children.put(child.id(), child);
         }
         List<Map<String, Object>> outcomes = new ArrayList<>();
-        for (Object id : (List<?>) waiting.waitMetadata().data().get(CHILD_IDS)) {
-            Execution child = children.get((String) id);
+        for (String id : childIds(waiting)) {
+            Execution child = children.get(id);
             Map<String, Object> outcome = new LinkedHashMap<>();
             outcome.put("id", id);
             if (child == null) {
@@ -1234,7 +1231,7 @@ public final class Engine {
     private boolean awaitedByParent(Execution child) {
         return store.load(child.parentExecutionId()).filter(p -> p.status() == ExecutionStatus.WAITING
                 && CHILD_ENDED.equals(awaitedSignal(p))
-                && ((List<?>) p.waitMetadata().data().getOrDefault(CHILD_IDS, List.of())).contains(child.id()))
+                && childIds(p).contains(child.id()))
                 .isPresent();
     }
 

@@ -1,19 +1,10 @@
 package io.flowmonkey.engine;
 
-import static io.flowmonkey.engine.Engine.ATTEMPT;
 import static io.flowmonkey.engine.Engine.CHILD_ENDED;
-import static io.flowmonkey.engine.Engine.CHILD_IDS;
 import static io.flowmonkey.engine.Engine.INVALID_WAIT;
 import static io.flowmonkey.engine.Engine.OUTPUT_NOT_STORABLE;
-import static io.flowmonkey.engine.Engine.POLICY;
-import static io.flowmonkey.engine.Engine.SIGNAL;
 import static io.flowmonkey.engine.Engine.START;
 import static io.flowmonkey.engine.Engine.STEP_NOT_FOUND;
-import static io.flowmonkey.engine.Engine.TIMEOUT_KIND;
-import static io.flowmonkey.engine.Engine.WAKE;
-import static io.flowmonkey.engine.Engine.WAKE_RESUME;
-import static io.flowmonkey.engine.Engine.WAKE_RETRY;
-import static io.flowmonkey.engine.Engine.WAKE_TIMEOUT;
 
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionDataException;
@@ -97,13 +88,10 @@ final class StepTransitions {
                         return apply(execution, flow, step, attempt, invalidWait(step, "its retry pause of "
                                 + retry.backoffAfter(attempt)), startedAt, now);
                     }
-                    Map<String, Object> data = new LinkedHashMap<>();
-                    data.put(WAKE, WAKE_RETRY);
-                    data.put(ATTEMPT, attempt + 1);
                     return waitUntil(next, execution, now, wakeAt, false,
                             // The engine's own text: bounded, so a huge message is not copied into the wait too.
                             Diagnostics.printable("retry after " + failure.code() + ": " + failure.message(),
-                                    Diagnostics.MAX_MESSAGE_CHARS), data).build();
+                                    Diagnostics.MAX_MESSAGE_CHARS), WakeInfo.retry(attempt + 1), null).build();
                 }
                 return (step.onFailure() == null
                         ? fail(next, failure.code(), failure.message(), step.id(), failure.details(), now)
@@ -118,9 +106,7 @@ final class StepTransitions {
                 return apply(execution, flow, step, attempt, invalidWait(step, "its wait of " + wait.duration()),
                         startedAt, now);
             }
-            Map<String, Object> data = new LinkedHashMap<>();
-            data.put(WAKE, WAKE_RESUME);
-            return waitUntil(next, execution, now, wakeAt, true, wait.reason(), data).build();
+            return waitUntil(next, execution, now, wakeAt, true, wait.reason(), WakeInfo.resume(), null).build();
         } catch (IllegalArgumentException | ExecutionDataException | StackOverflowError unstorable) {
             // What the handler returned cannot make a valid execution (a cyclic output, say); the
             // engine's own failure always can, so this recursion ends at the next level.
@@ -152,24 +138,28 @@ final class StepTransitions {
      * Puts the execution into a timed or signal wait. The earlier of the execution's deadline and (for
      * handler waits) the wait timeout replaces a later or missing {@code wakeAt}, so that timeouts fire
      * through {@link io.flowmonkey.execution.ExecutionStore#findWakeReady(Instant)} like any other wake.
+     * {@code start} is the children to start, kept under {@value Engine#START} until saved, or null.
      */
     private static Execution.Builder waitUntil(Execution.Builder next, Execution execution, Instant now,
-            Instant wakeAt, boolean waitTimeoutApplies, String reason, Map<String, Object> data) {
+            Instant wakeAt, boolean waitTimeoutApplies, String reason, WakeInfo info,
+            List<Map<String, Object>> start) {
         TimeoutConfig timeouts = execution.timeoutConfig();
         Instant wake = wakeAt;
         if (waitTimeoutApplies && timeouts != null && timeouts.waitTimeout() != null) {
             Instant waitDeadline = after(now, timeouts.waitTimeout());
             if (waitDeadline != null && (wake == null || wake.isAfter(waitDeadline))) {
                 wake = waitDeadline;
-                data.put(WAKE, WAKE_TIMEOUT);
-                data.put(TIMEOUT_KIND, "wait");
+                info = info.timedOut("wait");
             }
         }
         Instant executionDeadline = executionDeadline(execution);
         if (executionDeadline != null && (wake == null || wake.isAfter(executionDeadline))) {
             wake = executionDeadline;
-            data.put(WAKE, WAKE_TIMEOUT);
-            data.put(TIMEOUT_KIND, "execution");
+            info = info.timedOut("execution");
+        }
+        Map<String, Object> data = info.toData();
+        if (start != null) {
+            data.put(START, start);
         }
         return next.status(ExecutionStatus.WAITING).waitMetadata(new WaitMetadata(wake, reason, now, data));
     }
@@ -183,7 +173,7 @@ final class StepTransitions {
 
     static String timeoutMessage(Execution execution, WaitMetadata wait) {
         TimeoutConfig timeouts = execution.timeoutConfig();
-        if ("wait".equals(wait.data().get(TIMEOUT_KIND)) && timeouts != null) {
+        if ("wait".equals(WakeInfo.of(wait).timeout()) && timeouts != null) {
             return "wait of step '" + execution.currentStepId() + "' timed out after " + timeouts.waitTimeout();
         }
         return "execution timed out after " + (timeouts == null ? "its deadline" : timeouts.executionTimeout());
@@ -220,11 +210,9 @@ final class StepTransitions {
     /** The wait of a step that awaits a signal, or starts children (listed under {@value Engine#START} until saved). */
     private static Execution.Builder coordinatedWait(Execution.Builder next, Execution execution, Step step,
                                                      StepResult result, Instant now) {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put(WAKE, WAKE_RESUME);
         if (result instanceof StepResult.AwaitSignal signal) {
-            data.put(SIGNAL, signal.signalName());
-            return waitUntil(next, execution, now, null, true, signal.reason(), data);
+            return waitUntil(next, execution, now, null, true, signal.reason(), WakeInfo.signal(signal.signalName()),
+                    null);
         }
         StepResult.StartChildren start = (StepResult.StartChildren) result;
         List<String> ids = new ArrayList<>();
@@ -241,11 +229,8 @@ final class StepTransitions {
             spec.put("idempotencyKey", child.idempotencyKey());
             specs.add(spec);
         }
-        data.put(SIGNAL, CHILD_ENDED);
-        data.put(CHILD_IDS, ids);
-        data.put(POLICY, start.policy().name());
-        data.put(START, specs);
-        return waitUntil(next, execution, now, null, true, start.reason(), data);
+        return waitUntil(next, execution, now, null, true, start.reason(),
+                WakeInfo.children(CHILD_ENDED, ids, start.policy().name()), specs);
     }
 
     /**
