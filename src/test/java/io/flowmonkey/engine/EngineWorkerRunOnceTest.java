@@ -32,7 +32,7 @@ class EngineWorkerRunOnceTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
         store = new PgExecutionStore(PG.dataSource());
     }
 

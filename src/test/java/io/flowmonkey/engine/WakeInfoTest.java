@@ -28,7 +28,7 @@ class WakeInfoTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
     }
 
     @Test
