@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import io.flowmonkey.internal.Arguments;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -88,10 +89,6 @@ public record ChildSpec(String flowId, Map<String, Object> input, String executi
     }
 
     private static String text(String value, String field) {
-        if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException(field + " must be a non-blank string, got "
-                    + (value == null ? "null" : "'" + value + "'"));
-        }
-        return value;
+        return Arguments.nonBlank(value, field);
     }
 }

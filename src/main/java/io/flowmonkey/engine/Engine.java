@@ -1,5 +1,10 @@
 package io.flowmonkey.engine;
 
+import static io.flowmonkey.engine.StepTransitions.executionDeadline;
+import static io.flowmonkey.engine.StepTransitions.fail;
+import static io.flowmonkey.engine.StepTransitions.notStorable;
+import static io.flowmonkey.engine.StepTransitions.timeoutMessage;
+
 import io.flowmonkey.execution.BulkResult;
 import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.ConcurrentUpdateException;
@@ -19,9 +24,8 @@ import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.execution.TimeoutConfig;
 import io.flowmonkey.execution.WaitMetadata;
-import java.nio.charset.StandardCharsets;
+import io.flowmonkey.internal.Arguments;
 import java.time.Clock;
-import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -148,12 +152,6 @@ public final class Engine {
     /** The execution whose handler runs on this thread, if any: {@link #awaitEnd} of it could never return. */
     private static final ThreadLocal<String> RUNNING_EXECUTION = new ThreadLocal<>();
 
-    private static final String WAKE = "wake";
-    private static final String WAKE_RESUME = "resume";
-    private static final String WAKE_RETRY = "retry";
-    private static final String WAKE_TIMEOUT = "timeout";
-    private static final String ATTEMPT = "attempt";
-    private static final String TIMEOUT_KIND = "timeout";
     /** The longest budget {@link Future#get} can take in nanoseconds. */
     private static final Duration MAX_NANOS = Duration.ofNanos(Long.MAX_VALUE);
     /** How often a create retries when the holder of its key vanished between save and load. */
@@ -163,6 +161,8 @@ public final class Engine {
     private final HandlerRegistry handlers;
     private final FlowRegistry flows;
     private final EngineOptions options;
+    /** The pure half of running a step: what an execution becomes after a step's result. */
+    private final StepTransitions transitions;
     private final Clock clock;
     /** The callers of {@link #awaitEnd}; null when the store cannot tell of ends. */
     private final EndWaiters endWaiters;
@@ -199,6 +199,7 @@ public final class Engine {
         this.handlers = Objects.requireNonNull(handlers, "handlers must not be null");
         this.flows = Objects.requireNonNull(flows, "flows must not be null");
         this.options = Objects.requireNonNull(options, "options must not be null");
+        this.transitions = new StepTransitions(options.recordHistory());
         this.clock = options.clock();
         this.endWaiters = store instanceof SignalStore signals ? new EndWaiters(signals) : null;
         AtomicInteger threadNumber = new AtomicInteger();
@@ -464,9 +465,7 @@ public final class Engine {
      * @throws io.flowmonkey.execution.StoreException if the store fails
      */
     public List<RunResult> runWakeReady(int limit) {
-        if (limit < 1) {
-            throw new IllegalArgumentException("limit must be at least 1, got " + limit);
-        }
+        Arguments.atLeastOne(limit, "limit");
         List<RunResult> results = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         Instant now = clock.instant();
@@ -594,10 +593,7 @@ public final class Engine {
     }
 
     private Execution load(String executionId) {
-        if (executionId == null || executionId.isBlank()) {
-            throw new IllegalArgumentException("executionId must be a non-blank string, got "
-                    + (executionId == null ? "null" : "'" + executionId + "'"));
-        }
+        Arguments.nonBlank(executionId, "executionId");
         return store.load(executionId).orElseThrow(() -> new ExecutionNotFoundException(executionId));
     }
 
@@ -652,13 +648,13 @@ public final class Engine {
             if (!due && !resumeRequested && awakening == null) {
                 return current;
             }
-            String wake = wait == null ? WAKE_RESUME : String.valueOf(wait.data().getOrDefault(WAKE, WAKE_RESUME));
-            if (due && WAKE_TIMEOUT.equals(wake)) {
+            WakeInfo wake = WakeInfo.of(wait);
+            if (due && wake.isTimeout()) {
                 return cancelForTimeout(current, timeoutMessage(current, wait));
             }
             String nextStep = current.currentStepId();
-            if (WAKE_RETRY.equals(wake)) {
-                attempt = wait.data().get(ATTEMPT) instanceof Number n ? n.intValue() : 1;
+            if (wake.isRetry()) {
+                attempt = wake.attempt() != null ? wake.attempt() : 1;
             } else {
                 Step waiting = flowOf(current).steps().get(current.currentStepId());
                 if (waiting != null && waiting.onResume() != null) {
@@ -705,11 +701,11 @@ public final class Engine {
             attempt = 1;
             WaitMetadata pause = current.waitMetadata();
             if (!claimedDue && current.status() == ExecutionStatus.WAITING && pause != null && pause.wakeAt() != null
-                    && WAKE_RETRY.equals(pause.data().get(WAKE)) && !pause.wakeAt().isAfter(clock.instant())) {
+                    && WakeInfo.of(pause).isRetry() && !pause.wakeAt().isAfter(clock.instant())) {
                 // A retry whose pause is already over (backoff zero) runs now; its wake is saved with it.
                 // Under a worker the saved wait gave up the lease (migration V5), so the retry is left
                 // to a claim: running it here too could run the attempt twice.
-                attempt = ((Number) pause.data().get(ATTEMPT)).intValue();
+                attempt = WakeInfo.of(pause).attempt();
                 current = current.toBuilder().status(ExecutionStatus.RUNNING).waitMetadata(null).build();
             }
         }
@@ -737,111 +733,14 @@ public final class Engine {
         Instant startedAt = clock.instant();
         StepResult result = checkCoordination(execute(step, execution, attempt), step);
         Instant now = clock.instant();
-        Execution next = apply(execution, flow, step, attempt, result, startedAt, now);
+        Execution next = transitions.apply(execution, flow, step, attempt, result, startedAt, now);
         try {
             return saveStep(next, consumed);
         } catch (ExecutionDataException refused) {
             // If the state before the step is what the store refuses (resume data, say), this save
             // fails the same way and the caller gets the store's exception, with nothing written.
-            return saveStep(apply(execution, flow, step, attempt, notStorable(step, refused), startedAt, now),
+            return saveStep(transitions.apply(execution, flow, step, attempt, notStorable(step, refused), startedAt, now),
                     consumed);
-        }
-    }
-
-    private static StepResult.Failure notStorable(Step step, Throwable refused) {
-        return StepResult.failure(OUTPUT_NOT_STORABLE, "the result of step '" + Diagnostics.id(step.id())
-                + "' cannot be stored: " + Diagnostics.message(refused));
-    }
-
-    /** The execution after a step's result: the result recorded, the next position set. */
-    private Execution apply(Execution execution, Flow flow, Step step, int attempt, StepResult result,
-                            Instant startedAt, Instant now) {
-        Execution.Builder next = execution.toBuilder().currentStepId(step.id()).stepCount(execution.stepCount() + 1);
-        StepResult recorded = result;
-        String override = result instanceof StepResult.Success success ? success.nextStepId() : null;
-        if (override != null && !flow.steps().containsKey(override)) {
-            recorded = StepResult.failure(STEP_NOT_FOUND, "step '" + Diagnostics.id(step.id())
-                    + "' chose next step '" + Diagnostics.id(override) + "' with then(..), but flow '"
-                    + Diagnostics.id(flow.id()) + "' version '" + Diagnostics.id(flow.version())
-                    + "' has no such step; defined steps: " + Diagnostics.list(flow.steps().keySet())).nonRetryable();
-        }
-        if (options.recordHistory()) {
-            List<StepHistory> history = new ArrayList<>(execution.history());
-            history.add(new StepHistory(step.id(), step.handlerType(), outcome(recorded), startedAt, now,
-                    Duration.between(startedAt, now).toMillis(), historyError(recorded),
-                    recorded == result ? override : null));
-            next.history(history);
-        }
-        try {
-            if (recorded instanceof StepResult.Success success) {
-                if (step.outputKey() != null) {
-                    next.context(Paths.set(execution.context(), step.outputKey(), success.output()));
-                }
-                String target = override != null ? override : step.onSuccess();
-                return (target == null
-                        ? next.status(ExecutionStatus.COMPLETED).completedAt(now)
-                        : next.status(ExecutionStatus.RUNNING).currentStepId(target)).build();
-            }
-            if (recorded instanceof StepResult.Failure failure) {
-                if (recorded != result) {
-                    // A then(..) to nowhere is a flow bug that no retry or compensation can mend.
-                    return fail(next, failure.code(), failure.message(), step.id(), null, now).build();
-                }
-                RetryPolicy retry = step.retry();
-                if (failure.retryable() && retry != null && retry.retries(failure.code(), attempt)) {
-                    Instant wakeAt = after(now, retry.backoffAfter(attempt));
-                    if (wakeAt == null) {
-                        return apply(execution, flow, step, attempt, invalidWait(step, "its retry pause of "
-                                + retry.backoffAfter(attempt)), startedAt, now);
-                    }
-                    Map<String, Object> data = new LinkedHashMap<>();
-                    data.put(WAKE, WAKE_RETRY);
-                    data.put(ATTEMPT, attempt + 1);
-                    return waitUntil(next, execution, now, wakeAt, false,
-                            // The engine's own text: bounded, so a huge message is not copied into the wait too.
-                            Diagnostics.printable("retry after " + failure.code() + ": " + failure.message(),
-                                    Diagnostics.MAX_MESSAGE_CHARS), data).build();
-                }
-                return (step.onFailure() == null
-                        ? fail(next, failure.code(), failure.message(), step.id(), failure.details(), now)
-                        : next.status(ExecutionStatus.RUNNING).currentStepId(step.onFailure())).build();
-            }
-            if (recorded instanceof StepResult.StartChildren || recorded instanceof StepResult.AwaitSignal) {
-                return coordinatedWait(next, execution, step, recorded, now).build();
-            }
-            StepResult.Wait wait = (StepResult.Wait) recorded;
-            Instant wakeAt = wait.duration() != null ? after(now, wait.duration()) : wait.wakeAt();
-            if (wait.duration() != null && wakeAt == null) {
-                return apply(execution, flow, step, attempt, invalidWait(step, "its wait of " + wait.duration()),
-                        startedAt, now);
-            }
-            Map<String, Object> data = new LinkedHashMap<>();
-            data.put(WAKE, WAKE_RESUME);
-            return waitUntil(next, execution, now, wakeAt, true, wait.reason(), data).build();
-        } catch (IllegalArgumentException | ExecutionDataException | StackOverflowError unstorable) {
-            // What the handler returned cannot make a valid execution (a cyclic output, say); the
-            // engine's own failure always can, so this recursion ends at the next level.
-            if (recorded instanceof StepResult.Failure failure && OUTPUT_NOT_STORABLE.equals(failure.code())
-                    && failure.details() == null) {
-                throw unstorable;
-            }
-            return apply(execution, flow, step, attempt, notStorable(step, unstorable), startedAt, now);
-        }
-    }
-
-    private static StepResult.Failure invalidWait(Step step, String what) {
-        return StepResult.failure(INVALID_WAIT, "step '" + Diagnostics.id(step.id()) + "' cannot wait: " + what
-                + " ends past what epoch milliseconds can hold").nonRetryable();
-    }
-
-    /** {@code now + d}, or null if epoch milliseconds cannot hold it. */
-    private static Instant after(Instant now, Duration d) {
-        try {
-            Instant at = now.plus(d);
-            at.toEpochMilli();
-            return at;
-        } catch (DateTimeException | ArithmeticException overflow) {
-            return null;
         }
     }
 
@@ -978,75 +877,6 @@ public final class Engine {
                 + execution.id() + " ran; nothing of the step was saved and it runs again on the next run");
     }
 
-    /**
-     * Puts the execution into a timed or signal wait. The earlier of the execution's deadline and (for
-     * handler waits) the wait timeout replaces a later or missing {@code wakeAt}, so that timeouts fire
-     * through {@link ExecutionStore#findWakeReady(Instant)} like any other wake.
-     */
-    private static Execution.Builder waitUntil(Execution.Builder next, Execution execution, Instant now,
-            Instant wakeAt, boolean waitTimeoutApplies, String reason, Map<String, Object> data) {
-        TimeoutConfig timeouts = execution.timeoutConfig();
-        Instant wake = wakeAt;
-        if (waitTimeoutApplies && timeouts != null && timeouts.waitTimeout() != null) {
-            Instant waitDeadline = after(now, timeouts.waitTimeout());
-            if (waitDeadline != null && (wake == null || wake.isAfter(waitDeadline))) {
-                wake = waitDeadline;
-                data.put(WAKE, WAKE_TIMEOUT);
-                data.put(TIMEOUT_KIND, "wait");
-            }
-        }
-        Instant executionDeadline = executionDeadline(execution);
-        if (executionDeadline != null && (wake == null || wake.isAfter(executionDeadline))) {
-            wake = executionDeadline;
-            data.put(WAKE, WAKE_TIMEOUT);
-            data.put(TIMEOUT_KIND, "execution");
-        }
-        return next.status(ExecutionStatus.WAITING).waitMetadata(new WaitMetadata(wake, reason, now, data));
-    }
-
-    private static Instant executionDeadline(Execution execution) {
-        TimeoutConfig timeouts = execution.timeoutConfig();
-        // A deadline past what epoch milliseconds hold can never come: it is no deadline.
-        return timeouts == null || timeouts.executionTimeout() == null ? null
-                : after(execution.createdAt(), timeouts.executionTimeout());
-    }
-
-    private static String timeoutMessage(Execution execution, WaitMetadata wait) {
-        TimeoutConfig timeouts = execution.timeoutConfig();
-        if ("wait".equals(wait.data().get(TIMEOUT_KIND)) && timeouts != null) {
-            return "wait of step '" + execution.currentStepId() + "' timed out after " + timeouts.waitTimeout();
-        }
-        return "execution timed out after " + (timeouts == null ? "its deadline" : timeouts.executionTimeout());
-    }
-
-    private static Execution.Builder fail(Execution execution, String code, String message, String stepId,
-            Object details, Instant now) {
-        return fail(execution.toBuilder(), code, message, stepId, details, now);
-    }
-
-    private static Execution.Builder fail(Execution.Builder next, String code, String message, String stepId,
-            Object details, Instant now) {
-        return next.status(ExecutionStatus.FAILED).failedAt(now).waitMetadata(null)
-                .error(new ExecutionError(code, message, stepId, details, now));
-    }
-
-    private static String outcome(StepResult result) {
-        if (result instanceof StepResult.Success) {
-            return "success";
-        }
-        return result instanceof StepResult.Failure ? "failure" : "wait";
-    }
-
-    private static Object historyError(StepResult result) {
-        if (!(result instanceof StepResult.Failure failure)) {
-            return null;
-        }
-        Map<String, Object> error = new LinkedHashMap<>();
-        error.put("code", failure.code());
-        error.put("message", failure.message());
-        return error;
-    }
-
     private Execution cancelForTimeout(Execution execution, String message) {
         return finishCancellation(store.save(beginCancellation(execution, Cancellation.Source.TIMEOUT, message)));
     }
@@ -1093,12 +923,9 @@ public final class Engine {
     public static final String RESERVED_SIGNAL_PREFIX = "flowmonkey.";
 
     /** The signal a child sends its waiting parent when it ends. */
-    private static final String CHILD_ENDED = RESERVED_SIGNAL_PREFIX + "childEnded";
-    private static final String SIGNAL = "signal";
-    private static final String CHILD_IDS = "children";
-    private static final String POLICY = "policy";
+    static final String CHILD_ENDED = RESERVED_SIGNAL_PREFIX + "childEnded";
     /** The children to start, in the wait data from the step until the save that starts them; never stored. */
-    private static final String START = "start";
+    static final String START = "start";
     /** More ended children than any parent waits for: one look finds every marker. */
     private static final int MARKER_LIMIT = 10_000;
 
@@ -1239,9 +1066,9 @@ public final class Engine {
         Execution execution = load(executionId);
         WaitMetadata wait = execution.waitMetadata();
         if (execution.status() != ExecutionStatus.WAITING || !waitingStepId.equals(execution.currentStepId())
-                || wait != null && WAKE_RETRY.equals(wait.data().get(WAKE))) {
+                || wait != null && WakeInfo.of(wait).isRetry()) {
             String actual = execution.status() != ExecutionStatus.WAITING ? "is " + execution.status().wireName()
-                    : wait != null && WAKE_RETRY.equals(wait.data().get(WAKE))
+                    : wait != null && WakeInfo.of(wait).isRetry()
                     ? "waits to retry step '" + execution.currentStepId() + "'"
                     : "waits at step '" + execution.currentStepId() + "'";
             throw new IllegalExecutionStateException(executionId, execution.status(), "execution " + executionId
@@ -1253,10 +1080,7 @@ public final class Engine {
 
     /** Checks a signal name for {@link #signal} and {@link StepResult#awaitSignal}. */
     static void requireSignalName(String signalName) {
-        if (signalName == null || signalName.isBlank()) {
-            throw new IllegalArgumentException("signal name must be a non-blank string, got "
-                    + (signalName == null ? "null" : "'" + signalName + "'"));
-        }
+        Arguments.nonBlank(signalName, "signal name");
         if (signalName.startsWith(RESERVED_SIGNAL_PREFIX)) {
             throw new IllegalArgumentException("signal name must not start with '" + RESERVED_SIGNAL_PREFIX
                     + "', which the engine keeps for its own signals, got '" + signalName + "'");
@@ -1264,10 +1088,7 @@ public final class Engine {
     }
 
     private static void requireExecutionId(String executionId) {
-        if (executionId == null || executionId.isBlank()) {
-            throw new IllegalArgumentException("executionId must be a non-blank string, got "
-                    + (executionId == null ? "null" : "'" + executionId + "'"));
-        }
+        Arguments.nonBlank(executionId, "executionId");
     }
 
     private SignalStore signalStore(String what) {
@@ -1286,7 +1107,13 @@ public final class Engine {
     /** The signal name a waiting execution awaits (for children, the engine's own), or null. */
     private static String awaitedSignal(Execution execution) {
         WaitMetadata wait = execution.waitMetadata();
-        return wait == null || !(wait.data().get(SIGNAL) instanceof String name) ? null : name;
+        return wait == null ? null : WakeInfo.of(wait).signal();
+    }
+
+    /** The ids of the children a waiting execution awaits; empty for any other execution. */
+    private static List<String> childIds(Execution execution) {
+        List<String> ids = WakeInfo.of(execution.waitMetadata()).children();
+        return ids == null ? List.of() : ids;
     }
 
     /**
@@ -1320,7 +1147,7 @@ public final class Engine {
                 .isTerminal());
         boolean anyFailed = outcomes.stream().anyMatch(o -> !ExecutionStatus.COMPLETED.wireName().equals(o.get("status"))
                 && ExecutionStatus.fromWireName((String) o.get("status")).isTerminal());
-        boolean failFast = ChildFailurePolicy.FAIL_FAST.name().equals(waiting.waitMetadata().data().get(POLICY));
+        boolean failFast = ChildFailurePolicy.FAIL_FAST.name().equals(WakeInfo.of(waiting.waitMetadata()).policy());
         if (!allEnded && !(failFast && anyFailed)) {
             // Not yet: stay waiting, having seen these markers.
             return new Awakening(null, null, markers, saveStep(waiting, markers));
@@ -1360,8 +1187,8 @@ public final class Engine {
             children.put(child.id(), child);
         }
         List<Map<String, Object>> outcomes = new ArrayList<>();
-        for (Object id : (List<?>) waiting.waitMetadata().data().get(CHILD_IDS)) {
-            Execution child = children.get((String) id);
+        for (String id : childIds(waiting)) {
+            Execution child = children.get(id);
             Map<String, Object> outcome = new LinkedHashMap<>();
             outcome.put("id", id);
             if (child == null) {
@@ -1405,47 +1232,6 @@ public final class Engine {
             }
         }
         return result;
-    }
-
-    /** The wait of a step that awaits a signal, or starts children (listed under {@value #START} until saved). */
-    private static Execution.Builder coordinatedWait(Execution.Builder next, Execution execution, Step step,
-                                                     StepResult result, Instant now) {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put(WAKE, WAKE_RESUME);
-        if (result instanceof StepResult.AwaitSignal signal) {
-            data.put(SIGNAL, signal.signalName());
-            return waitUntil(next, execution, now, null, true, signal.reason(), data);
-        }
-        StepResult.StartChildren start = (StepResult.StartChildren) result;
-        List<String> ids = new ArrayList<>();
-        List<Map<String, Object>> specs = new ArrayList<>();
-        for (int i = 0; i < start.children().size(); i++) {
-            ChildSpec child = start.children().get(i);
-            String id = child.executionId() != null ? child.executionId() : childId(execution, step, i);
-            ids.add(id);
-            Map<String, Object> spec = new LinkedHashMap<>();
-            spec.put("id", id);
-            spec.put("flowId", child.flowId());
-            spec.put("input", child.input());
-            spec.put("tenantId", child.tenantId() != null ? child.tenantId() : execution.tenantId());
-            spec.put("idempotencyKey", child.idempotencyKey());
-            specs.add(spec);
-        }
-        data.put(SIGNAL, CHILD_ENDED);
-        data.put(CHILD_IDS, ids);
-        data.put(POLICY, start.policy().name());
-        data.put(START, specs);
-        return waitUntil(next, execution, now, null, true, start.reason(), data);
-    }
-
-    /**
-     * The same id whenever this step at this position of the parent starts its child number
-     * {@code index}: a step run again after a crash cannot start a second copy.
-     */
-    private static String childId(Execution parent, Step step, int index) {
-        String id = parent.id() + "/" + step.id() + "/" + (parent.stepCount() + 1) + "/" + index;
-        // Ids are indexed, so a long one is replaced by a name-based UUID of itself, equally fixed.
-        return id.length() <= 200 ? id : UUID.nameUUIDFromBytes(id.getBytes(StandardCharsets.UTF_8)).toString();
     }
 
     /**
@@ -1507,7 +1293,7 @@ public final class Engine {
         }
         return parent.filter(p -> p.status() == ExecutionStatus.WAITING
                 && CHILD_ENDED.equals(awaitedSignal(p))
-                && ((List<?>) p.waitMetadata().data().getOrDefault(CHILD_IDS, List.of())).contains(child.id()))
+                && childIds(p).contains(child.id()))
                 .isPresent();
     }
 

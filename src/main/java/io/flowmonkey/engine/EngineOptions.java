@@ -1,6 +1,7 @@
 package io.flowmonkey.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flowmonkey.internal.Arguments;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -209,9 +210,7 @@ public final class EngineOptions {
          * @throws IllegalArgumentException if less than 1
          */
         public Builder maxSteps(int maxSteps) {
-            if (maxSteps < 1) {
-                throw new IllegalArgumentException("maxSteps must be at least 1, got " + maxSteps);
-            }
+            Arguments.atLeastOne(maxSteps, "maxSteps");
             this.maxSteps = maxSteps;
             return this;
         }

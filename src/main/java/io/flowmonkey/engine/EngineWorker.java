@@ -1,14 +1,13 @@
 package io.flowmonkey.engine;
 
-import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.LeasingExecutionStore.FlowVersion;
+import io.flowmonkey.internal.Arguments;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -25,9 +24,6 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,9 +67,6 @@ public final class EngineWorker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EngineWorker.class);
     /** How long the loop waits before looking again after the store failed. */
     private static final Duration ERROR_BACKOFF = Duration.ofSeconds(1);
-    /** How long after a notice of work due now the loop looks again, for work the notice stood for. */
-    private static final Duration LOOK_AGAIN_AFTER = Duration.ofMillis(100);
-    private static final long NEVER = Long.MAX_VALUE;
 
     private final Engine engine;
     private final LeasingExecutionStore store;
@@ -83,18 +76,10 @@ public final class EngineWorker implements AutoCloseable {
     private final Duration leaseTtl;
     private final Duration shutdownTimeout;
 
-    private final Notices notices = new Notices();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
-    /** In flight, and missed one lease renewal: told apart from the run's own final save at the next. */
-    private final Set<String> unrenewed = ConcurrentHashMap.newKeySet();
-    /** In flight, and its loss already logged. */
-    private final Set<String> reported = ConcurrentHashMap.newKeySet();
-    /** Revocations that failed, retried by the heartbeat and by {@link #close()}. */
-    private final Set<String> pendingRevocations = ConcurrentHashMap.newKeySet();
-    private final WakeSchedule schedule = new WakeSchedule();
+    private final WakeSignals schedule = new WakeSignals(() -> this.running, () -> this.running = false);
+    private final LeaseKeeper leases;
     private volatile boolean running;
-    /** Set once {@link #close()} gives up waiting and revokes what still runs. */
-    private volatile boolean revoking;
     private volatile boolean backlog;
     private Thread loop;
     private ExecutorService runners;
@@ -122,6 +107,7 @@ public final class EngineWorker implements AutoCloseable {
         this.pollInterval = b.pollInterval;
         this.leaseTtl = b.leaseTtl;
         this.shutdownTimeout = b.shutdownTimeout;
+        this.leases = new LeaseKeeper(store, workerId, leaseTtl, inFlight, interrupted, cancelled, leaseLost);
     }
 
     /**
@@ -161,7 +147,7 @@ public final class EngineWorker implements AutoCloseable {
         // First, so that a store that cannot subscribe leaves no threads behind; notices are ignored
         // until running, and the loop looks for work as it starts anyway.
         try {
-            subscription = store.subscribe(notices);
+            subscription = store.subscribe(schedule);
         } catch (IllegalStateException e) {
             throw new IllegalStateException("worker " + workerId + " (" + threads + " threads) cannot start: "
                     + e.getMessage(), e);
@@ -169,13 +155,50 @@ public final class EngineWorker implements AutoCloseable {
         runners = Executors.newFixedThreadPool(threads, named("flowmonkey-run-" + workerId));
         timers = Executors.newSingleThreadScheduledExecutor(named("flowmonkey-timer-" + workerId));
         long renewEvery = Math.max(1, leaseTtl.toMillis() / 3);
-        timers.scheduleAtFixedRate(this::heartbeat, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
+        timers.scheduleAtFixedRate(leases::heartbeat, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
         running = true;
         loop = named("flowmonkey-claim-" + workerId).newThread(this::claimLoop);
         loop.start();
         LOG.info("Worker {} started: {} threads, poll every {}, lease {}, flows {}", workerId, threads, pollInterval,
                 leaseTtl, served());
         return this;
+    }
+
+    /**
+     * Runs one pass on the calling thread, for tests (db-scheduler's {@code ManualScheduler} idea):
+     * claims up to {@code threads} due executions in one statement, as the background loop would, runs
+     * each one it claimed on the calling thread in turn (until it waits, ends, or reaches the engine's
+     * step limit), and returns what the pass did. Due work claimed by nobody else is all a pass sees:
+     * call it again to run what a pass made due, such as a timed wait whose time has come.
+     *
+     * <p>Nothing runs in the background: no notices, no poll, no lease renewal. A step that takes
+     * longer than {@code leaseTtl} may lose its lease, and then its save is refused and counted in
+     * {@link WorkerStats#leaseLost()}. For a worker that is not started; synchronized with
+     * {@link #start()}.
+     *
+     * @return the counters of this pass alone ({@code wakeupsBy*} and {@code inFlight} are 0)
+     * @throws IllegalStateException if the worker was started
+     * @throws io.flowmonkey.execution.StoreException if the claim fails
+     */
+    public synchronized WorkerStats runOnce() {
+        if (loop != null) {
+            throw new IllegalStateException("worker " + workerId + " was started; runOnce() is for a worker that is "
+                    + "not, so that no background pass claims beside it");
+        }
+        WorkerStats before = stats();
+        LeasingExecutionStore.Claim claim = store.claimDue(workerId, served(), leaseTtl, threads);
+        reportSetAside(claim.setAside());
+        for (Execution e : claim.executions()) {
+            claimed.incrementAndGet();
+            inFlight.add(e.id());
+            runClaimed(e);
+        }
+        WorkerStats after = stats();
+        return new WorkerStats(after.claimed() - before.claimed(), after.completed() - before.completed(),
+                after.failed() - before.failed(), after.cancelled() - before.cancelled(),
+                after.waited() - before.waited(), after.interrupted() - before.interrupted(),
+                after.errors() - before.errors(), after.leaseLost() - before.leaseLost(),
+                after.setAside() - before.setAside(), 0, 0, 0, 0);
     }
 
     /**
@@ -207,7 +230,7 @@ public final class EngineWorker implements AutoCloseable {
             running = false;
             claimer = loop;
         }
-        schedule.wake(Wake.NOTICE);
+        schedule.wake(WakeSignals.Wake.NOTICE);
         subscription.close();
         join(claimer);
         runners.shutdown();
@@ -216,22 +239,19 @@ public final class EngineWorker implements AutoCloseable {
                 Set<String> unfinished = new HashSet<>(inFlight);
                 LOG.warn("Worker {}: {} execution(s) still running after {}; revoking their leases and interrupting "
                         + "them", workerId, unfinished.size(), shutdownTimeout);
-                // Before the interrupt: a handler that swallows it and returns must find its save refused.
-                revoking = true;
-                revoke(unfinished);
+                leases.revokeStillRunning(unfinished);
                 runners.shutdownNow();
                 runners.awaitTermination(shutdownTimeout.toMillis(), TimeUnit.MILLISECONDS);
             }
         } catch (InterruptedException e) {
-            revoking = true;
-            revoke(new HashSet<>(inFlight));
+            leases.revokeStillRunning(new HashSet<>(inFlight));
             runners.shutdownNow();
             Thread.currentThread().interrupt();
         }
         timers.shutdownNow();
-        retryRevocations();
-        if (!pendingRevocations.isEmpty()) {
-            LOG.warn("Worker {} could not revoke {} lease(s); they expire in {}", workerId, pendingRevocations.size(),
+        leases.retryRevocations();
+        if (leases.pendingRevocations() > 0) {
+            LOG.warn("Worker {} could not revoke {} lease(s); they expire in {}", workerId, leases.pendingRevocations(),
                     leaseTtl);
         }
         LOG.info("Worker {} stopped: {}", workerId, stats());
@@ -293,8 +313,8 @@ public final class EngineWorker implements AutoCloseable {
                 dueButNotClaimed = refreshNextWake(flows, batch.isEmpty(), dueButNotClaimed);
             }
             long pollAt = System.nanoTime() + pollInterval.toNanos();
-            Wake reason = schedule.await(pollAt);
-            while (reason == Wake.REFRESH && running) {
+            WakeSignals.Wake reason = schedule.await(pollAt);
+            while (reason == WakeSignals.Wake.REFRESH && running) {
                 // A wait was saved: only the time to sleep until may have changed.
                 dueButNotClaimed = refreshNextWake(served(), false, 0);
                 reason = schedule.await(pollAt);
@@ -325,12 +345,12 @@ public final class EngineWorker implements AutoCloseable {
         }
         long now = System.nanoTime();
         if (until.isEmpty()) {
-            schedule.armDeadline(NEVER);
+            schedule.armDeadline(WakeSignals.NEVER);
             return 0;
         }
         if (until.get().compareTo(pollInterval) > 0) {
             // Not before the next poll, which looks again anyway.
-            schedule.armDeadline(NEVER);
+            schedule.armDeadline(WakeSignals.NEVER);
             return 0;
         }
         long delay = until.get().toNanos();
@@ -339,7 +359,7 @@ public final class EngineWorker implements AutoCloseable {
             return 0;
         }
         int streak = claimedNothing ? dueButNotClaimed + 1 : 0;
-        schedule.armDeadline(streak > 1 ? now + LOOK_AGAIN_AFTER.toNanos() : now);
+        schedule.armDeadline(streak > 1 ? now + WakeSignals.LOOK_AGAIN_AFTER.toNanos() : now);
         return streak;
     }
 
@@ -380,7 +400,7 @@ public final class EngineWorker implements AutoCloseable {
             // execution found nothing to claim; look again once it has left inFlight (see finally).
             lookAgain = result.status() == ExecutionStatus.WAITING && Engine.awaitsSignal(result);
         } catch (ConcurrentUpdateException e) {
-            explainLoss(id, "its step result was not saved");
+            leases.explainLoss(id, "its step result was not saved");
         } catch (CancellationException e) {
             interrupted.incrementAndGet();
             LOG.info("Worker {} interrupted execution {} while stopping; its step was not saved", workerId, id);
@@ -404,90 +424,13 @@ public final class EngineWorker implements AutoCloseable {
             }
         } finally {
             inFlight.remove(id);
-            unrenewed.remove(id);
-            reported.remove(id);
+            leases.released(id);
             if (backlog) {
                 schedule.wake(null);
             }
             if (lookAgain) {
                 // After inFlight no longer holds it, so that claiming it again here cannot be undone above.
-                notices.onDue(id, null);
-            }
-        }
-    }
-
-    /**
-     * Tells why an execution this worker runs was saved by someone else, counts it and logs it once: a
-     * user's cancel is an ordinary event, a lease taken over is not.
-     */
-    private void explainLoss(String id, String consequence) {
-        if (revoking) {
-            interrupted.incrementAndGet();
-            LOG.info("Worker {} revoked its lease on execution {} while stopping; {}", workerId, id, consequence);
-            return;
-        }
-        Execution stored;
-        try {
-            stored = store.load(id).orElse(null);
-        } catch (RuntimeException e) {
-            stored = null;
-        }
-        Cancellation cancel = stored == null ? null : stored.cancellation();
-        boolean alreadyReported = !reported.add(id);
-        if (cancel != null && (stored.status() == ExecutionStatus.CANCELLING
-                || stored.status() == ExecutionStatus.CANCELLED)) {
-            if (!alreadyReported) {
-                cancelled.incrementAndGet();
-                LOG.info("Worker {}: execution {} was cancelled ({}: {}) while this worker ran it; {}", workerId, id,
-                        cancel.source(), cancel.reason(), consequence);
-            }
-        } else if (!alreadyReported) {
-            leaseLost.incrementAndGet();
-            LOG.warn("Worker {} lost execution {} to {}; {}", workerId, id, stored != null
-                    && stored.leaseOwner() != null ? "worker " + stored.leaseOwner() : "another writer", consequence);
-        }
-    }
-
-    private void heartbeat() {
-        renewLeases();
-        retryRevocations();
-    }
-
-    private void revoke(Set<String> ids) {
-        if (ids.isEmpty()) {
-            return;
-        }
-        try {
-            store.revokeLeases(workerId, ids);
-            pendingRevocations.removeAll(ids);
-        } catch (RuntimeException e) {
-            pendingRevocations.addAll(ids);
-            LOG.warn("Worker {} could not revoke {} lease(s) yet: {}", workerId, ids.size(), e.getMessage());
-        }
-    }
-
-    private void retryRevocations() {
-        revoke(new HashSet<>(pendingRevocations));
-    }
-
-    private void renewLeases() {
-        Set<String> held = new HashSet<>(inFlight);
-        if (held.isEmpty()) {
-            return;
-        }
-        Set<String> renewed;
-        try {
-            renewed = store.renewLeases(workerId, held, leaseTtl);
-        } catch (RuntimeException e) {
-            LOG.warn("Worker {} could not renew {} lease(s): {}", workerId, held.size(), e.getMessage());
-            return;
-        }
-        for (String id : held) {
-            // A run's own final save gives its lease up too; one still in flight a heartbeat later has lost it.
-            if (renewed.contains(id) || !inFlight.contains(id)) {
-                unrenewed.remove(id);
-            } else if (!unrenewed.add(id)) {
-                explainLoss(id, "its next save will fail");
+                schedule.onDue(id, null);
             }
         }
     }
@@ -511,135 +454,6 @@ public final class EngineWorker implements AutoCloseable {
             t.setDaemon(true);
             return t;
         };
-    }
-
-    /** Why the claim loop woke up. */
-    private enum Wake {
-        /** A notice of work due now, or the look again shortly after one. */
-        NOTICE,
-        /** A wait was saved: the next wake-up may be sooner. */
-        REFRESH,
-        /** The earliest known wake-up time came. */
-        DEADLINE,
-        /** The poll interval passed. */
-        POLL
-    }
-
-    /**
-     * What the claim loop sleeps until: a notice, the next known wake-up time, a second look after a
-     * notice, or the poll interval, whichever comes first. Times are {@link System#nanoTime()}.
-     */
-    private final class WakeSchedule {
-        // A lock and condition rather than a monitor: Condition.awaitNanos parks for the time asked,
-        // where Object.wait rounds up to the next millisecond.
-        private final ReentrantLock lock = new ReentrantLock();
-        private final Condition changed = lock.newCondition();
-        private Wake pending;
-        private long deadline = NEVER;
-        private long lookAgain = NEVER;
-
-        void armDeadline(long at) {
-            lock.lock();
-            try {
-                deadline = at;
-            } finally {
-                lock.unlock();
-            }
-        }
-
-        void lookAgainAt(long at) {
-            lock.lock();
-            try {
-                lookAgain = Math.min(lookAgain, at);
-            } finally {
-                lock.unlock();
-            }
-        }
-
-        /** Wakes the loop; a null reason only lets it re-check what it waits for. */
-        void wake(Wake reason) {
-            lock.lock();
-            try {
-                if (reason != null && (pending == null || reason.ordinal() < pending.ordinal())) {
-                    pending = reason;
-                }
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
-        }
-
-        /** Sleeps until woken, a known time comes, or {@code pollAt}; returns why. */
-        Wake await(long pollAt) {
-            lock.lock();
-            try {
-                while (running) {
-                    if (pending != null) {
-                        Wake why = pending;
-                        pending = null;
-                        return why;
-                    }
-                    long now = System.nanoTime();
-                    if (deadline != NEVER && now - deadline >= 0) {
-                        deadline = NEVER;
-                        return Wake.DEADLINE;
-                    }
-                    if (lookAgain != NEVER && now - lookAgain >= 0) {
-                        lookAgain = NEVER;
-                        return Wake.NOTICE;
-                    }
-                    if (now - pollAt >= 0) {
-                        return Wake.POLL;
-                    }
-                    changed.awaitNanos(Math.min(pollAt, Math.min(deadline, lookAgain)) - now);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                running = false;
-            } finally {
-                lock.unlock();
-            }
-            return Wake.POLL;
-        }
-
-        /** Sleeps until {@code done} holds, re-checked whenever woken and at least every {@code pollNanos}. */
-        void awaitUntil(BooleanSupplier done, long pollNanos) {
-            lock.lock();
-            try {
-                while (!done.getAsBoolean()) {
-                    changed.awaitNanos(pollNanos);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                running = false;
-            } finally {
-                lock.unlock();
-            }
-        }
-    }
-
-    /** Turns notices of due work into wake-ups of the claim loop. */
-    private final class Notices implements LeasingExecutionStore.DueWorkListener {
-        @Override
-        public void onDue(String executionId, Instant wakeAt) {
-            if (!running) {
-                return;
-            }
-            if (wakeAt == null) {
-                // One notice may stand for pending executions of transactions that committed beside the
-                // one that sent it (the store coalesces them), and just after it: look again for those.
-                schedule.lookAgainAt(System.nanoTime() + LOOK_AGAIN_AFTER.toNanos());
-                schedule.wake(Wake.NOTICE);
-            } else {
-                // The loop asks the store, whose clock decides when it is due, how long to sleep now.
-                schedule.wake(Wake.REFRESH);
-            }
-        }
-
-        @Override
-        public void onMissedNotices() {
-            schedule.wake(Wake.NOTICE);
-        }
     }
 
     /** Configures an {@link EngineWorker}. Each setter checks its argument. Not thread-safe. */
@@ -667,10 +481,7 @@ public final class EngineWorker implements AutoCloseable {
          * @return this builder
          */
         public Builder workerId(String workerId) {
-            if (workerId == null || workerId.isBlank()) {
-                throw new IllegalArgumentException("workerId must be a non-blank string, got "
-                        + (workerId == null ? "null" : "'" + workerId + "'"));
-            }
+            Arguments.nonBlank(workerId, "workerId");
             this.workerId = workerId;
             return this;
         }
@@ -682,9 +493,7 @@ public final class EngineWorker implements AutoCloseable {
          * @return this builder
          */
         public Builder threads(int threads) {
-            if (threads < 1) {
-                throw new IllegalArgumentException("threads must be at least 1, got " + threads);
-            }
+            Arguments.atLeastOne(threads, "threads");
             this.threads = threads;
             return this;
         }

@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import io.flowmonkey.internal.Arguments;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -41,10 +42,7 @@ public final class Flow {
                     + (id == null ? "null" : "'" + Diagnostics.id(id) + "'"));
         }
         Options.storableText(id, "flow id");
-        if (version == null || version.isBlank()) {
-            throw new IllegalArgumentException("version of flow '" + Diagnostics.id(id)
-                    + "' must be a non-blank string, got " + (version == null ? "null" : "'" + version + "'"));
-        }
+        Arguments.nonBlank(version, "version of flow '" + Diagnostics.id(id) + "'");
         Options.storableText(version, "version of flow '" + Diagnostics.id(id) + "'");
         return new Builder(id, version);
     }

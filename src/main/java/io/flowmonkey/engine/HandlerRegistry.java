@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import io.flowmonkey.internal.Arguments;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -27,10 +28,7 @@ public final class HandlerRegistry {
      * @throws IllegalArgumentException if the type is blank or already has a handler
      */
     public HandlerRegistry register(String handlerType, StepHandler handler) {
-        if (handlerType == null || handlerType.isBlank()) {
-            throw new IllegalArgumentException("handler type must be a non-blank string, got "
-                    + (handlerType == null ? "null" : "'" + handlerType + "'"));
-        }
+        Arguments.nonBlank(handlerType, "handler type");
         Objects.requireNonNull(handler, () -> "handler for type '" + handlerType + "' must not be null");
         if (handlers.putIfAbsent(handlerType, handler) != null) {
             throw new IllegalArgumentException("handler type '" + handlerType + "' already has a handler");

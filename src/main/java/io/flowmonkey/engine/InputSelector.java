@@ -2,6 +2,7 @@ package io.flowmonkey.engine;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flowmonkey.internal.Arguments;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -202,11 +203,7 @@ public final class InputSelector {
     }
 
     private static String requireText(String value, String what) {
-        if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException(what + " must be a non-blank string, got "
-                    + (value == null ? "null" : "'" + value + "'"));
-        }
-        return value;
+        return Arguments.nonBlank(value, what);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import io.flowmonkey.internal.Arguments;
 import java.time.Duration;
 
 /** Argument checks shared by the option builders. */
@@ -42,15 +43,12 @@ final class Options {
         if (s == null) {
             return null;
         }
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            boolean bad = c == '\u0000'
-                    || Character.isHighSurrogate(c) && (i + 1 == s.length() || !Character.isLowSurrogate(s.charAt(i + 1)))
-                    || Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
-            if (bad) {
-                throw new IllegalArgumentException(name + " must not contain U+0000 or an unpaired surrogate, got '"
-                        + Diagnostics.id(s) + "' (character " + i + ")");
-            }
+        int nul = s.indexOf('\u0000');
+        int surrogate = Arguments.unpairedSurrogate(s);
+        int bad = nul < 0 ? surrogate : surrogate < 0 ? nul : Math.min(nul, surrogate);
+        if (bad >= 0) {
+            throw new IllegalArgumentException(name + " must not contain U+0000 or an unpaired surrogate, got '"
+                    + Diagnostics.id(s) + "' (character " + bad + ")");
         }
         return s;
     }

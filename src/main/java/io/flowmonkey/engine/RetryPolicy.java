@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import io.flowmonkey.internal.Arguments;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -119,9 +120,7 @@ public final class RetryPolicy {
      * @throws IllegalArgumentException if {@code failedAttempt} is less than 1
      */
     public Duration backoffAfter(int failedAttempt) {
-        if (failedAttempt < 1) {
-            throw new IllegalArgumentException("failed attempt must be at least 1, got " + failedAttempt);
-        }
+        Arguments.atLeastOne(failedAttempt, "failed attempt");
         double millis = backoff.toMillis() * Math.pow(multiplier, failedAttempt - 1);
         // Comparing as doubles first keeps a huge exponent from overflowing the long conversion.
         return millis >= maxBackoff.toMillis() ? maxBackoff : Duration.ofMillis((long) millis);
@@ -165,9 +164,7 @@ public final class RetryPolicy {
          * @throws IllegalArgumentException if less than 1
          */
         public Builder maxAttempts(int maxAttempts) {
-            if (maxAttempts < 1) {
-                throw new IllegalArgumentException("maxAttempts must be at least 1, got " + maxAttempts);
-            }
+            Arguments.atLeastOne(maxAttempts, "maxAttempts");
             this.maxAttempts = maxAttempts;
             return this;
         }

@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import io.flowmonkey.internal.Arguments;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -167,11 +168,7 @@ public final class Step {
     }
 
     private static String requireText(String value, String what) {
-        if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException(what + " must be a non-blank string, got "
-                    + (value == null ? "null" : "'" + value + "'"));
-        }
-        return Options.storableText(value, what);
+        return Options.storableText(Arguments.nonBlank(value, what), what);
     }
 
     /** Builds a {@link Step}; each setter checks its argument. Not thread-safe. */

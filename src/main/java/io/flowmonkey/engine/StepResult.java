@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import io.flowmonkey.internal.Arguments;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -147,10 +148,7 @@ public sealed interface StepResult {
          * @param retryable false if the step's {@link RetryPolicy} must not retry it
          */
         public Failure {
-            if (code == null || code.isBlank()) {
-                throw new IllegalArgumentException("failure code must be a non-blank string, got "
-                        + (code == null ? "null" : "'" + code + "'"));
-            }
+            Arguments.nonBlank(code, "failure code");
         }
 
         /**

@@ -1,5 +1,6 @@
 package io.flowmonkey.execution;
 
+import io.flowmonkey.internal.json.Values;
 import java.time.Instant;
 
 /**

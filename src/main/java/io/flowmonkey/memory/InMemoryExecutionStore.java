@@ -14,6 +14,7 @@ import io.flowmonkey.execution.Page;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.StoreException;
+import io.flowmonkey.internal.Arguments;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -211,26 +212,11 @@ public final class InMemoryExecutionStore implements SignalStore {
 
     /** Refuses, as the PostgreSQL store does, a lookup by a string that no execution could hold. */
     private static String requireText(String value, String field) {
-        if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException(field + " must be a non-blank string, got "
-                    + (value == null ? "null" : "'" + value + "'"));
-        }
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                throw new IllegalArgumentException(field + " must not contain an unpaired surrogate, got one at index "
-                        + i + "; no execution can hold it");
-            }
-        }
-        return value;
+        return Arguments.encodableText(value, field);
     }
 
     private List<Execution> find(Predicate<Execution> filter, Comparator<Execution> order, int limit) {
-        if (limit < 1) {
-            throw new IllegalArgumentException("limit must be at least 1, got " + limit);
-        }
+        Arguments.atLeastOne(limit, "limit");
         return rows.values().stream().filter(filter).sorted(order).limit(limit).toList();
     }
 
@@ -257,9 +243,7 @@ public final class InMemoryExecutionStore implements SignalStore {
     public List<Signal> findSignals(String executionId, String name, int limit) {
         requireText(executionId, "executionId");
         requireText(name, "signal name");
-        if (limit < 1) {
-            throw new IllegalArgumentException("limit must be at least 1, got " + limit);
-        }
+        Arguments.atLeastOne(limit, "limit");
         synchronized (writeLock) {
             return signals.stream().filter(s -> s.executionId().equals(executionId) && s.name().equals(name))
                     .limit(limit).toList();

@@ -21,6 +21,7 @@ import io.flowmonkey.execution.Page;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.StoreException;
+import io.flowmonkey.internal.Arguments;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -561,7 +562,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     @Override
     public List<Execution> findByStatus(ExecutionStatus status, int limit) {
         Objects.requireNonNull(status, "status must not be null");
-        requireLimit(limit);
+        Arguments.atLeastOne(limit, "limit");
         return query(null, "findByStatus", sql.findByStatus, ps -> {
             ps.setString(1, status.wireName());
             ps.setInt(2, limit);
@@ -572,7 +573,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     public List<Execution> findByTenant(String tenantId, int limit) {
         Objects.requireNonNull(tenantId, "tenantId must not be null");
         requireNoNul(tenantId, "tenantId");
-        requireLimit(limit);
+        Arguments.atLeastOne(limit, "limit");
         return query(null, "findByTenant", sql.findByTenant, ps -> {
             ps.setString(1, tenantId);
             ps.setInt(2, limit);
@@ -582,7 +583,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     @Override
     public List<Execution> findWakeReady(Instant now, int limit) {
         Objects.requireNonNull(now, "now must not be null");
-        requireLimit(limit);
+        Arguments.atLeastOne(limit, "limit");
         // Stored times are epoch millis, so a later or earlier instant compares as the end of that range.
         long nowMillis = now.isAfter(LATEST) ? Long.MAX_VALUE : now.isBefore(EARLIEST) ? Long.MIN_VALUE
                 : now.toEpochMilli();
@@ -690,7 +691,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         requireId(workerId, "workerId");
         requireFlows(flows);
         long ttl = requireLease(leaseTtl);
-        requireLimit(limit);
+        Arguments.atLeastOne(limit, "limit");
         if (flows.isEmpty()) {
             return new Claim(List.of(), List.of());
         }
@@ -800,7 +801,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
 
     @Override
     public List<SetAside> findSetAside(int limit) {
-        requireLimit(limit);
+        Arguments.atLeastOne(limit, "limit");
         return withConnection(null, "findSetAside", c -> {
             try (PreparedStatement ps = c.prepareStatement(sql.findSetAside)) {
                 ps.setInt(1, limit);
@@ -1051,10 +1052,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     }
 
     private static void requireId(String value, String field) {
-        if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException(field + " must be a non-blank string, got "
-                    + (value == null ? "null" : "'" + value + "'"));
-        }
+        Arguments.nonBlank(value, field);
         requireNoNul(value, field);
     }
 
@@ -1067,14 +1065,10 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
             throw new IllegalArgumentException(field + " must not contain the NUL character U+0000, got '"
                     + value.replace("\0", "\\u0000") + "'");
         }
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                throw new IllegalArgumentException(field + " must not contain an unpaired surrogate, got one at index "
-                        + i + "; UTF-8 cannot encode it, and no execution can hold it");
-            }
+        int bad = Arguments.unpairedSurrogate(value);
+        if (bad >= 0) {
+            throw new IllegalArgumentException(field + " must not contain an unpaired surrogate, got one at index "
+                    + bad + "; UTF-8 cannot encode it, and no execution can hold it");
         }
     }
 
@@ -1084,12 +1078,6 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
             requireId(id, field + " element");
         }
         return ids;
-    }
-
-    private static void requireLimit(int limit) {
-        if (limit < 1) {
-            throw new IllegalArgumentException("limit must be at least 1, got " + limit);
-        }
     }
 
     @FunctionalInterface
@@ -1151,7 +1139,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     public List<Signal> findSignals(String executionId, String name, int limit) {
         requireId(executionId, "executionId");
         requireId(name, "signal name");
-        requireLimit(limit);
+        Arguments.atLeastOne(limit, "limit");
         return withConnection(executionId, "findSignals", c -> {
             try (PreparedStatement ps = c.prepareStatement(sql.findSignals())) {
                 ps.setString(1, executionId);

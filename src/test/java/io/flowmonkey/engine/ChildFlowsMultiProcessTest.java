@@ -1,5 +1,7 @@
 package io.flowmonkey.engine;
 
+import static io.flowmonkey.testing.Await.awaitFileContains;
+import static io.flowmonkey.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
@@ -22,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -29,6 +32,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Child flows under four workers, two of them in JVMs of their own, one of which is killed with
  * SIGKILL while it runs children: every parent still ends with its three children's outputs.
  */
+@Tag("slow")
 class ChildFlowsMultiProcessTest {
 
     @RegisterExtension
@@ -42,7 +46,7 @@ class ChildFlowsMultiProcessTest {
 
     @BeforeEach
     void freshTables() throws SQLException {
-        PG.execute("TRUNCATE executions, executions_signals");
+        PG.truncate("executions", "executions_signals");
         PG.execute("DROP TABLE IF EXISTS handler_log");
         PG.execute("CREATE TABLE handler_log (execution_id TEXT NOT NULL, worker_id TEXT NOT NULL)");
     }
@@ -112,12 +116,12 @@ class ChildFlowsMultiProcessTest {
             creator.create(ChildFlows.PARENT, Map.of("n", n));
         }
 
-        EngineWorkerTest.awaitTrue(Duration.ofSeconds(40), () -> count(
+        awaitTrue(Duration.ofSeconds(40), () -> count(
                 "SELECT count(*) FROM handler_log WHERE worker_id = 'doomed'") >= 20);
         doomed.destroyForcibly(); // SIGKILL: its leases simply stop being renewed
         assertThat(doomed.waitFor(10, TimeUnit.SECONDS)).isTrue();
 
-        EngineWorkerTest.awaitTrue(Duration.ofSeconds(60), () -> count(
+        awaitTrue(Duration.ofSeconds(60), () -> count(
                 "SELECT count(*) FROM executions WHERE parent_execution_id IS NULL AND status = 'completed'") == PARENTS);
         survivor.getOutputStream().close();
         assertThat(survivor.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -157,13 +161,7 @@ class ChildFlowsMultiProcessTest {
     }
 
     private static void awaitReady(String workerId) throws InterruptedException {
-        Path log = Path.of("target", "worker-processes", "fanout-" + workerId + ".log");
-        EngineWorkerTest.awaitTrue(Duration.ofSeconds(60), () -> {
-            try {
-                return Files.exists(log) && Files.readString(log).contains("READY " + workerId);
-            } catch (IOException e) {
-                return false;
-            }
-        });
+        awaitFileContains(Path.of("target", "worker-processes", "fanout-" + workerId + ".log"), "READY " + workerId,
+                Duration.ofSeconds(60));
     }
 }

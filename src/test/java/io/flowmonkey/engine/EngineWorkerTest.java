@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import static io.flowmonkey.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -26,7 +27,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -41,7 +41,7 @@ class EngineWorkerTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
     }
 
     @Test
@@ -222,7 +222,9 @@ class EngineWorkerTest {
             return StepResult.success("stale");
         }, Duration.ofMillis(300));
         String id = stalled.create(WorkerFlows.THREE_STEPS, Map.of()).execution().id();
-        try (EngineWorker loser = EngineWorker.builder(stalled).workerId("loser").pollInterval(Duration.ofMillis(100))
+        // A poll far beyond the test: the lease columns set below send no notice, so the loser does not
+        // look for work again and cannot race the taker to claim the execution back.
+        try (EngineWorker loser = EngineWorker.builder(stalled).workerId("loser").pollInterval(Duration.ofMinutes(10))
                 .build().start()) {
             assertThat(inStep.await(20, TimeUnit.SECONDS)).isTrue();
             // As if the loser had paused past its lease and someone else had claimed the execution.
@@ -324,17 +326,6 @@ class EngineWorkerTest {
 
     private static ExecutionStatus status(PgExecutionStore store, String id) {
         return store.load(id).orElseThrow().status();
-    }
-
-    /** Polls a condition; the bound keeps a broken worker from hanging the build. */
-    static void awaitTrue(Duration timeout, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("condition not met within " + timeout);
-            }
-            TimeUnit.MILLISECONDS.sleep(5);
-        }
     }
 
     private static void awaitListening(PgExecutionStore store) throws Exception {

@@ -1,6 +1,7 @@
 package io.flowmonkey.engine;
 
-import static io.flowmonkey.engine.EngineWorkerTest.awaitTrue;
+import static io.flowmonkey.testing.Await.awaitFileContains;
+import static io.flowmonkey.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flowmonkey.postgres.PgExecutionStore;
@@ -21,10 +22,12 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Workers in separate JVMs, started by the test, sharing one database. */
+@Tag("slow")
 class MultiProcessWorkerTest {
 
     @RegisterExtension
@@ -36,7 +39,7 @@ class MultiProcessWorkerTest {
 
     @BeforeEach
     void freshTables() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
         PG.execute("DROP TABLE IF EXISTS handler_log");
         PG.execute("CREATE TABLE handler_log (execution_id TEXT NOT NULL, step_id TEXT NOT NULL, worker_id TEXT NOT NULL)");
         store = new PgExecutionStore(PG.dataSource());
@@ -103,14 +106,8 @@ class MultiProcessWorkerTest {
     }
 
     private static void awaitReady(String workerId) throws InterruptedException {
-        Path log = Path.of("target", "worker-processes", workerId + ".log");
-        awaitTrue(Duration.ofSeconds(60), () -> {
-            try {
-                return Files.exists(log) && Files.readString(log).contains("READY " + workerId);
-            } catch (IOException e) {
-                return false;
-            }
-        });
+        awaitFileContains(Path.of("target", "worker-processes", workerId + ".log"), "READY " + workerId,
+                Duration.ofSeconds(60));
     }
 
     private void createExecutions(int n) {

@@ -17,7 +17,7 @@ class PgChildFlowsAndSignalsTest extends AbstractChildFlowsAndSignalsTest {
 
     @BeforeEach
     void emptyTables() throws SQLException {
-        PG.execute("TRUNCATE executions, executions_signals");
+        PG.truncate("executions", "executions_signals");
     }
 
     @Override

@@ -17,7 +17,7 @@ class PgEngineTest extends AbstractEngineTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
     }
 
     @Override

@@ -17,7 +17,7 @@ class PgOperateTest extends AbstractOperateTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
     }
 
     @Override

@@ -35,7 +35,7 @@ class PgStepOutcomeTest {
 
     @BeforeEach
     void setUp() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
         store = new PgExecutionStore(PG.dataSource());
         handlers = new HandlerRegistry();
         flows = new InMemoryFlowRegistry();

@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import static io.flowmonkey.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
@@ -34,7 +35,7 @@ class PoisonStepWorkerTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
     }
 
     @Test
@@ -77,7 +78,7 @@ class PoisonStepWorkerTest {
         }
         try (EngineWorker worker = EngineWorker.builder(engine).workerId("poison").threads(4)
                 .pollInterval(Duration.ofMillis(100)).leaseTtl(Duration.ofSeconds(10)).build().start()) {
-            assertTimeoutPreemptively(BOUND, () -> EngineWorkerTest.awaitTrue(BOUND, () -> ids.stream()
+            assertTimeoutPreemptively(BOUND, () -> awaitTrue(BOUND, () -> ids.stream()
                     .allMatch(id -> store.load(id).orElseThrow().status() == ExecutionStatus.FAILED)));
         } finally {
             ds.close();

@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import static io.flowmonkey.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
@@ -44,7 +45,7 @@ class SignalsAndResultsWorkerTest {
 
     @BeforeEach
     void setUp() throws SQLException {
-        PG.execute("TRUNCATE executions, executions_signals");
+        PG.truncate("executions", "executions_signals");
         ds = PG.newDataSource(16);
         handlers = new HandlerRegistry()
                 .register("await.go", ctx -> StepResult.awaitSignal("go", "waiting for go"))
@@ -137,7 +138,7 @@ class SignalsAndResultsWorkerTest {
             } finally {
                 pool.shutdownNow();
             }
-            EngineWorkerTest.awaitTrue(Duration.ofSeconds(50), () -> seen(engine, id).size() >= senders);
+            awaitTrue(Duration.ofSeconds(50), () -> seen(engine, id).size() >= senders);
         });
 
         List<?> seen = seen(engine, id);
@@ -181,7 +182,7 @@ class SignalsAndResultsWorkerTest {
                         return Instant.now();
                     });
                     // The bound is for a caller already waiting: its watch is in place before the end.
-                    EngineWorkerTest.awaitTrue(Duration.ofSeconds(10), () -> !store.findSignals(id,
+                    awaitTrue(Duration.ofSeconds(10), () -> !store.findSignals(id,
                             io.flowmonkey.execution.SignalStore.WATCH_END_SIGNAL, 1).isEmpty());
                     engine.signal(id, "go", Map.of("round", round));
                     Execution ended = engine.run(id).execution();
@@ -256,7 +257,7 @@ class SignalsAndResultsWorkerTest {
             ExecutorService pool = Executors.newSingleThreadExecutor();
             try {
                 Future<Execution> waiter = pool.submit(() -> engine.awaitEnd(watched, Duration.ofSeconds(30)));
-                EngineWorkerTest.awaitTrue(Duration.ofSeconds(10), () -> !store.findSignals(watched,
+                awaitTrue(Duration.ofSeconds(10), () -> !store.findSignals(watched,
                         io.flowmonkey.execution.SignalStore.WATCH_END_SIGNAL, 1).isEmpty());
                 engine.signal(unwatched, "go", Map.of());
                 engine.run(unwatched);   // ends first, unwatched
@@ -278,7 +279,7 @@ class SignalsAndResultsWorkerTest {
     }
 
     private static void awaitStatus(Engine engine, String id, ExecutionStatus status) {
-        assertTimeoutPreemptively(BOUND, () -> EngineWorkerTest.awaitTrue(Duration.ofSeconds(30),
+        assertTimeoutPreemptively(BOUND, () -> awaitTrue(Duration.ofSeconds(30),
                 () -> engine.get(id).orElseThrow().status() == status));
     }
 }

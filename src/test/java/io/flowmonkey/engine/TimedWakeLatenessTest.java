@@ -1,6 +1,6 @@
 package io.flowmonkey.engine;
 
-import static io.flowmonkey.engine.EngineWorkerTest.awaitTrue;
+import static io.flowmonkey.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
@@ -87,7 +87,7 @@ class TimedWakeLatenessTest {
         }
         List<Long> p99s = new ArrayList<>();
         for (int round = 1; round <= ROUNDS; round++) {
-            PG.execute("TRUNCATE executions");
+            PG.truncate("executions");
             claimLateness.clear();
             handlerLateness.clear();
             measureRound(wait, engineClock);

@@ -1,6 +1,6 @@
 package io.flowmonkey.engine;
 
-import static io.flowmonkey.engine.EngineWorkerTest.awaitTrue;
+import static io.flowmonkey.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -39,7 +39,7 @@ class WorkerHardeningTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
     }
 
     @Test

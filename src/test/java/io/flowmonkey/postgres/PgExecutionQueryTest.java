@@ -38,7 +38,7 @@ class PgExecutionQueryTest extends ExecutionQueryContract {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
     }
 
     @Override

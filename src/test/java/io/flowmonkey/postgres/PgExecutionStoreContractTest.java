@@ -16,7 +16,7 @@ class PgExecutionStoreContractTest extends ExecutionStoreContract {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
         store = new PgExecutionStore(PG.dataSource());
     }
 

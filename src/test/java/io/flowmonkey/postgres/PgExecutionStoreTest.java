@@ -45,7 +45,7 @@ class PgExecutionStoreTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
         store = new PgExecutionStore(PG.dataSource());
     }
 

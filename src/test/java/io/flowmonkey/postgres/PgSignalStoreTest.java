@@ -33,7 +33,7 @@ class PgSignalStoreTest extends SignalStoreContract {
 
     @BeforeEach
     void emptyTables() throws SQLException {
-        PG.execute("TRUNCATE executions, executions_signals");
+        PG.truncate("executions", "executions_signals");
         store = new PgExecutionStore(PG.dataSource());
     }
 

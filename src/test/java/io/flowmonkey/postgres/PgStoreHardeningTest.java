@@ -49,7 +49,7 @@ class PgStoreHardeningTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
         store = new PgExecutionStore(PG.dataSource());
     }
 

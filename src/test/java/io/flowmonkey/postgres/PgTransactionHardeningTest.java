@@ -34,7 +34,7 @@ class PgTransactionHardeningTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
         store = new PgExecutionStore(PG.dataSource());
     }
 

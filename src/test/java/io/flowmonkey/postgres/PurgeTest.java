@@ -36,7 +36,7 @@ class PurgeTest {
 
     @BeforeEach
     void emptyTable() throws SQLException {
-        PG.execute("TRUNCATE executions");
+        PG.truncate("executions");
         store = new PgExecutionStore(PG.dataSource(), PgStoreOptions.builder()
                 .clock(Clock.fixed(NOW, ZoneOffset.UTC)).build());
     }

@@ -33,6 +33,7 @@ import java.util.function.LongSupplier;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -47,6 +48,7 @@ import org.slf4j.LoggerFactory;
  * (logger {@code io.flowmonkey.postgres.QueryAtScaleTest}); bounds on time are generous, as the machine
  * is shared, but far below what a sequential scan of the table costs.
  */
+@Tag("slow")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class QueryAtScaleTest {
 

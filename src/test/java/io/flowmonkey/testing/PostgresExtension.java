@@ -131,6 +131,16 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
     }
 
     /**
+     * Empties tables of this class's database, so that each test starts from none of their rows.
+     *
+     * @param tables the tables, such as {@code executions}
+     * @throws SQLException if PostgreSQL refuses it
+     */
+    public void truncate(String... tables) throws SQLException {
+        execute("TRUNCATE " + String.join(", ", tables));
+    }
+
+    /**
      * Runs a query that returns one number.
      *
      * @param query the query

@@ -1,4 +1,4 @@
-package io.flowmonkey.execution;
+package io.flowmonkey.internal.json;
 
 import com.fasterxml.jackson.core.Version;
 import com.fasterxml.jackson.databind.BeanDescription;
@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.Module;
 import com.fasterxml.jackson.databind.deser.Deserializers;
 import com.fasterxml.jackson.databind.jsontype.TypeDeserializer;
 import com.fasterxml.jackson.databind.type.MapType;
+import io.flowmonkey.execution.Execution;
 import java.util.Map;
 
 /**

@@ -1,4 +1,4 @@
-package io.flowmonkey.execution;
+package io.flowmonkey.internal.json;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import io.flowmonkey.execution.Execution;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.flowmonkey.execution;
+package io.flowmonkey.internal.json;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;

@@ -1,5 +1,8 @@
-package io.flowmonkey.execution;
+package io.flowmonkey.internal.json;
 
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.InvalidFieldException;
+import io.flowmonkey.internal.Arguments;
 import java.lang.reflect.Array;
 import java.time.Instant;
 import java.util.AbstractList;
@@ -15,7 +18,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Checks and deep copies shared by the model. JSON-like values (maps, lists, scalars) are copied
+ * Checks and deep copies shared by the model ({@link io.flowmonkey.execution}); internal, not API. JSON-like values (maps, lists, scalars) are copied
  * into unmodifiable containers once; copying an already frozen container is free, so
  * {@code toBuilder().build()} stays cheap.
  *
@@ -26,7 +29,7 @@ import java.util.Set;
  * map or list that contains itself is reported as such). Depth counts as a JSON document of the
  * field's column does: a context map is at depth 1, {@code waitMetadata.data} at depth 2.
  */
-final class Values {
+public final class Values {
 
     /** Path segments kept in a message; a cycle would otherwise repeat its keys a thousand times. */
     private static final int MAX_PATH_SEGMENTS = 12;
@@ -34,53 +37,66 @@ final class Values {
     private Values() {
     }
 
-    static String requireText(String value, String field) {
+    /**
+     * A non-blank string without unpaired surrogates, for a field that belongs to no execution yet.
+     *
+     * @param value the value to check
+     * @param field the field, for the message
+     * @return the value
+     * @throws InvalidFieldException naming the field when the value is refused
+     */
+    public static String requireText(String value, String field) {
         return requireText(value, field, null);
     }
 
-    /** A non-blank string without unpaired surrogates; names the field and the execution otherwise. */
-    static String requireText(String value, String field, String executionId) {
+    /**
+     * A non-blank string without unpaired surrogates; names the field and the execution otherwise.
+     *
+     * @param value the value to check
+     * @param field the field, for the message
+     * @param executionId the execution it belongs to, or null when not known yet
+     * @return the value
+     * @throws InvalidFieldException naming the field and the execution when the value is refused
+     */
+    public static String requireText(String value, String field, String executionId) {
         if (value == null || value.isBlank()) {
             throw new InvalidFieldException(field, executionId, "must be a non-blank string, got "
                     + (value == null ? "null" : "'" + value + "'"));
         }
-        int bad = unpairedSurrogate(value);
+        int bad = Arguments.unpairedSurrogate(value);
         if (bad >= 0) {
             throw new InvalidFieldException(field, executionId, unpairedMessage(value, bad));
         }
         return value;
     }
 
-    /** Null, or a non-blank string; names the field and the execution when neither. */
-    static String optionalText(String value, String field, String executionId) {
+    /**
+     * Null, or a non-blank string; names the field and the execution when neither.
+     *
+     * @param value the value to check, or null
+     * @param field the field, for the message
+     * @param executionId the execution it belongs to, or null when not known yet
+     * @return the value
+     * @throws InvalidFieldException naming the field and the execution when the value is refused
+     */
+    public static String optionalText(String value, String field, String executionId) {
         return value == null ? null : requireText(value, field, executionId);
     }
 
-    /** Null, or any string that UTF-8 can encode (blank is fine: a reason, a message). */
-    static String optionalString(String value, String field) {
-        int bad = value == null ? -1 : unpairedSurrogate(value);
+    /**
+     * Null, or any string that UTF-8 can encode (blank is fine: a reason, a message).
+     *
+     * @param value the value to check, or null
+     * @param field the field, for the message
+     * @return the value
+     * @throws InvalidFieldException naming the field when the value holds an unpaired surrogate
+     */
+    public static String optionalString(String value, String field) {
+        int bad = value == null ? -1 : Arguments.unpairedSurrogate(value);
         if (bad >= 0) {
             throw new InvalidFieldException(field, null, unpairedMessage(value, bad));
         }
         return value;
-    }
-
-    /**
-     * Returns the index of the first unpaired surrogate in {@code s}, or -1. Such a char cannot be
-     * encoded as UTF-8, so a store would write something else in its place.
-     */
-    static int unpairedSurrogate(String s) {
-        for (int i = 0, n = s.length(); i < n; i++) {
-            char c = s.charAt(i);
-            if (Character.isSurrogate(c)) {
-                if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
-                    i++;
-                } else {
-                    return i;
-                }
-            }
-        }
-        return -1;
     }
 
     private static String unpairedMessage(String s, int index) {
@@ -91,11 +107,13 @@ final class Values {
     /**
      * Truncates a time to the milliseconds it is stored as, keeping an instant that is already whole.
      *
+     * @param instant the time, or null
      * @param field the field, for the message
      * @param executionId the execution it belongs to, or null when not known yet
+     * @return the time in whole milliseconds, or null
      * @throws InvalidFieldException if epoch milliseconds cannot hold the time
      */
-    static Instant millis(Instant instant, String field, String executionId) {
+    public static Instant millis(Instant instant, String field, String executionId) {
         if (instant == null) {
             return null;
         }
@@ -111,14 +129,31 @@ final class Values {
         return instant.getNano() % 1_000_000 == 0 ? instant : Instant.ofEpochMilli(epochMilli);
     }
 
-    /** Copies a JSON object at depth 1 of its column; null becomes the empty object. */
-    static Map<String, Object> freezeObject(Map<String, ?> map, String field, String executionId) {
+    /**
+     * Copies a JSON object at depth 1 of its column; null becomes the empty object.
+     *
+     * @param map the object, or null
+     * @param field the field, for the message
+     * @param executionId the execution it belongs to, or null when not known yet
+     * @return a deep-immutable copy (the map itself when it is already frozen)
+     * @throws InvalidFieldException naming the path to the first value refused
+     */
+    public static Map<String, Object> freezeObject(Map<String, ?> map, String field, String executionId) {
         return freezeObject(map, field, executionId, 1);
     }
 
-    /** Copies a JSON object found at {@code depth} of its column's document; null becomes the empty object. */
+    /**
+     * Copies a JSON object found at {@code depth} of its column's document; null becomes the empty object.
+     *
+     * @param map the object, or null
+     * @param field the field, for the message
+     * @param executionId the execution it belongs to, or null when not known yet
+     * @param depth how deep the object sits in its column's document (1 for the column itself)
+     * @return a deep-immutable copy (the map itself when it is already frozen)
+     * @throws InvalidFieldException naming the path to the first value refused
+     */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> freezeObject(Map<String, ?> map, String field, String executionId, int depth) {
+    public static Map<String, Object> freezeObject(Map<String, ?> map, String field, String executionId, int depth) {
         return map == null || map.isEmpty() ? Map.of() : (Map<String, Object>) freezeJson(map, field, executionId, depth);
     }
 
@@ -128,9 +163,14 @@ final class Values {
      * recursion, so that nesting to the limit, and a value that contains itself, never overflow the
      * caller's thread stack, however small.
      *
+     * @param value the value, or null
+     * @param field the field, for the message
+     * @param executionId the execution it belongs to, or null when not known yet
+     * @param depth how deep the value sits in its column's document
+     * @return a deep-immutable copy (the value itself when it is a scalar or already frozen)
      * @throws InvalidFieldException naming the path to the first value refused
      */
-    static Object freezeJson(Object value, String field, String executionId, int depth) {
+    public static Object freezeJson(Object value, String field, String executionId, int depth) {
         ArrayDeque<Level> open = new ArrayDeque<>();
         Object current = value;
         int currentDepth = depth;
@@ -181,8 +221,16 @@ final class Values {
         return fresh.isEmpty() ? List.of() : new FrozenList<>(fresh, heightOf(fresh));
     }
 
-    /** Copies a list of the model's records (history); null becomes the empty list. */
-    static <T> List<T> freezeRecords(List<T> list, String field) {
+    /**
+     * Copies a list of the model's records (history); null becomes the empty list.
+     *
+     * @param <T> the record type
+     * @param list the list, or null
+     * @param field the field, for the message
+     * @return an unmodifiable copy (the list itself when it is already frozen)
+     * @throws InvalidFieldException naming the index of a null element
+     */
+    public static <T> List<T> freezeRecords(List<T> list, String field) {
         if (list == null || list.isEmpty()) {
             return List.of();
         }
@@ -219,7 +267,7 @@ final class Values {
     /** Checks a value that holds no containers to copy: a scalar, a frozen container, any other object. */
     private static Object freezeScalar(Object value, int depth) {
         if (value instanceof String s) {
-            int bad = unpairedSurrogate(s);
+            int bad = Arguments.unpairedSurrogate(s);
             if (bad >= 0) {
                 throw new Refused(unpairedMessage(s, bad));
             }
@@ -277,7 +325,7 @@ final class Values {
                     throw new Refused("has the key " + k + (k == null ? "" : " (a " + k.getClass().getName() + ")")
                             + "; JSON object keys are non-null strings, so it would be stored as another key");
                 }
-                int bad = unpairedSurrogate(name);
+                int bad = Arguments.unpairedSurrogate(name);
                 if (bad >= 0) {
                     throw new Refused("has a key that " + unpairedMessage(name, bad));
                 }
