@@ -433,7 +433,7 @@ public final class Engine {
      */
     private static void refuseResumeOfChildrenWait(Execution execution) {
         WaitMetadata wait = execution.waitMetadata();
-        if (wait != null && CHILD_ENDED.equals(wait.data().get(SIGNAL))) {
+        if (wait != null && CHILD_ENDED.equals(WakeInfo.of(wait).signal())) {
             throw new IllegalExecutionStateException(execution.id(), execution.status(), "execution "
                     + execution.id() + " waits at step '" + execution.currentStepId() + "' for its child executions; "
                     + "it continues when they end (cancel it to stop them all); the resume was refused");

@@ -1165,7 +1165,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
      */
     @Override
     public List<Execution> findSignalled(int limit) {
-        requireLimit(limit);
+        Arguments.atLeastOne(limit, "limit");
         return query(null, "findSignalled", sql.findSignalled(), ps -> ps.setInt(1, limit));
     }
 

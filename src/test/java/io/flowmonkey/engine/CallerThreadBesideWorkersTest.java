@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.postgres.PgExecutionStore;
+import io.flowmonkey.testing.Await;
 import io.flowmonkey.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.Map;
@@ -43,7 +44,7 @@ class CallerThreadBesideWorkersTest {
         try (EngineWorker worker = EngineWorker.builder(engine).threads(2).pollInterval(Duration.ofMillis(100))
                 .leaseTtl(Duration.ofSeconds(30)).build().start()) {
             String id = engine.create("caller-resume", Map.of()).execution().id();
-            assertTimeoutPreemptively(BOUND, () -> EngineWorkerTest.awaitTrue(BOUND,
+            assertTimeoutPreemptively(BOUND, () -> Await.awaitTrue(BOUND,
                     () -> engine.get(id).orElseThrow().status() == ExecutionStatus.WAITING));
 
             Execution done = assertTimeoutPreemptively(BOUND, () -> engine.resume(id, Map.of("ok", true)).execution());
@@ -71,7 +72,7 @@ class CallerThreadBesideWorkersTest {
         try (EngineWorker worker = EngineWorker.builder(engine).threads(2).pollInterval(Duration.ofMillis(100))
                 .leaseTtl(Duration.ofSeconds(30)).build().start()) {
             String id = engine.create("caller-retry", Map.of()).execution().id();
-            assertTimeoutPreemptively(BOUND, () -> EngineWorkerTest.awaitTrue(BOUND,
+            assertTimeoutPreemptively(BOUND, () -> Await.awaitTrue(BOUND,
                     () -> engine.get(id).orElseThrow().status() == ExecutionStatus.FAILED));
 
             Execution done = assertTimeoutPreemptively(BOUND, () -> engine.retry(id).execution());

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.postgres.PgExecutionStore;
+import io.flowmonkey.testing.Await;
 import io.flowmonkey.testing.PostgresExtension;
 import java.time.Duration;
 import java.util.Map;
@@ -42,7 +43,7 @@ class CorruptSignalWorkerTest {
 
         try (EngineWorker worker = EngineWorker.builder(engine).threads(2).pollInterval(Duration.ofMillis(100))
                 .leaseTtl(Duration.ofMillis(500)).build().start()) {
-            assertTimeoutPreemptively(BOUND, () -> EngineWorkerTest.awaitTrue(BOUND, () -> worker.stats().setAside() == 1));
+            assertTimeoutPreemptively(BOUND, () -> Await.awaitTrue(BOUND, () -> worker.stats().setAside() == 1));
             Thread.sleep(1_500);   // three lease periods: time enough to be claimed again, were it not set aside
 
             assertThat(worker.stats().setAside()).isEqualTo(1);

@@ -28,7 +28,7 @@ class EdgeInstantsTest {
 
     @BeforeEach
     void emptyTables() throws SQLException {
-        PG.execute("TRUNCATE executions, executions_signals");
+        PG.truncate("executions", "executions_signals");
         store = new PgExecutionStore(PG.dataSource());
         store.save(Execution.builder("e1", "f", "1").tenantId("t").build());
     }
