@@ -450,13 +450,13 @@ public final class ExecutionQuery {
         }
     }
 
+    private static final Instant LATEST = Instant.ofEpochMilli(Long.MAX_VALUE);
+    private static final Instant EARLIEST = Instant.ofEpochMilli(Long.MIN_VALUE);
+
     /**
      * Collects the filters. Each setter checks its argument; setting a filter again replaces it.
      * Not thread-safe.
      */
-    private static final Instant LATEST = Instant.ofEpochMilli(Long.MAX_VALUE);
-    private static final Instant EARLIEST = Instant.ofEpochMilli(Long.MIN_VALUE);
-
     public static final class Builder {
         private final Set<ExecutionStatus> statuses = EnumSet.noneOf(ExecutionStatus.class);
         private String flowId;

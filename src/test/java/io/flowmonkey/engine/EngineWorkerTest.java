@@ -222,9 +222,9 @@ class EngineWorkerTest {
             return StepResult.success("stale");
         }, Duration.ofMillis(300));
         String id = stalled.create(WorkerFlows.THREE_STEPS, Map.of()).execution().id();
-        // A poll far beyond the test: the lease columns set below send no notice, so the loser does not
-        // look for work again and cannot race the taker to claim the execution back.
-        try (EngineWorker loser = EngineWorker.builder(stalled).workerId("loser").pollInterval(Duration.ofMinutes(10))
+        // The loser polls often: it may claim the execution back while its stalled run still holds a
+        // runner, and must then give it up rather than start a second run beside the first.
+        try (EngineWorker loser = EngineWorker.builder(stalled).workerId("loser").pollInterval(Duration.ofMillis(100))
                 .build().start()) {
             assertThat(inStep.await(20, TimeUnit.SECONDS)).isTrue();
             // As if the loser had paused past its lease and someone else had claimed the execution.
