@@ -68,8 +68,10 @@ final class Operations {
             }
             String flow = r.param("flow");
             String version = r.param("flowVersion");
-            if (flow != null) {
+            if (flow != null && version != null) {
                 b.flow(flow, version);
+            } else if (flow != null) {
+                b.flow(flow);
             } else if (version != null) {
                 throw new IllegalArgumentException("flowVersion needs flow");
             }
