@@ -103,7 +103,7 @@ class AdminConsoleBrowserTest {
     void log_in_filter_open_an_execution_and_cancel_it_through_the_confirmation() throws IOException {
         String t = tenant();
         fx.order(t);
-        fx.order(t);
+        Execution failed = fx.order(t);
         Execution held = fx.held(t);
         fx.held(tenant());
 
@@ -115,17 +115,18 @@ class AdminConsoleBrowserTest {
         assertThat(browser.findElement(By.tagName("h1")).getText()).isEqualTo("Executions");
 
         browser.findElement(By.id("f-tenant")).sendKeys(t);
+        browser.findElement(By.id("filter")).click();
+        assertThat(browser.findElements(By.cssSelector("#executions tbody tr"))).hasSize(3);
+        screenshot("console-list.png");
         new Select(browser.findElement(By.id("f-status"))).selectByValue("waiting");
         browser.findElement(By.id("filter")).click();
         var rows = browser.findElements(By.cssSelector("#executions tbody tr"));
         assertThat(rows).hasSize(1);
         assertThat(rows.get(0).getText()).contains(held.id()).contains("hold-flow@1").contains("waiting");
-        screenshot("console-list.png");
 
         browser.findElement(By.linkText(held.id())).click();
         assertThat(browser.findElement(By.id("context")).getText()).contains(SCRIPT);
         assertNoAlertAndNoScript();
-        screenshot("console-execution.png");
 
         browser.findElement(By.name("reason")).sendKeys("cancelled in the browser test");
         browser.findElement(By.id("action-cancel")).click();
@@ -136,6 +137,10 @@ class AdminConsoleBrowserTest {
         assertThat(browser.findElement(By.id("done")).getText()).contains("now cancelled");
         assertThat(browser.findElement(By.cssSelector(".st-cancelled")).getText()).isEqualTo("cancelled");
         assertThat(fx.store.load(held.id()).orElseThrow().cancellation().reason()).isEqualTo("cancelled in the browser test");
+
+        browser.get(url("/executions/" + failed.id()));
+        assertThat(browser.findElement(By.id("stack")).getText()).contains("card declined by the test bank");
+        screenshot("console-execution.png");
     }
 
     @Test
