@@ -30,7 +30,10 @@ import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The console in a real headless Chromium, driven by Selenium through Debian's chromedriver: log in,
@@ -111,28 +114,28 @@ class AdminConsoleBrowserTest {
         browser.get(url("/"));
         assertThat(browser.getCurrentUrl()).endsWith("/login");
         browser.findElement(By.name("token")).sendKeys(TOKEN);
-        browser.findElement(By.id("login")).click();
+        clickAndWait(By.id("login"));
         assertThat(browser.findElement(By.tagName("h1")).getText()).isEqualTo("Executions");
 
         browser.findElement(By.id("f-tenant")).sendKeys(t);
-        browser.findElement(By.id("filter")).click();
+        clickAndWait(By.id("filter"));
         assertThat(browser.findElements(By.cssSelector("#executions tbody tr"))).hasSize(3);
         screenshot("console-list.png");
         new Select(browser.findElement(By.id("f-status"))).selectByValue("waiting");
-        browser.findElement(By.id("filter")).click();
+        clickAndWait(By.id("filter"));
         var rows = browser.findElements(By.cssSelector("#executions tbody tr"));
         assertThat(rows).hasSize(1);
         assertThat(rows.get(0).getText()).contains(held.id()).contains("hold-flow@1").contains("waiting");
 
-        browser.findElement(By.linkText(held.id())).click();
+        clickAndWait(By.linkText(held.id()));
         assertThat(browser.findElement(By.id("context")).getText()).contains(SCRIPT);
         assertNoAlertAndNoScript();
 
         browser.findElement(By.name("reason")).sendKeys("cancelled in the browser test");
-        browser.findElement(By.id("action-cancel")).click();
+        clickAndWait(By.id("action-cancel"));
         assertThat(browser.findElement(By.tagName("h1")).getText()).isEqualTo("Confirm: cancel");
         assertThat(fx.store.load(held.id()).orElseThrow().status()).isEqualTo(ExecutionStatus.WAITING);
-        browser.findElement(By.id("confirm")).click();
+        clickAndWait(By.id("confirm"));
 
         assertThat(browser.findElement(By.id("done")).getText()).contains("now cancelled");
         assertThat(browser.findElement(By.cssSelector(".st-cancelled")).getText()).isEqualTo("cancelled");
@@ -159,10 +162,17 @@ class AdminConsoleBrowserTest {
         assertNoAlertAndNoScript();
     }
 
+    /** Clicks what submits a form or follows a link, and waits until the next page replaced this one. */
+    private static void clickAndWait(By by) {
+        WebElement page = browser.findElement(By.tagName("html"));
+        browser.findElement(by).click();
+        new WebDriverWait(browser, Duration.ofSeconds(30)).until(ExpectedConditions.stalenessOf(page));
+    }
+
     private static void login() {
         browser.get(url("/login"));
         browser.findElement(By.name("token")).sendKeys(TOKEN);
-        browser.findElement(By.id("login")).click();
+        clickAndWait(By.id("login"));
     }
 
     private static void assertNoAlertAndNoScript() {
