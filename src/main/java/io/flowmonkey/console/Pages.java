@@ -63,7 +63,11 @@ final class Pages {
 
     String list(Sessions.Session session, Request r, ExecutionQuery q, Page<Execution> page,
                 Map<ExecutionStatus, Operations.Count> counts) {
-        StringBuilder b = new StringBuilder("<h1>Executions</h1><div class=\"counts\">");
+        StringBuilder b = new StringBuilder();
+        if (r.param("done") != null) {
+            b.append("<div class=\"msg\" id=\"done\">").append(esc(r.param("done"))).append("</div>");
+        }
+        b.append("<h1>Executions</h1><div class=\"counts\">");
         counts.forEach((s, c) -> b.append("<div><span class=\"st st-").append(esc(s.wireName())).append("\">")
                 .append(esc(s.wireName())).append("</span> ").append(c.estimated() ? "about " : "")
                 .append(esc(String.format("%,d", c.value()))).append("</div>"));
