@@ -140,6 +140,12 @@ class AdminConsoleApiTest {
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("token");
         assertThatThrownBy(() -> AdminConsole.builder(fx.engine, fx.store).port(70_000))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("port");
+        assertThatThrownBy(() -> AdminConsole.builder(fx.engine, fx.store).token("sixteen chars ok"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("whitespace");
+        assertThatThrownBy(() -> AdminConsole.builder(fx.engine, fx.store).bindAddress(" "))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bind address");
+        assertThatThrownBy(() -> AdminConsole.builder(fx.engine, fx.store).sessionTtl(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("session TTL");
     }
 
     // ---- list, filters, paging, counts ----
