@@ -213,20 +213,28 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     /** A transaction inside the one open on {@link #bound}: a savepoint, undone when {@code work} fails. */
     private <T> T nested(Function<ExecutionStore, T> work) throws SQLException {
         refuseIfAborted();
-        Savepoint savepoint = bound.setSavepoint();
+        return underSavepoint(bound, () -> {
+            T result = work.apply(this);
+            refuseIfAborted();
+            return result;
+        });
+    }
+
+    /** Runs {@code block} under a savepoint of {@code c}'s open transaction, rolled back to when it fails. */
+    private static <T> T underSavepoint(Connection c, SqlBlock<T> block) throws SQLException {
+        Savepoint savepoint = c.setSavepoint();
         T result;
         try {
-            result = work.apply(this);
-            refuseIfAborted();
-        } catch (RuntimeException | Error e) {
+            result = block.run();
+        } catch (SQLException | RuntimeException | Error e) {
             try {
-                bound.rollback(savepoint);
+                c.rollback(savepoint);
             } catch (SQLException rollbackFailure) {
                 e.addSuppressed(rollbackFailure);
             }
             throw e;
         }
-        bound.releaseSavepoint(savepoint);
+        c.releaseSavepoint(savepoint);
         return result;
     }
 
@@ -1004,20 +1012,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
      */
     private static <T> T atomically(Connection c, SqlBlock<T> block) throws SQLException {
         if (!c.getAutoCommit()) {
-            Savepoint savepoint = c.setSavepoint();
-            T result;
-            try {
-                result = block.run();
-            } catch (SQLException | RuntimeException | Error e) {
-                try {
-                    c.rollback(savepoint);
-                } catch (SQLException rollbackFailure) {
-                    e.addSuppressed(rollbackFailure);
-                }
-                throw e;
-            }
-            c.releaseSavepoint(savepoint);
-            return result;
+            return underSavepoint(c, block);
         }
         c.setAutoCommit(false);
         T result;
