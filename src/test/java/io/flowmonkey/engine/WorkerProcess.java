@@ -1,6 +1,5 @@
 package io.flowmonkey.engine;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.flowmonkey.postgres.PgExecutionStore;
 import java.io.IOException;
@@ -28,15 +27,8 @@ public final class WorkerProcess {
      * @throws IOException if standard input fails
      */
     public static void main(String[] args) throws IOException {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(args[0]);
-        config.setUsername(args[1]);
-        config.setPassword(args[2]);
-        config.setMaximumPoolSize(8);
-        String workerId = args[3];
-        Duration lease = Duration.ofMillis(Long.parseLong(args[4]));
-        long pause = Long.parseLong(args[5]);
-        try (HikariDataSource ds = new HikariDataSource(config)) {
+        WorkerJvm.serve(args, Duration.ofMillis(200), (ds, workerId, a) -> {
+            long pause = Long.parseLong(a[5]);
             WorkerFlows flows = new WorkerFlows(ctx -> {
                 log(ds, ctx, workerId);
                 return null;
@@ -45,15 +37,8 @@ public final class WorkerProcess {
                 Thread.sleep(pause);
                 return StepResult.success("b");
             };
-            Engine engine = flows.engine(new PgExecutionStore(ds), slow, Duration.ofMillis(100));
-            try (EngineWorker worker = EngineWorker.builder(engine).workerId(workerId).threads(4)
-                    .pollInterval(Duration.ofMillis(200)).leaseTtl(lease).build().start()) {
-                System.out.println("READY " + workerId);
-                while (System.in.read() >= 0) {
-                    // Runs until the parent closes our standard input.
-                }
-            }
-        }
+            return flows.engine(new PgExecutionStore(ds), slow, Duration.ofMillis(100));
+        });
     }
 
     private static void log(HikariDataSource ds, StepContext ctx, String workerId) throws SQLException {
