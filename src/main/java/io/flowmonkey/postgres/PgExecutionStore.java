@@ -194,20 +194,12 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
 
     private static <T> T transaction(Connection c, PgExecutionStore tx, Function<ExecutionStore, T> work)
             throws SQLException {
-        c.setAutoCommit(false);
         tx.lastFailure = null;
-        T result;
-        try {
-            result = work.apply(tx);
+        return committed(c, () -> {
+            T result = work.apply(tx);
             tx.refuseIfAborted();
-            c.commit();
-        } catch (SQLException | RuntimeException | Error e) {
-            rollbackQuietly(c, e);
-            restoreAutoCommit(c, e);
-            throw e;
-        }
-        c.setAutoCommit(true);
-        return result;
+            return result;
+        });
     }
 
     /** A transaction inside the one open on {@link #bound}: a savepoint, undone when {@code work} fails. */
@@ -1011,9 +1003,11 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
      * transaction is open, so that a failure leaves that transaction as it was.
      */
     private static <T> T atomically(Connection c, SqlBlock<T> block) throws SQLException {
-        if (!c.getAutoCommit()) {
-            return underSavepoint(c, block);
-        }
+        return c.getAutoCommit() ? committed(c, block) : underSavepoint(c, block);
+    }
+
+    /** Runs {@code block} in a transaction of its own on {@code c}, in autocommit mode before and after. */
+    private static <T> T committed(Connection c, SqlBlock<T> block) throws SQLException {
         c.setAutoCommit(false);
         T result;
         try {
