@@ -100,10 +100,11 @@ import org.slf4j.MDC;
  * {@link Step#timeout()}; {@link #OUTPUT_NOT_STORABLE} when the store cannot hold what it returned;
  * {@link #INVALID_WAIT} when its wake-up falls outside what epoch milliseconds hold. Each failure then
  * follows the step's {@link RetryPolicy} and {@link Step#onFailure()}, so a poison step is tried
- * {@code maxAttempts} times and no more. Two things are not caught: a {@link VirtualMachineError} other
- * than {@code StackOverflowError} ({@code OutOfMemoryError}, {@code InternalError}), after which the JVM
- * may not be fit to save anything, and an interrupt of the calling thread (see {@link #run(String)});
- * both leave the step unsaved, to run again.
+ * {@code maxAttempts} times and no more. A handler's {@code OutOfMemoryError} is a {@link #HANDLER_ERROR}
+ * like any other: a handler that always exhausts the heap must not be retried for ever. What is not
+ * caught is an interrupt of the calling thread (see {@link #run(String)}), which leaves the step
+ * unsaved, to run again, and a failure of the save itself (an {@code OutOfMemoryError} while saving
+ * included), which reaches the caller.
  *
  * <h2>Logging</h2>
  * While a handler runs, the SLF4J MDC holds {@value #MDC_EXECUTION_ID}, {@value #MDC_FLOW_ID},
@@ -154,6 +155,8 @@ public final class Engine {
 
     /** The longest budget {@link Future#get} can take in nanoseconds. */
     private static final Duration MAX_NANOS = Duration.ofNanos(Long.MAX_VALUE);
+    /** How often a cancel loads and saves again when steps keep saving the execution meanwhile. */
+    private static final int CANCEL_ATTEMPTS = 20;
     /** How often a create retries when the holder of its key vanished between save and load. */
     private static final int CREATE_ATTEMPTS = 3;
 
@@ -370,8 +373,6 @@ public final class Engine {
      *     the handler of a step with a timeout, which is then interrupted too); nothing of that step is
      *     saved and it runs again on the next run
      * @throws io.flowmonkey.execution.StoreException if the store fails; steps saved before stay saved
-     * @throws VirtualMachineError other than {@link StackOverflowError}, thrown by a handler; nothing of
-     *     that step is saved
      */
     public RunResult run(String executionId) {
         return new RunResult(drive(load(executionId), null, false));
@@ -556,11 +557,12 @@ public final class Engine {
      * @param reason why, or null
      * @return the stored execution, and whether this call cancelled it
      * @throws ExecutionNotFoundException if there is no such execution
+     * @throws ConcurrentUpdateException if steps saved the execution between each of 20 loads and saves
      * @throws io.flowmonkey.execution.StoreException if the store fails
      */
     public CancelResult cancel(String executionId, Cancellation.Source source, String reason) {
-        Objects.requireNonNull(source, "cancellation source must not be null");
-        while (true) {
+        Objects.requireNonNull(source, () -> "cancellation source of execution " + executionId + " must not be null");
+        for (int attempt = 1; ; attempt++) {
             Execution execution = load(executionId);
             if (execution.status().isTerminal()) {
                 return new CancelResult(execution, false);
@@ -572,7 +574,11 @@ public final class Engine {
                 Execution cancelling = store.save(beginCancellation(execution, source, reason));
                 return new CancelResult(finishCancellation(cancelling), true);
             } catch (ConcurrentUpdateException lost) {
-                // A step was saved meanwhile; cancel the execution as it is stored now.
+                // A step was saved meanwhile; cancel the execution as it is stored now, but not for ever
+                // against a flow whose steps save faster than this caller can load.
+                if (attempt == CANCEL_ATTEMPTS) {
+                    throw lost;
+                }
             }
         }
     }
@@ -747,7 +753,7 @@ public final class Engine {
     /**
      * Calls the step's handler and turns whatever it does into a result: an exception or an error
      * becomes {@link #HANDLER_ERROR}, a budget passed {@link #STEP_TIMEOUT}. Only an interrupt of the
-     * caller and a {@link VirtualMachineError} other than a stack overflow escape.
+     * caller escapes.
      */
     private StepResult execute(Step step, Execution execution, int attempt) {
         Optional<StepHandler> handler = handlers.get(step.handlerType());
@@ -851,10 +857,6 @@ public final class Engine {
     }
 
     private static StepResult thrown(Throwable e, DefaultStepContext ctx) {
-        if (e instanceof VirtualMachineError fatal && !(e instanceof StackOverflowError)) {
-            // Out of memory or a broken JVM: saving may fail too, so the step stays unsaved, to run again.
-            throw fatal;
-        }
         if (e instanceof StepInputException badInput) {
             return StepResult.failure(INPUT_ERROR, Diagnostics.message(badInput));
         }
@@ -865,7 +867,7 @@ public final class Engine {
                     ctx.step().handlerType(), ctx.stepId(), ctx.attempt(), ctx.executionId(),
                     ctx.execution().flowId(), ctx.execution().flowVersion(), e);
             details.put("stackTrace", Diagnostics.stackTrace(e));
-        } catch (RuntimeException | StackOverflowError hostile) {
+        } catch (RuntimeException | VirtualMachineError hostile) {
             // A throwable whose toString, getCause or getStackTrace throws must not keep the attempt unsaved.
             details.put("stackTrace", "unavailable: " + hostile.getClass().getName());
         }
@@ -989,9 +991,10 @@ public final class Engine {
      * @throws io.flowmonkey.execution.StoreException if the store fails
      */
     public Execution awaitEnd(String executionId, Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout must not be null");
+        Objects.requireNonNull(timeout, () -> "awaitEnd timeout of execution " + executionId + " must not be null");
         if (timeout.isNegative()) {
-            throw new IllegalArgumentException("timeout must not be negative, got " + timeout);
+            throw new IllegalArgumentException("awaitEnd timeout of execution " + executionId
+                    + " must not be negative, got " + timeout);
         }
         Execution execution = load(executionId);
         if (execution.status().isTerminal()) {
@@ -1055,6 +1058,7 @@ public final class Engine {
      * @param waitingStepId the step whose wait the caller means
      * @param data JSON-like data for the next step, or null to leave the context as it is
      * @return the execution as last stored
+     * @throws IllegalArgumentException if {@code waitingStepId} is null or blank
      * @throws ExecutionNotFoundException if there is no such execution
      * @throws IllegalExecutionStateException if it is not waiting, waits at another step, or waits to
      *     retry that step or for child executions (nothing is written)
@@ -1062,7 +1066,10 @@ public final class Engine {
      * @throws io.flowmonkey.execution.StoreException if the store fails
      */
     public RunResult resume(String executionId, String waitingStepId, Map<String, ?> data) {
-        Objects.requireNonNull(waitingStepId, "waitingStepId must not be null");
+        if (waitingStepId == null || waitingStepId.isBlank()) {
+            throw new IllegalArgumentException("waitingStepId of the resume of execution " + executionId
+                    + " must be a non-blank step id, got " + (waitingStepId == null ? "null" : "'" + waitingStepId + "'"));
+        }
         Execution execution = load(executionId);
         WaitMetadata wait = execution.waitMetadata();
         if (execution.status() != ExecutionStatus.WAITING || !waitingStepId.equals(execution.currentStepId())
@@ -1219,15 +1226,15 @@ public final class Engine {
             return result;
         }
         if (!(store instanceof SignalStore)) {
-            return StepResult.failure(SIGNALS_UNSUPPORTED, "step '" + step.id() + "' waits for "
+            return StepResult.failure(SIGNALS_UNSUPPORTED, "step '" + Diagnostics.id(step.id()) + "' waits for "
                     + (result instanceof StepResult.AwaitSignal ? "a signal" : "children") + ", which needs a "
                     + "SignalStore; the engine's store is a " + store.getClass().getName());
         }
         if (result instanceof StepResult.StartChildren start) {
             for (ChildSpec child : start.children()) {
                 if (flows.get(child.flowId()).isEmpty()) {
-                    return StepResult.failure(CHILDREN_NOT_STARTED, "step '" + step.id() + "' starts a child of flow '"
-                            + child.flowId() + "', which is not registered");
+                    return StepResult.failure(CHILDREN_NOT_STARTED, "step '" + Diagnostics.id(step.id())
+                            + "' starts a child of flow '" + Diagnostics.id(child.flowId()) + "', which is not registered");
                 }
             }
         }
@@ -1424,7 +1431,7 @@ public final class Engine {
         Objects.requireNonNull(source, "cancellation source must not be null");
         return forEachMatch(query, found -> {
             Execution current = found;
-            while (true) {
+            for (int attempt = 1; attempt <= CANCEL_ATTEMPTS; attempt++) {
                 // Cancelling already: another canceller is at it (a racing cancelAll counts it, not this one),
                 // or one died, and a worker or the next cancel finishes it.
                 if (current.status().isTerminal() || current.status() == ExecutionStatus.CANCELLING
@@ -1443,6 +1450,8 @@ public final class Engine {
                     current = reloaded.get();
                 }
             }
+            // Its steps kept saving it faster than it could be cancelled: counted as skipped.
+            return false;
         });
     }
 

@@ -63,6 +63,8 @@ public final class EngineWorker implements AutoCloseable {
     public static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(30);
     /** Default time {@link #close()} lets in-flight steps finish. */
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
+    /** The longest poll interval, lease or shutdown timeout a worker accepts: 365 days. */
+    public static final Duration MAX_SETTING = Duration.ofDays(365);
 
     private static final Logger LOG = LoggerFactory.getLogger(EngineWorker.class);
     /** How long the loop waits before looking again after the store failed. */
@@ -546,6 +548,11 @@ public final class EngineWorker implements AutoCloseable {
             Objects.requireNonNull(value, name + " must not be null");
             if (value.compareTo(min) < 0) {
                 throw new IllegalArgumentException(name + " must be at least " + min + ", got " + value);
+            }
+            // The worker times its sleeps in nanoseconds, which hold about 292 years.
+            if (value.compareTo(MAX_SETTING) > 0) {
+                throw new IllegalArgumentException(name + " must be at most " + MAX_SETTING.toDays() + " days, got "
+                        + value);
             }
             return value;
         }

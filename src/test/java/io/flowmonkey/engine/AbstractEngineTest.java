@@ -1080,14 +1080,19 @@ abstract class AbstractEngineTest {
     }
 
     @Test
-    void an_OutOfMemoryError_is_not_caught_and_saves_nothing_of_the_step() {
+    void a_handler_that_runs_out_of_memory_fails_with_HANDLER_ERROR_after_maxAttempts_and_no_more() {
+        AtomicInteger calls = new AtomicInteger();
         String id = runOneStep("oom", ctx -> {
+            calls.incrementAndGet();
             throw new OutOfMemoryError("simulated");
-        }, null, null);
+        }, RetryPolicy.builder().maxAttempts(2).backoff(Duration.ZERO).build(), null);
 
-        assertThatThrownBy(() -> engine.run(id)).isInstanceOf(OutOfMemoryError.class);
-        assertThat(stored(id).status()).isEqualTo(ExecutionStatus.PENDING);
-        assertThat(stored(id).history()).isEmpty();
+        Execution failed = engine.run(id).execution();
+
+        assertThat(calls).hasValue(2);
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.HANDLER_ERROR);
+        assertThat(failed.error().message()).contains("simulated");
     }
 
     @Test

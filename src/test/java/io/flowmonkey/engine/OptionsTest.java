@@ -150,4 +150,20 @@ class OptionsTest {
         assertThat(EngineOptions.DEFAULTS.objectMapper()).isNotNull();
         assertThatThrownBy(() -> EngineOptions.builder().objectMapper(null)).hasMessage("objectMapper must not be null");
     }
+
+    @Test
+    void worker_durations_beyond_what_its_nanosecond_timers_hold_are_refused_when_set() {
+        // Builders check their settings without connecting: this data source is never used.
+        Engine engine = new Engine(new io.flowmonkey.postgres.PgExecutionStore(new org.postgresql.ds.PGSimpleDataSource()),
+                new HandlerRegistry(), new InMemoryFlowRegistry());
+        Duration tooLong = EngineWorker.MAX_SETTING.plusDays(1);
+
+        assertThatThrownBy(() -> EngineWorker.builder(engine).pollInterval(tooLong))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pollInterval must be at most 365 days");
+        assertThatThrownBy(() -> EngineWorker.builder(engine).leaseTtl(tooLong))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaseTtl");
+        assertThatThrownBy(() -> EngineWorker.builder(engine).shutdownTimeout(Duration.ofSeconds(Long.MAX_VALUE)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("shutdownTimeout");
+        assertThat(EngineWorker.builder(engine).pollInterval(EngineWorker.MAX_SETTING).build()).isNotNull();
+    }
 }
