@@ -343,14 +343,17 @@ public final class AdminConsole implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new ConsoleException(400, "the body must be a JSON object: " + e.getOriginalMessage());
         }
+        if (body == null) {
+            throw new ConsoleException(400, "the body must be a JSON object, got null");
+        }
         body.forEach((k, v) -> {
             List<String> values = new ArrayList<>();
             if (k.equals("data")) {
                 values.add(json(v));
             } else if (v instanceof List<?> list) {
-                list.forEach(item -> values.add(String.valueOf(item)));
+                list.forEach(item -> values.add(scalar(k, item)));
             } else if (v != null) {
-                values.add(String.valueOf(v));
+                values.add(scalar(k, v));
             }
             r.params.put(String.valueOf(k), values);
         });
@@ -403,11 +406,23 @@ public final class AdminConsole implements AutoCloseable {
         }
     }
 
+    /** A field of a JSON body other than {@code data}: a string, number or boolean, never an object. */
+    private static String scalar(Object key, Object value) {
+        if (value instanceof Map<?, ?> || value instanceof List<?>) {
+            throw new ConsoleException(400, "'" + key + "' must be a string, a number or a boolean");
+        }
+        return String.valueOf(value);
+    }
+
     private static List<String> segments(String rawPath) {
         List<String> out = new ArrayList<>();
         for (String s : rawPath.split("/")) {
             if (!s.isEmpty()) {
-                out.add(URLDecoder.decode(s, StandardCharsets.UTF_8));
+                try {
+                    out.add(URLDecoder.decode(s, StandardCharsets.UTF_8));
+                } catch (IllegalArgumentException badEscape) {
+                    throw new ConsoleException(400, "the request path is not valid URL encoding");
+                }
             }
         }
         return out;

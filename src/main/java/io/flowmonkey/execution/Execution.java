@@ -68,7 +68,7 @@ public final class Execution {
         this.currentStepId = Values.optionalText(b.currentStepId, "currentStepId", b.id);
         this.stepCount = b.stepCount;
         this.context = Values.freezeObject(b.context, "context", b.id);
-        this.history = Values.freezeRecords(b.history, "history");
+        this.history = Values.freezeRecords(b.history, "history", b.id);
         this.error = b.error;
         this.waitMetadata = b.waitMetadata;
         this.cancellation = b.cancellation;

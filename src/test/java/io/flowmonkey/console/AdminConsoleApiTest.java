@@ -261,6 +261,30 @@ class AdminConsoleApiTest {
         assertThat(e.get("signals").get(0).get("data").get("by").asText()).isEqualTo("ops");
     }
 
+    @Test
+    void malformed_requests_are_refused_with_400_naming_what_is_wrong() throws Exception {
+        Execution held = fx.held(tenant());
+        String badEscape = rawGet("/api/executions/%zz");   // no HTTP client sends this: written by hand
+        HttpResponse<String> nullBody = fx.postJson(api(base, "/api/executions/" + held.id() + "/cancel"), "null");
+        HttpResponse<String> objectName = fx.postJson(api(base, "/api/executions/" + held.id() + "/signal"),
+                "{\"name\":{\"a\":1}}");
+
+        assertThat(badEscape).startsWith("HTTP/1.1 400");
+        assertThat(nullBody.statusCode()).isEqualTo(400);
+        assertThat(json(nullBody).get("error").asText()).contains("JSON object");
+        assertThat(objectName.statusCode()).isEqualTo(400);
+        assertThat(json(objectName).get("error").asText()).contains("'name' must be a string");
+        assertThat(fx.store.load(held.id()).orElseThrow().status()).isNotEqualTo(ExecutionStatus.CANCELLED);
+    }
+
+    private String rawGet(String path) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket(base.getHost(), base.getPort())) {
+            socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
+                    + ConsoleFixture.TOKEN + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
     // ---- actions ----
 
     @Test

@@ -227,10 +227,11 @@ public final class Values {
      * @param <T> the record type
      * @param list the list, or null
      * @param field the field, for the message
+     * @param executionId the execution, for the message
      * @return an unmodifiable copy (the list itself when it is already frozen)
      * @throws InvalidFieldException naming the index of a null element
      */
-    public static <T> List<T> freezeRecords(List<T> list, String field) {
+    public static <T> List<T> freezeRecords(List<T> list, String field, String executionId) {
         if (list == null || list.isEmpty()) {
             return List.of();
         }
@@ -240,7 +241,7 @@ public final class Values {
         ArrayList<T> copy = new ArrayList<>(list);
         for (int i = 0; i < copy.size(); i++) {
             if (copy.get(i) == null) {
-                throw new InvalidFieldException(field + "[" + i + "]", null, "must not be null");
+                throw new InvalidFieldException(field + "[" + i + "]", executionId, "must not be null");
             }
         }
         return new FrozenList<>(copy, 1);
