@@ -52,20 +52,20 @@ final class JsonLimitsGenerator extends JsonGeneratorDelegate {
     @Override
     public void writeString(String text) throws IOException {
         if (text != null) {
-            checkText(text, maxStringLength, "string", valuePointer());
+            checkText(text, maxStringLength, "string", null);
         }
         super.writeString(text);
     }
 
     @Override
     public void writeString(char[] buffer, int offset, int length) throws IOException {
-        checkText(new String(buffer, offset, length), maxStringLength, "string", valuePointer());
+        checkText(new String(buffer, offset, length), maxStringLength, "string", null);
         super.writeString(buffer, offset, length);
     }
 
     @Override
     public void writeString(SerializableString text) throws IOException {
-        checkText(text.getValue(), maxStringLength, "string", valuePointer());
+        checkText(text.getValue(), maxStringLength, "string", null);
         super.writeString(text);
     }
 
@@ -166,19 +166,22 @@ final class JsonLimitsGenerator extends JsonGeneratorDelegate {
     }
 
     private void checkName(String name) throws IOException {
-        JsonStreamContext object = getOutputContext();
-        String parent = object.getParent() == null ? "" : object.pathAsPointer().toString();
-        int cut = parent.lastIndexOf('/');
-        String pointer = (object.hasCurrentName() && cut >= 0 ? parent.substring(0, cut) : parent) + "/"
-                + abbreviate(name);
         // Jackson's byte parser, which reads the columns, counts a key's length in bytes of UTF-8.
         int bytes = utf8Length(name);
         if (bytes > maxNameLength) {
-            throw refused(pointer, "a key of " + bytes + " bytes of UTF-8 is longer than maxNameLength "
+            throw refused(namePointer(name), "a key of " + bytes + " bytes of UTF-8 is longer than maxNameLength "
                     + maxNameLength + ", so it could not be read back; raise that PgStoreOptions limit, or use a "
                     + "shorter key");
         }
-        checkText(name, Integer.MAX_VALUE, "key", pointer);
+        checkText(name, Integer.MAX_VALUE, "key", name);
+    }
+
+    /** The pointer of the key being written: built only for a refusal, since most keys pass. */
+    private String namePointer(String name) {
+        JsonStreamContext object = getOutputContext();
+        String parent = object.getParent() == null ? "" : object.pathAsPointer().toString();
+        int cut = parent.lastIndexOf('/');
+        return (object.hasCurrentName() && cut >= 0 ? parent.substring(0, cut) : parent) + "/" + abbreviate(name);
     }
 
     /** The length of {@code s} in UTF-8, an unpaired surrogate counted as the 3 bytes it would take. */
@@ -200,13 +203,17 @@ final class JsonLimitsGenerator extends JsonGeneratorDelegate {
         return bytes;
     }
 
-    private void checkText(String text, int maxLength, String what, String pointer) throws IOException {
+    /**
+     * Checks a string value ({@code key} null) or the key {@code key}; the pointer for the message is
+     * built only when the text is refused.
+     */
+    private void checkText(String text, int maxLength, String what, String key) throws IOException {
         if (text.length() > maxLength) {
-            throw refused(pointer, "a " + what + " of " + text.length() + " chars is longer than maxStringLength "
+            throw refused(pointerOf(key), "a " + what + " of " + text.length() + " chars is longer than maxStringLength "
                     + maxLength + ", so it could not be read back; raise that PgStoreOptions limit, or store less");
         }
         if (text.indexOf('\0') >= 0) {
-            throw refused(pointer, "text contains the NUL character U+0000, which PostgreSQL JSONB cannot store; "
+            throw refused(pointerOf(key), "text contains the NUL character U+0000, which PostgreSQL JSONB cannot store; "
                     + "remove it or encode the value");
         }
         for (int i = 0, n = text.length(); i < n; i++) {
@@ -215,15 +222,24 @@ final class JsonLimitsGenerator extends JsonGeneratorDelegate {
                 if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(text.charAt(i + 1))) {
                     i++;
                 } else {
-                    throw refused(pointer, String.format("a %s contains an unpaired surrogate U+%04X at index %d, "
+                    throw refused(pointerOf(key), String.format("a %s contains an unpaired surrogate U+%04X at index %d, "
                             + "which UTF-8 cannot encode (it would be stored as '?')", what, (int) c, i));
                 }
             }
         }
     }
 
+    private String pointerOf(String key) {
+        return key == null ? valuePointer() : namePointer(key);
+    }
+
     private String valuePointer() {
-        String pointer = getOutputContext().pathAsPointer().toString();
+        JsonStreamContext context = getOutputContext();
+        if (context.inArray()) {
+            // An array's own index moves only as a value is written: the one refused is the next entry.
+            return context.getParent().pathAsPointer() + "/" + context.getEntryCount();
+        }
+        String pointer = context.pathAsPointer().toString();
         return pointer.isEmpty() ? "/" : pointer;
     }
 

@@ -24,6 +24,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -89,6 +90,33 @@ class PgStoreHardeningTest {
                 "maxNumberLength");
         assertRefused(store, execution().error(new ExecutionError("E", overStringLimit, null, null, T0)).build(),
                 "error", "maxStringLength");
+        assertThat(store.findByStatus(ExecutionStatus.PENDING)).isEmpty();
+    }
+
+    @Test
+    void a_refusal_deep_in_a_value_names_the_pointer_of_that_key_or_string_and_no_sibling() {
+        // The writer builds the pointer only when it refuses; these pin that it is still the right one.
+        String longKey = "k".repeat(PgStoreOptions.DEFAULT_MAX_NAME_LENGTH + 1);
+        Map<String, Object> inner = new LinkedHashMap<>();
+        inner.put("first", 1);
+        inner.put(longKey, 2);
+        Map<String, Object> context = new LinkedHashMap<>();
+        context.put("before", "fine");
+        context.put("outer", inner);
+        ExecutionDataException key = catchThrowableOfType(() -> store.save(execution().context(context).build()),
+                ExecutionDataException.class);
+        assertThat(key).hasMessageContaining("at /outer/" + "k".repeat(33) + "...:")
+                .hasMessageNotContaining("/first").hasMessageNotContaining("/before");
+
+        String overStringLimit = "x".repeat(PgStoreOptions.DEFAULT_MAX_STRING_LENGTH + 1);
+        assertRefused(store, execution().context(Map.of("items", List.of("ok", Map.of("s", overStringLimit)))).build(),
+                "context", "at /items/1/s:", "maxStringLength");
+        assertRefused(store, execution().metadata(Map.of("list", List.of("a", "b\0c"))).build(), "metadata",
+                "at /list/1:", "NUL");
+        assertRefused(store, execution().metadata(Map.of("list", List.of("a\0b"))).build(), "metadata",
+                "at /list/0:", "NUL");
+        assertRefused(store, execution().context(Map.of("o", Map.of("bad\0key", 1))).build(), "context",
+                "at /o/bad", "NUL");
         assertThat(store.findByStatus(ExecutionStatus.PENDING)).isEmpty();
     }
 

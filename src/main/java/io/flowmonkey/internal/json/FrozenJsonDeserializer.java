@@ -39,11 +39,14 @@ final class FrozenJsonDeserializer extends StdDeserializer<Map<String, Object>> 
     /** Reads the fields of an object whose first token after '{' is {@code t}. */
     private Map<String, Object> readObject(JsonParser p, DeserializationContext ctxt, JsonToken t) throws IOException {
         LinkedHashMap<String, Object> fields = new LinkedHashMap<>();
+        int highestChild = 0;
         for (; t == JsonToken.FIELD_NAME; t = p.nextToken()) {
             String name = p.currentName();
-            fields.put(name, readValue(p, ctxt, p.nextToken()));
+            Object value = readValue(p, ctxt, p.nextToken());
+            highestChild = Math.max(highestChild, Values.heightOf(value));
+            fields.put(name, value);
         }
-        return Values.adoptObject(fields);
+        return Values.adoptObject(fields, highestChild);
     }
 
     private Object readValue(JsonParser p, DeserializationContext ctxt, JsonToken t) throws IOException {
@@ -52,10 +55,13 @@ final class FrozenJsonDeserializer extends StdDeserializer<Map<String, Object>> 
                 return readObject(p, ctxt, p.nextToken());
             case START_ARRAY:
                 ArrayList<Object> items = new ArrayList<>();
+                int highestChild = 0;
                 for (JsonToken item = p.nextToken(); item != JsonToken.END_ARRAY; item = p.nextToken()) {
-                    items.add(readValue(p, ctxt, item));
+                    Object value = readValue(p, ctxt, item);
+                    highestChild = Math.max(highestChild, Values.heightOf(value));
+                    items.add(value);
                 }
-                return Values.adoptList(items);
+                return Values.adoptList(items, highestChild);
             case VALUE_STRING:
                 return p.getText();
             case VALUE_NUMBER_INT:
