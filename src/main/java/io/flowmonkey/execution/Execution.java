@@ -9,7 +9,11 @@ import java.util.Objects;
 /**
  * One run of a flow: its status, data, history and bookkeeping. Immutable and thread-safe; change
  * it with {@link #toBuilder()}. Maps and lists are deep-copied into unmodifiable containers when
- * built, and timestamps are truncated to milliseconds, as they are stored.
+ * built, and timestamps are truncated to milliseconds, as they are stored. A store may hand out
+ * executions whose {@code context} and {@code history} are decoded from their stored JSON on first
+ * use (PostgreSQL's {@code PgExecutionStore.decodingOnAccess()}); they hold the same checked values,
+ * decoded once whichever thread asks first, and a column that cannot be read throws the store's
+ * {@link ExecutionDataException} from that first use (and every later one).
  *
  * <p>{@link #version()} is the optimistic-concurrency counter: 0 means never stored, and every
  * successful {@link ExecutionStore#save(Execution)} returns a copy whose version is one higher.

@@ -5,12 +5,14 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.InvalidFieldException;
+import io.flowmonkey.internal.json.Deferred;
 import java.io.IOException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
+import java.util.function.Supplier;
 
 /**
  * An execution turned into column values before any connection is taken, so that a value that
@@ -86,6 +88,14 @@ final class ExecutionRow {
 
     /** Reads one row of the store's SELECT column list. */
     static Execution read(ResultSet rs, ExecutionJson json) throws SQLException {
+        return read(rs, json, false);
+    }
+
+    /**
+     * Reads one row of the store's SELECT column list; with {@code deferHeavy}, {@code context} and
+     * {@code history} are decoded on first access instead ({@link #deferred}).
+     */
+    static Execution read(ResultSet rs, ExecutionJson json, boolean deferHeavy) throws SQLException {
         String id = rs.getString(1);
         String column = "flow_id";
         try {
@@ -96,9 +106,13 @@ final class ExecutionRow {
             b.currentStepId(rs.getString(6));
             b.stepCount(rs.getInt(7));
             column = "context";
-            b.context(json.readValues(rs.getBytes(8)));
+            byte[] context = rs.getBytes(8);
+            b.context(deferHeavy && context != null ? Deferred.object(deferred(id, "context", () -> json.readValues(context)),
+                    "context", id) : json.readValues(context));
             column = "history";
-            b.history(json.readHistory(rs.getBytes(9)));
+            byte[] history = rs.getBytes(9);
+            b.history(deferHeavy && history != null ? Deferred.records(deferred(id, "history",
+                    () -> json.readHistory(history)), "history", id) : json.readHistory(history));
             column = "error";
             b.error(json.readError(rs.getBytes(10)));
             column = "wait_metadata";
@@ -138,6 +152,21 @@ final class ExecutionRow {
             throw new ExecutionDataException(id, column, "stored value cannot be read (" + e.getMessage()
                     + "); fix or delete the row", e);
         }
+    }
+
+    /**
+     * A decoder for {@link Deferred} that fails as {@link #read} would have: an
+     * {@link ExecutionDataException} naming the execution and the column, with the same words.
+     */
+    private static <T> Supplier<T> deferred(String id, String column, JsonValue<T> decode) {
+        return () -> {
+            try {
+                return decode.get();
+            } catch (IOException | RuntimeException e) {
+                throw new ExecutionDataException(id, column, "stored value cannot be read (" + e.getMessage()
+                        + "); fix or delete the row", e);
+            }
+        };
     }
 
     /** The column of a field the model names, e.g. {@code "waitMetadata.data.k"} is {@code wait_metadata}. */
@@ -204,6 +233,11 @@ final class ExecutionRow {
     private static Instant getMillis(ResultSet rs, int index) throws SQLException {
         long millis = rs.getLong(index);
         return rs.wasNull() ? null : Instant.ofEpochMilli(millis);
+    }
+
+    @FunctionalInterface
+    private interface JsonValue<T> {
+        T get() throws IOException;
     }
 
     @FunctionalInterface

@@ -112,6 +112,8 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     private final Connection bound;
     /** Told of each row a multi-row finder skipped because it could not be decoded; null to throw instead. */
     private final Consumer<? super ExecutionDataException> skipped;
+    /** Whether findByStatus and findByTenant leave context and history to be decoded on first access. */
+    private final boolean decodingOnAccess;
     /** The last failure of a statement on {@link #bound}, the likely reason a transaction aborted. */
     private StoreException lastFailure;
 
@@ -138,6 +140,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         this.clock = options.clock();
         this.bound = null;
         this.skipped = null;
+        this.decodingOnAccess = false;
     }
 
     private PgExecutionStore(PgExecutionStore parent, Connection bound) {
@@ -145,12 +148,18 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     }
 
     private PgExecutionStore(PgExecutionStore parent, Connection bound, Consumer<? super ExecutionDataException> skipped) {
+        this(parent, bound, skipped, skipped == null && parent.decodingOnAccess);
+    }
+
+    private PgExecutionStore(PgExecutionStore parent, Connection bound, Consumer<? super ExecutionDataException> skipped,
+                             boolean decodingOnAccess) {
         this.dataSource = parent.dataSource;
         this.sql = parent.sql;
         this.json = parent.json;
         this.clock = parent.clock;
         this.bound = bound;
         this.skipped = skipped;
+        this.decodingOnAccess = decodingOnAccess;
     }
 
     /**
@@ -286,6 +295,29 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
      */
     public PgExecutionStore skippingUnreadableRows(Consumer<? super ExecutionDataException> skipped) {
         return new PgExecutionStore(this, bound, Objects.requireNonNull(skipped, "skipped must not be null"));
+    }
+
+    /**
+     * Returns a view of this store whose {@code findByStatus} and {@code findByTenant} leave each
+     * execution's {@code context} and {@code history}, the large JSON columns, to be decoded when
+     * first used, for callers that list many executions and look at few of their fields: decoding
+     * them is most of the client's work per row. Such an execution is immutable and thread-safe like
+     * any other (its columns are decoded at most once, by whichever thread first uses them), and equal
+     * to one read eagerly. The difference is where a corrupt column is reported: the finder returns
+     * the row, and the first use of that column (a method of {@code context()} or {@code history()},
+     * {@code equals}, a save) throws the {@link ExecutionDataException} that the finder of this store
+     * would have thrown, naming the execution and the column, and so does every later use. Every
+     * other column is read as on this store, and every other call behaves as on this store: lookups
+     * of one execution, {@code findWakeReady}, {@code findChildren}, keyset queries and claims decode
+     * each row as they read it, since what they do next depends on every row being readable.
+     * Combined with {@link #skippingUnreadableRows} (in either order), which must decode a row to know
+     * whether to skip it, the finders skip as that view says and decode every row as they read it.
+     * Views made from this one ({@link #using}, {@link #inTransaction}) keep deferring.
+     *
+     * @return the view, as thread-safe as this store
+     */
+    public PgExecutionStore decodingOnAccess() {
+        return new PgExecutionStore(this, bound, skipped, skipped == null);
     }
 
     /**
@@ -563,10 +595,10 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     public List<Execution> findByStatus(ExecutionStatus status, int limit) {
         Objects.requireNonNull(status, "status must not be null");
         Arguments.atLeastOne(limit, "limit");
-        return query(null, "findByStatus", sql.findByStatus, ps -> {
+        return rows(null, "findByStatus", sql.findByStatus, ps -> {
             ps.setString(1, status.wireName());
             ps.setInt(2, limit);
-        });
+        }, skipped, decodingOnAccess);
     }
 
     @Override
@@ -574,10 +606,10 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         Objects.requireNonNull(tenantId, "tenantId must not be null");
         requireNoNul(tenantId, "tenantId");
         Arguments.atLeastOne(limit, "limit");
-        return query(null, "findByTenant", sql.findByTenant, ps -> {
+        return rows(null, "findByTenant", sql.findByTenant, ps -> {
             ps.setString(1, tenantId);
             ps.setInt(2, limit);
-        });
+        }, skipped, decodingOnAccess);
     }
 
     @Override
@@ -945,6 +977,12 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
 
     private List<Execution> rows(String id, String action, String statement, Binder binder,
                                  Consumer<? super ExecutionDataException> skip) {
+        return rows(id, action, statement, binder, skip, false);
+    }
+
+    /** As above; with {@code deferHeavy}, each row's context and history are decoded on first access. */
+    private List<Execution> rows(String id, String action, String statement, Binder binder,
+                                 Consumer<? super ExecutionDataException> skip, boolean deferHeavy) {
         return withConnection(id, action, c -> {
             try (PreparedStatement ps = c.prepareStatement(statement)) {
                 binder.bind(ps);
@@ -952,7 +990,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                     List<Execution> found = new ArrayList<>();
                     while (rs.next()) {
                         try {
-                            found.add(ExecutionRow.read(rs, json));
+                            found.add(ExecutionRow.read(rs, json, deferHeavy));
                         } catch (ExecutionDataException unreadable) {
                             if (skip == null) {
                                 throw unreadable;

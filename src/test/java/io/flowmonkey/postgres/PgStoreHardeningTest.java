@@ -103,8 +103,8 @@ class PgStoreHardeningTest {
         Map<String, Object> context = new LinkedHashMap<>();
         context.put("before", "fine");
         context.put("outer", inner);
-        ExecutionDataException key = catchThrowableOfType(() -> store.save(execution().context(context).build()),
-                ExecutionDataException.class);
+        ExecutionDataException key = catchThrowableOfType(ExecutionDataException.class,
+                () -> store.save(execution().context(context).build()));
         assertThat(key).hasMessageContaining("at /outer/" + "k".repeat(33) + "...:")
                 .hasMessageNotContaining("/first").hasMessageNotContaining("/before");
 

@@ -135,11 +135,13 @@ public final class Values {
      * @param map the object, or null
      * @param field the field, for the message
      * @param executionId the execution it belongs to, or null when not known yet
-     * @return a deep-immutable copy (the map itself when it is already frozen)
+     * @return a deep-immutable copy (the map itself when it is already frozen, or {@link Deferred}: that
+     *     checks what it decodes when it decodes it)
      * @throws InvalidFieldException naming the path to the first value refused
      */
+    @SuppressWarnings("unchecked")
     public static Map<String, Object> freezeObject(Map<String, ?> map, String field, String executionId) {
-        return freezeObject(map, field, executionId, 1);
+        return Deferred.isDeferred(map) ? (Map<String, Object>) map : freezeObject(map, field, executionId, 1);
     }
 
     /**
@@ -236,10 +238,15 @@ public final class Values {
      * @param list the list, or null
      * @param field the field, for the message
      * @param executionId the execution, for the message
-     * @return an unmodifiable copy (the list itself when it is already frozen)
+     * @return an unmodifiable copy (the list itself when it is already frozen, or {@link Deferred}: that
+     *     checks what it decodes when it decodes it)
      * @throws InvalidFieldException naming the index of a null element
      */
     public static <T> List<T> freezeRecords(List<T> list, String field, String executionId) {
+        if (Deferred.isDeferred(list)) {
+            // Before isEmpty(), which would decode it.
+            return list;
+        }
         if (list == null || list.isEmpty()) {
             return List.of();
         }
