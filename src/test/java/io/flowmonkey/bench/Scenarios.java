@@ -74,6 +74,14 @@ final class Scenarios {
                 new Scenario("find-status", "findByStatus(100)", FIND_LIMIT, 0, "1",
                         t -> thread -> () -> t.store().findByStatus(status(), FIND_LIMIT),
                         t -> thread -> () -> t.raw().findByStatus(status().wireName(), FIND_LIMIT)),
+                // The same list through PgExecutionStore.decodingOnAccess(): context and history are
+                // decoded only when used, which a list that shows ids and statuses never does.
+                new Scenario("find-status-deferred", "findByStatus(100), decodingOnAccess", FIND_LIMIT, 0, "1",
+                        t -> {
+                            PgExecutionStore deferring = t.store().decodingOnAccess();
+                            return thread -> () -> deferring.findByStatus(status(), FIND_LIMIT);
+                        },
+                        t -> thread -> () -> t.raw().findByStatus(status().wireName(), FIND_LIMIT)),
                 new Scenario("find-tenant", "findByTenant(100)", FIND_LIMIT, 0, "1",
                         t -> thread -> () -> t.store().findByTenant(tenant(), FIND_LIMIT),
                         t -> thread -> () -> t.raw().findByTenant(tenant(), FIND_LIMIT)),
