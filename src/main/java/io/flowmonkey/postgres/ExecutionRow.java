@@ -107,12 +107,14 @@ final class ExecutionRow {
             b.stepCount(rs.getInt(7));
             column = "context";
             byte[] context = rs.getBytes(8);
-            b.context(deferHeavy && context != null ? Deferred.object(deferred(id, "context", () -> json.readValues(context)),
-                    "context", id) : json.readValues(context));
+            b.context(deferHeavy && context != null
+                    ? Deferred.object(deferred(id, "context", () -> json.readValues(context)), "context", id)
+                    : json.readValues(context));
             column = "history";
             byte[] history = rs.getBytes(9);
-            b.history(deferHeavy && history != null ? Deferred.records(deferred(id, "history",
-                    () -> json.readHistory(history)), "history", id) : json.readHistory(history));
+            b.history(deferHeavy && history != null
+                    ? Deferred.records(deferred(id, "history", () -> json.readHistory(history)), "history", id)
+                    : json.readHistory(history));
             column = "error";
             b.error(json.readError(rs.getBytes(10)));
             column = "wait_metadata";

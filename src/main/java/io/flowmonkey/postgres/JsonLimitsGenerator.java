@@ -209,12 +209,13 @@ final class JsonLimitsGenerator extends JsonGeneratorDelegate {
      */
     private void checkText(String text, int maxLength, String what, String key) throws IOException {
         if (text.length() > maxLength) {
-            throw refused(pointerOf(key), "a " + what + " of " + text.length() + " chars is longer than maxStringLength "
-                    + maxLength + ", so it could not be read back; raise that PgStoreOptions limit, or store less");
+            throw refused(pointerOf(key), "a " + what + " of " + text.length() + " chars is longer than "
+                    + "maxStringLength " + maxLength + ", so it could not be read back; raise that PgStoreOptions "
+                    + "limit, or store less");
         }
         if (text.indexOf('\0') >= 0) {
-            throw refused(pointerOf(key), "text contains the NUL character U+0000, which PostgreSQL JSONB cannot store; "
-                    + "remove it or encode the value");
+            throw refused(pointerOf(key), "text contains the NUL character U+0000, which PostgreSQL JSONB cannot "
+                    + "store; remove it or encode the value");
         }
         for (int i = 0, n = text.length(); i < n; i++) {
             char c = text.charAt(i);
@@ -222,8 +223,8 @@ final class JsonLimitsGenerator extends JsonGeneratorDelegate {
                 if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(text.charAt(i + 1))) {
                     i++;
                 } else {
-                    throw refused(pointerOf(key), String.format("a %s contains an unpaired surrogate U+%04X at index %d, "
-                            + "which UTF-8 cannot encode (it would be stored as '?')", what, (int) c, i));
+                    throw refused(pointerOf(key), String.format("a %s contains an unpaired surrogate U+%04X at "
+                            + "index %d, which UTF-8 cannot encode (it would be stored as '?')", what, (int) c, i));
                 }
             }
         }

@@ -151,8 +151,8 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         this(parent, bound, skipped, skipped == null && parent.decodingOnAccess);
     }
 
-    private PgExecutionStore(PgExecutionStore parent, Connection bound, Consumer<? super ExecutionDataException> skipped,
-                             boolean decodingOnAccess) {
+    private PgExecutionStore(PgExecutionStore parent, Connection bound,
+                             Consumer<? super ExecutionDataException> skipped, boolean decodingOnAccess) {
         this.dataSource = parent.dataSource;
         this.sql = parent.sql;
         this.json = parent.json;

@@ -11,6 +11,7 @@ import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.LeasingExecutionStore.FlowVersion;
 import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.testing.PostgresExtension;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -149,6 +150,23 @@ class PgDecodingOnAccessTest {
             }
         });
         assertThat(deferred).isEqualTo(saved);
+    }
+
+    @Test
+    void views_made_from_a_deferring_store_keep_deferring() throws SQLException {
+        List<String> ids = threeRowsTheMiddleOneWithAnUnreadable("history");
+        PgExecutionStore deferring = store.decodingOnAccess();
+
+        List<Execution> inTransaction = deferring.inTransaction(tx -> tx.findByStatus(ExecutionStatus.FAILED));
+        assertThat(inTransaction).extracting(Execution::id).containsExactly(ids.get(2), ids.get(1), ids.get(0));
+        try (Connection c = PG.dataSource().getConnection()) {
+            List<Execution> onConnection = deferring.using(c).findByTenant("t", 10);
+            assertThat(onConnection).hasSize(3);
+            assertThatThrownBy(() -> onConnection.get(1).history().isEmpty()).isInstanceOf(ExecutionDataException.class)
+                    .hasMessageContaining(ids.get(1));
+        }
+        assertThatThrownBy(() -> store.inTransaction(tx -> tx.findByStatus(ExecutionStatus.FAILED)))
+                .as("the store it was made from still decodes as it reads").isInstanceOf(ExecutionDataException.class);
     }
 
     @Test
