@@ -3,6 +3,8 @@ package io.flowmonkey.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
@@ -183,6 +185,62 @@ class PgLeasingTest {
                 .contains("Index Cond: (id = executions_signals.execution_id)")
                 .doesNotContainPattern("Seq Scan on executions(?!_signals)");
         assertThat(wakePlan).contains("idx_executions_wake").doesNotContain("Seq Scan on executions");
+    }
+
+    @Test
+    void the_pending_claim_reads_a_large_queue_in_priority_order_from_its_index_without_a_sort() throws Exception {
+        // 200,000 rows, 100,000 of them pending with mixed priorities, written by SQL for speed.
+        PG.execute("""
+                INSERT INTO executions (id, flow_id, flow_version, status, context, created_at, updated_at, priority)
+                SELECT 'bulk-' || g, 'flow', '1', CASE WHEN g % 2 = 0 THEN 'pending' ELSE 'completed' END, '{}',
+                       g, g, (g % 21) - 10
+                FROM generate_series(1, 200000) AS g""");
+        PG.execute("ANALYZE executions");
+        ExecutionSql sql = new ExecutionSql(PgStoreOptions.defaults());
+
+        JsonNode pending;
+        try (Connection c = PG.dataSource().getConnection();
+             var ps = c.prepareStatement("EXPLAIN (FORMAT JSON) " + sql.claimDue)) {
+            ps.setArray(1, c.createArrayOf("text", new Object[] {"flow"}));
+            ps.setArray(2, c.createArrayOf("text", new Object[] {"1"}));
+            for (int i = 3; i <= 10; i++) {
+                if (i == 9) {
+                    ps.setString(i, "w1");
+                } else {
+                    ps.setLong(i, 10);
+                }
+            }
+            try (var rs = ps.executeQuery()) {
+                rs.next();
+                pending = find(new ObjectMapper().readTree(rs.getString(1)).get(0).get("Plan"), "CTE pending");
+            }
+        }
+
+        assertThat(pending).as("the plan has the pending CTE").isNotNull();
+        String nodes = pending.toString();
+        assertThat(nodes).contains("\"Index Name\":\"idx_executions_pending_priority\"")
+                .doesNotContain("\"Node Type\":\"Sort\"").doesNotContain("\"Node Type\":\"Incremental Sort\"")
+                .doesNotContain("\"Node Type\":\"Seq Scan\"");
+        List<Execution> first = store.claimDue("w1", FLOWS, LEASE, 3).executions();
+        assertThat(first).extracting(Execution::priority).containsOnly(10);
+        assertThat(first).extracting(Execution::id).containsExactlyInAnyOrder("bulk-20", "bulk-62", "bulk-104");
+    }
+
+    /** The plan node (or a node under it) of the subplan named {@code name}, or null. */
+    private static JsonNode find(JsonNode plan, String name) {
+        if (plan == null) {
+            return null;
+        }
+        if (name.equals(plan.path("Subplan Name").asText())) {
+            return plan;
+        }
+        for (JsonNode child : plan.path("Plans")) {
+            JsonNode found = find(child, name);
+            if (found != null) {
+                return found;
+            }
+        }
+        return null;
     }
 
     /** EXPLAIN of a statement whose first two parameters are the flow arrays and the rest numbers. */
