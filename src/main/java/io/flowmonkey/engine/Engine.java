@@ -111,7 +111,7 @@ import org.slf4j.MDC;
  * {@value #MDC_STEP_ID} and {@value #MDC_ATTEMPT} (on the handler's thread; earlier values of those keys
  * are restored afterwards), so that every line a handler logs can be traced to its execution.
  */
-public final class Engine {
+public final class Engine implements AutoCloseable {
 
     /** The context key under which {@link #resume(String, Map)} stores its data. */
     public static final String RESUME_DATA_KEY = "resumeData";
@@ -314,6 +314,22 @@ public final class Engine {
                     throw taken;
                 }
             }
+        }
+    }
+
+    /**
+     * Releases at once what {@link #awaitEnd} holds between calls: the store's subscription to notices
+     * of ended executions (on a PostgreSQL store, one pooled connection and its listening thread), which
+     * otherwise stays open for a few seconds after the last caller returns, so that bursts of calls share
+     * it. Close the engine before the pool it uses. Idempotent, never throws, and safe while other
+     * threads use the engine: callers still in {@code awaitEnd} go on by polling
+     * ({@link EngineOptions#awaitPollInterval()}), and a later {@code awaitEnd} subscribes again. An
+     * engine holds nothing else to release: its step threads are daemons that end when idle.
+     */
+    @Override
+    public void close() {
+        if (endWaiters != null) {
+            endWaiters.close();
         }
     }
 
