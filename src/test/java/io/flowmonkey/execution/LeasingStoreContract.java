@@ -170,6 +170,18 @@ public abstract class LeasingStoreContract {
     }
 
     @Test
+    void priority_is_stored_exactly_and_a_save_can_change_it() {
+        Execution saved = store().save(execution().priority(Execution.MIN_PRIORITY).build());
+        assertThat(store().load(saved.id()).orElseThrow().priority()).isEqualTo(Execution.MIN_PRIORITY);
+
+        Execution raised = store().save(saved.toBuilder().priority(Execution.MAX_PRIORITY).build());
+
+        assertThat(raised.priority()).isEqualTo(Execution.MAX_PRIORITY);
+        assertThat(store().load(saved.id())).contains(raised);
+        assertThat(store().save(execution().build()).priority()).isEqualTo(Execution.DEFAULT_PRIORITY);
+    }
+
+    @Test
     void a_lease_that_has_not_expired_is_never_handed_out() {
         Execution held = store().save(execution().build());
         claim("w1", FLOWS, 1);

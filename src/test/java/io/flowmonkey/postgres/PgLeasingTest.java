@@ -226,6 +226,17 @@ class PgLeasingTest {
         assertThat(first).extracting(Execution::id).containsExactlyInAnyOrder("bulk-20", "bulk-62", "bulk-104");
     }
 
+    @Test
+    void other_writers_get_priority_zero_by_default_and_cannot_store_one_out_of_range() throws SQLException {
+        PG.execute("INSERT INTO executions (id, flow_id, flow_version, status, context, created_at, updated_at) "
+                + "VALUES ('typescript-1', 'flow', '1', 'pending', '{}', 1, 1)");
+
+        assertThat(store.load("typescript-1").orElseThrow().priority()).isZero();
+        assertThatThrownBy(() -> PG.execute("UPDATE executions SET priority = 1001 WHERE id = 'typescript-1'"))
+                .isInstanceOf(SQLException.class).hasMessageContaining("executions_priority_check");
+        assertThat(store.load("typescript-1").orElseThrow().priority()).isZero();
+    }
+
     /** The plan node (or a node under it) of the subplan named {@code name}, or null. */
     private static JsonNode find(JsonNode plan, String name) {
         if (plan == null) {
