@@ -1,6 +1,9 @@
 package io.flowmonkey.engine;
 
+import io.flowmonkey.execution.Execution;
+import java.time.DateTimeException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 
 /**
@@ -16,7 +19,10 @@ public final class CreateOptions {
      */
     public static final int MAX_EXECUTION_ID_LENGTH = 255;
 
-    /** A generated id, no tenant, no idempotency key, no parent, no metadata, the engine's default timeouts. */
+    /**
+     * A generated id, no tenant, no idempotency key, no parent, no metadata, the engine's default
+     * timeouts, due at once, priority {@link Execution#DEFAULT_PRIORITY}.
+     */
     public static final CreateOptions DEFAULTS = builder().build();
 
     private final String executionId;
@@ -27,6 +33,8 @@ public final class CreateOptions {
     private final Map<String, Object> metadata;
     private final Duration timeout;
     private final Duration waitTimeout;
+    private final Instant startAt;
+    private final int priority;
 
     private CreateOptions(Builder b) {
         this.executionId = b.executionId;
@@ -37,6 +45,8 @@ public final class CreateOptions {
         this.metadata = b.metadata;
         this.timeout = b.timeout;
         this.waitTimeout = b.waitTimeout;
+        this.startAt = b.startAt;
+        this.priority = b.priority;
     }
 
     /**
@@ -120,6 +130,24 @@ public final class CreateOptions {
         return waitTimeout;
     }
 
+    /**
+     * Returns when the execution's first step may run.
+     *
+     * @return the scheduled start, or null to be due at once
+     */
+    public Instant startAt() {
+        return startAt;
+    }
+
+    /**
+     * Returns how urgent the execution is among pending ones.
+     *
+     * @return the priority, {@link Execution#DEFAULT_PRIORITY} unless set
+     */
+    public int priority() {
+        return priority;
+    }
+
     /** Builds {@link CreateOptions}. Not thread-safe. */
     public static final class Builder {
         private String executionId;
@@ -130,6 +158,8 @@ public final class CreateOptions {
         private Map<String, Object> metadata = Map.of();
         private Duration timeout;
         private Duration waitTimeout;
+        private Instant startAt;
+        private int priority = Execution.DEFAULT_PRIORITY;
 
         private Builder() {
         }
@@ -246,6 +276,67 @@ public final class CreateOptions {
          */
         public Builder waitTimeout(Duration waitTimeout) {
             this.waitTimeout = Options.positive(waitTimeout, "waitTimeout");
+            return this;
+        }
+
+        /**
+         * Schedules the start: the execution is created now, and its first step runs no earlier than
+         * {@code startAt} (db-scheduler's execution time, River's and Oban's {@code scheduled_at}).
+         *
+         * <p>A start in the future is stored as a timed wait at the flow's initial step: status
+         * {@code waiting}, {@code waitMetadata} {@code {"wakeAt": startAt, "reason": "scheduled start"}}
+         * and {@code data.wake = "start"}. So every path that finds due timed waits starts it, with
+         * nothing new to scan: a worker's claim (through the wake-up index, woken by the insert's
+         * notice at its time), {@link Engine#runWakeReady(int)}, {@link Engine#run(String)} once due; and
+         * any reader of the documented schema sees an ordinary timed wait. Its end runs the initial step
+         * itself, as its first attempt (never its {@code onResume}), and leaves no entry in the history:
+         * the history begins with the first step that ran. Until then {@link Engine#get(String)} shows it
+         * waiting, {@link Engine#cancel} cancels it, and {@link Engine#resume(String, Map)} starts it at
+         * once (with the resume data in the context). A start now or in the past is no schedule: the
+         * execution is created pending and is due at once. The engine's clock decides which, a worker's
+         * store clock when it is due.
+         *
+         * <p>The execution timeout still counts from creation, so {@link Engine#create} refuses a start
+         * at or after the execution's deadline, which would cancel it before its first step. The wait
+         * timeout does not apply: a scheduled start is not a step's wait. A scheduled execution is
+         * ordered among due work by its start time, not by {@link #priority(int)}.
+         *
+         * @param startAt when the first step may run, within epoch milliseconds, or null for at once
+         * @return this builder
+         * @throws IllegalArgumentException if it lies beyond what epoch milliseconds hold
+         */
+        public Builder startAt(Instant startAt) {
+            if (startAt != null) {
+                try {
+                    startAt.toEpochMilli();
+                } catch (ArithmeticException | DateTimeException e) {
+                    throw new IllegalArgumentException("startAt must lie within epoch milliseconds, got " + startAt, e);
+                }
+            }
+            this.startAt = startAt;
+            return this;
+        }
+
+        /**
+         * Sets how urgent the execution is: workers claim pending executions of higher priority first,
+         * and those of equal priority oldest first (FIFO). It orders exactly that: which pending
+         * executions a claim takes when more are due than it takes. It does not reorder timed waits,
+         * retries, signalled executions or scheduled starts (due by their time), nor preempt one that
+         * runs, nor change what {@link Engine#run(String)} does when called directly. Stored in the
+         * {@code priority} column (migration V8) and shown by {@link Execution#priority()}.
+         *
+         * @param priority from {@link Execution#MIN_PRIORITY} ({@value Execution#MIN_PRIORITY}) to
+         *     {@link Execution#MAX_PRIORITY} ({@value Execution#MAX_PRIORITY}); the default is
+         *     {@value Execution#DEFAULT_PRIORITY}
+         * @return this builder
+         * @throws IllegalArgumentException if outside that range
+         */
+        public Builder priority(int priority) {
+            if (priority < Execution.MIN_PRIORITY || priority > Execution.MAX_PRIORITY) {
+                throw new IllegalArgumentException("priority must be between " + Execution.MIN_PRIORITY + " and "
+                        + Execution.MAX_PRIORITY + ", got " + priority);
+            }
+            this.priority = priority;
             return this;
         }
 

@@ -75,6 +75,23 @@ final class EndWaiters implements SignalStore.EndListener {
         idle.close();
     }
 
+    /**
+     * Closes the subscription now rather than after the linger; for {@link Engine#close()}. Callers
+     * still waiting go on by polling; a later caller opens a subscription again.
+     */
+    void close() {
+        LeasingExecutionStore.Subscription open;
+        synchronized (lock) {
+            open = subscription;
+            subscription = null;
+            // A linger timer already scheduled finds nothing to close, or a newer subscription it must keep.
+            generation++;
+        }
+        if (open != null) {
+            open.close();
+        }
+    }
+
     @Override
     public void onEnded(String executionId) {
         Set<Waiter> waiters = byExecution.get(executionId);

@@ -111,7 +111,7 @@ import org.slf4j.MDC;
  * {@value #MDC_STEP_ID} and {@value #MDC_ATTEMPT} (on the handler's thread; earlier values of those keys
  * are restored afterwards), so that every line a handler logs can be traced to its execution.
  */
-public final class Engine {
+public final class Engine implements AutoCloseable {
 
     /** The context key under which {@link #resume(String, Map)} stores its data. */
     public static final String RESUME_DATA_KEY = "resumeData";
@@ -238,11 +238,17 @@ public final class Engine {
      * the primary key, for as long as the execution exists: a repeat returns the first execution with
      * {@code created == false}, unless that one runs another flow, which is refused.
      *
+     * <p>With a {@link CreateOptions.Builder#startAt(Instant) start in the future} the execution is
+     * stored waiting for that time at its initial step instead of pending; with a
+     * {@link CreateOptions.Builder#priority(int) priority} workers claim it before pending executions of
+     * lower priority.
+     *
      * @param flowId the flow to run
      * @param context the initial context, a JSON-like map; null for empty
-     * @param options tenant, idempotency key, parent, metadata and timeouts
+     * @param options tenant, idempotency key, parent, metadata, timeouts, start time and priority
      * @return the stored execution and whether this call created it
-     * @throws IllegalArgumentException if no version of the flow is registered
+     * @throws IllegalArgumentException if no version of the flow is registered, or the start time is at
+     *     or after the execution's deadline (creation plus the execution timeout; nothing is written)
      * @throws ExecutionNotFoundException if the parent execution does not exist
      * @throws IllegalExecutionStateException if the parent execution has ended or is being cancelled, or
      *     the chosen execution id is taken by an execution of another flow (nothing is written)
@@ -280,6 +286,7 @@ public final class Engine {
             Duration ttl = options.idempotencyTtl() != null ? options.idempotencyTtl() : this.options.idempotencyTtl();
             builder.idempotencyKey(key).idempotencyExpiresAt(now.plus(ttl));
         }
+        scheduleStart(builder, options, now);
         Execution fresh = builder.build();
         for (int attempt = 1;; attempt++) {
             try {
@@ -308,6 +315,49 @@ public final class Engine {
                 }
             }
         }
+    }
+
+    /**
+     * Releases at once what {@link #awaitEnd} holds between calls: the store's subscription to notices
+     * of ended executions (on a PostgreSQL store, one pooled connection and its listening thread), which
+     * otherwise stays open for a few seconds after the last caller returns, so that bursts of calls share
+     * it. Close the engine before the pool it uses. Idempotent, never throws, and safe while other
+     * threads use the engine: callers still in {@code awaitEnd} go on by polling
+     * ({@link EngineOptions#awaitPollInterval()}), and a later {@code awaitEnd} subscribes again. An
+     * engine holds nothing else to release: its step threads are daemons that end when idle.
+     */
+    @Override
+    public void close() {
+        if (endWaiters != null) {
+            endWaiters.close();
+        }
+    }
+
+    // ---- flow control: priority and scheduled starts (CreateOptions.priority, startAt) ----
+
+    /** The {@code waitMetadata.reason} of a scheduled start. */
+    static final String SCHEDULED_START = "scheduled start";
+
+    /**
+     * Sets the priority, and makes a start in the future a timed wait at the initial step; see
+     * {@link CreateOptions.Builder#startAt(Instant)} for why a wait, and what its end does.
+     */
+    private static void scheduleStart(Execution.Builder builder, CreateOptions options, Instant now) {
+        builder.priority(options.priority());
+        Instant startAt = options.startAt();
+        if (startAt == null || !startAt.isAfter(now)) {
+            return;
+        }
+        Execution unscheduled = builder.build();
+        Instant deadline = executionDeadline(unscheduled);
+        if (deadline != null && !startAt.isBefore(deadline)) {
+            throw new IllegalArgumentException("startAt " + startAt + " of execution " + unscheduled.id()
+                    + " is not before its deadline " + deadline + " (created at " + now + " plus the execution "
+                    + "timeout " + unscheduled.timeoutConfig().executionTimeout() + "), so it would be cancelled "
+                    + "before its first step; start it earlier or give CreateOptions.timeout a longer one");
+        }
+        builder.status(ExecutionStatus.WAITING)
+                .waitMetadata(new WaitMetadata(startAt, SCHEDULED_START, now, WakeInfo.start().toData()));
     }
 
     private static Execution sameFlow(Execution existing, String flowId) {
@@ -661,7 +711,8 @@ public final class Engine {
             String nextStep = current.currentStepId();
             if (wake.isRetry()) {
                 attempt = wake.attempt() != null ? wake.attempt() : 1;
-            } else {
+            } else if (!wake.isStart()) {
+                // A scheduled start (flow control) runs the step it waits at, the first, not its onResume.
                 Step waiting = flowOf(current).steps().get(current.currentStepId());
                 if (waiting != null && waiting.onResume() != null) {
                     nextStep = waiting.onResume();

@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * How the engine's wait ends, as kept in {@link WaitMetadata#data()} under the keys the engine has
- * always written: {@code wake} ({@code resume}, {@code retry} or {@code timeout}), {@code attempt}
+ * always written: {@code wake} ({@code resume}, {@code retry}, {@code timeout} or {@code start}), {@code attempt}
  * (the retry's attempt), {@code timeout} ({@code wait} or {@code execution}, for a timeout),
  * {@code signal} (the awaited signal's name), {@code children} (the ids of the children awaited) and
  * {@code policy} (their {@link ChildFailurePolicy}). Read with {@link #of}, written with
@@ -36,6 +36,11 @@ record WakeInfo(String wake, Integer attempt, String timeout, String signal, Lis
     static final String RETRY = "retry";
     /** A timeout: its end cancels the execution. */
     static final String TIMED_OUT = "timeout";
+    /**
+     * A scheduled start ({@link CreateOptions.Builder#startAt}): its end runs the step it waits at, the
+     * flow's initial step, as its first attempt.
+     */
+    static final String START = "start";
 
     WakeInfo {
         children = children == null ? null : List.copyOf(children);
@@ -44,6 +49,11 @@ record WakeInfo(String wake, Integer attempt, String timeout, String signal, Lis
     /** A plain wait (a handler's timed wait). */
     static WakeInfo resume() {
         return new WakeInfo(RESUME, null, null, null, null, null);
+    }
+
+    /** A scheduled start. */
+    static WakeInfo start() {
+        return new WakeInfo(START, null, null, null, null, null);
     }
 
     /** A retry's pause before {@code attempt}. */
@@ -68,6 +78,10 @@ record WakeInfo(String wake, Integer attempt, String timeout, String signal, Lis
 
     boolean isRetry() {
         return RETRY.equals(wake);
+    }
+
+    boolean isStart() {
+        return START.equals(wake);
     }
 
     boolean isTimeout() {

@@ -27,6 +27,13 @@ public final class Execution {
      */
     public static final int MAX_NESTING_DEPTH = 1000;
 
+    /** The lowest {@link #priority()}: {@value}. */
+    public static final int MIN_PRIORITY = -1000;
+    /** The highest {@link #priority()}: {@value}. */
+    public static final int MAX_PRIORITY = 1000;
+    /** The priority of an execution that was given none: {@value}. */
+    public static final int DEFAULT_PRIORITY = 0;
+
     private final String id;
     private final String flowId;
     private final String flowVersion;
@@ -50,6 +57,7 @@ public final class Execution {
     private final Instant failedAt;
     private final Instant cancelledAt;
     private final long version;
+    private final int priority;
     private final String leaseOwner;
     private final Instant leaseExpiresAt;
 
@@ -68,6 +76,10 @@ public final class Execution {
         if (b.version < 0) {
             throw new InvalidFieldException("version", b.id, "must not be negative, got " + b.version);
         }
+        if (b.priority < MIN_PRIORITY || b.priority > MAX_PRIORITY) {
+            throw new InvalidFieldException("priority", b.id, "must be between " + MIN_PRIORITY + " and "
+                    + MAX_PRIORITY + ", got " + b.priority);
+        }
         this.tenantId = Values.optionalText(b.tenantId, "tenantId", b.id);
         this.currentStepId = Values.optionalText(b.currentStepId, "currentStepId", b.id);
         this.stepCount = b.stepCount;
@@ -85,6 +97,7 @@ public final class Execution {
         this.failedAt = Values.millis(b.failedAt, "failedAt", b.id);
         this.cancelledAt = Values.millis(b.cancelledAt, "cancelledAt", b.id);
         this.version = b.version;
+        this.priority = b.priority;
         this.leaseOwner = b.leaseOwner;
         this.leaseExpiresAt = b.leaseExpiresAt;
     }
@@ -320,6 +333,17 @@ public final class Execution {
     }
 
     /**
+     * Returns how urgent this execution is among pending ones: a worker's claim takes pending executions
+     * of higher priority first, and those of equal priority oldest first. It orders nothing else: timed
+     * waits fall due by their {@code wakeAt}, and a running execution is never preempted.
+     *
+     * @return from {@link #MIN_PRIORITY} to {@link #MAX_PRIORITY}; {@link #DEFAULT_PRIORITY} unless set
+     */
+    public int priority() {
+        return priority;
+    }
+
+    /**
      * Returns the worker that held this execution's lease when it was read: a worker runs it, or ran
      * it and has not yet released it. Stores fill it in on read ({@code lease_owner} of PostgreSQL);
      * saves never write it, and a save that leaves the execution waiting or ended clears it. Not part
@@ -350,7 +374,8 @@ public final class Execution {
         if (!(o instanceof Execution that)) {
             return false;
         }
-        return stepCount == that.stepCount && version == that.version && id.equals(that.id)
+        return stepCount == that.stepCount && version == that.version && priority == that.priority
+                && id.equals(that.id)
                 && flowId.equals(that.flowId) && flowVersion.equals(that.flowVersion)
                 && Objects.equals(tenantId, that.tenantId) && status == that.status
                 && Objects.equals(currentStepId, that.currentStepId) && context.equals(that.context)
@@ -405,6 +430,7 @@ public final class Execution {
         private Instant failedAt;
         private Instant cancelledAt;
         private long version;
+        private int priority = DEFAULT_PRIORITY;
         private String leaseOwner;
         private Instant leaseExpiresAt;
 
@@ -441,6 +467,7 @@ public final class Execution {
             this.failedAt = e.failedAt;
             this.cancelledAt = e.cancelledAt;
             this.version = e.version;
+            this.priority = e.priority;
         }
 
         /**
@@ -664,6 +691,18 @@ public final class Execution {
         }
 
         /**
+         * Sets how urgent the execution is among pending ones; see {@link Execution#priority()}.
+         * Checked by {@link #build()}.
+         *
+         * @param priority from {@link #MIN_PRIORITY} to {@link #MAX_PRIORITY}
+         * @return this builder
+         */
+        public Builder priority(int priority) {
+            this.priority = priority;
+            return this;
+        }
+
+        /**
          * Sets the lease as read from the store. Stores set it; saves ignore it.
          *
          * @param leaseOwner the worker holding the lease, or null
@@ -685,7 +724,7 @@ public final class Execution {
          *     {@code parentExecutionId}) is blank, an id or a string in {@code context} or {@code metadata}
          *     holds an unpaired surrogate, a map key there is not a string, a number is NaN or infinite,
          *     nesting is deeper than {@link #MAX_NESTING_DEPTH} or a map or list contains itself, a count
-         *     is negative, or a time is beyond what epoch milliseconds can hold
+         *     is negative, the priority is outside {@link #MIN_PRIORITY}..{@link #MAX_PRIORITY}, or a time is beyond what epoch milliseconds can hold
          * @throws NullPointerException if the status or a required timestamp is null
          */
         public Execution build() {

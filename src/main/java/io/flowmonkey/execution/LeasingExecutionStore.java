@@ -32,6 +32,9 @@ public interface LeasingExecutionStore extends ExecutionStore {
      * Claims up to {@code limit} due executions of the given flow versions for {@code workerId} in one
      * atomic step, leasing each until the store's clock reaches now plus {@code leaseTtl}. Claiming
      * increments each execution's version, so a previous holder that still runs can no longer save it.
+     * When more pending executions are due than it takes, it takes those of higher
+     * {@link Execution#priority()} first, and of equal priority the oldest ({@code createdAt}) first;
+     * other due work (timed waits by {@code wakeAt}) is not ordered by priority.
      *
      * <p>Each claimed row is read on its own: a row that cannot be read is {@linkplain #setAside set
      * aside} (released for good, and reported in {@link Claim#setAside()}) and the others are returned.

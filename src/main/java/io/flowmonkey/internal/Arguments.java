@@ -1,5 +1,8 @@
 package io.flowmonkey.internal;
 
+import java.time.Duration;
+import java.util.Objects;
+
 /**
  * The argument checks every package shares, so that each refusal reads the same wherever it is
  * made: {@code "<what> must be a non-blank string, got 'x'"}, {@code "<what> must be at least 1, got
@@ -81,5 +84,28 @@ public final class Arguments {
             }
         }
         return -1;
+    }
+
+    // ---- Leases (issue 11): one check for both stores ----
+
+    /** The longest lease, or grace for a running execution nobody holds, that a store accepts. */
+    public static final Duration MAX_LEASE = Duration.ofDays(365);
+
+    /**
+     * Returns {@code leaseTtl} if it is from 1 ms to {@link #MAX_LEASE}: the upper bound keeps "now plus
+     * the lease" inside epoch milliseconds, in SQL as in Java.
+     *
+     * @param leaseTtl the lease length
+     * @return {@code leaseTtl}
+     * @throws IllegalArgumentException if out of range
+     * @throws NullPointerException if null
+     */
+    public static Duration leaseTtl(Duration leaseTtl) {
+        Objects.requireNonNull(leaseTtl, "leaseTtl must not be null");
+        if (leaseTtl.compareTo(Duration.ofMillis(1)) < 0 || leaseTtl.compareTo(MAX_LEASE) > 0) {
+            throw new IllegalArgumentException("leaseTtl must be between 1 ms and " + MAX_LEASE.toDays()
+                    + " days, got " + leaseTtl);
+        }
+        return leaseTtl;
     }
 }

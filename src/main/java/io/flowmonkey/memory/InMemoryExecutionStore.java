@@ -16,6 +16,7 @@ import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.StoreException;
 import io.flowmonkey.internal.Arguments;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -30,6 +31,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -45,8 +47,15 @@ import java.util.stream.Stream;
  *
  * <p>As a {@link SignalStore} it buffers signals in a list under the same lock as the executions,
  * and tells end listeners on the saving thread, after the save.
+ *
+ * <p>As a {@link LeasingExecutionStore} it claims, leases and sets aside as the PostgreSQL store does,
+ * under the same lock, so that an {@code EngineWorker} runs on it: the same kinds of due work, only
+ * the flow versions served, pending executions by {@linkplain Execution#priority() priority} and then
+ * age, a claim that increments the version, and saves that leave an execution waiting or ended giving
+ * up its lease. Leases are timed by the store's clock (the one given to the constructor), so a test
+ * that moves that clock expires them. Due-work listeners are told on the saving thread, after the save.
  */
-public final class InMemoryExecutionStore implements SignalStore {
+public final class InMemoryExecutionStore implements LeasingExecutionStore, SignalStore {
 
     private static final Comparator<Execution> NEWEST_FIRST = Comparator.comparing(Execution::createdAt)
             .thenComparing(Execution::id).reversed();
@@ -68,7 +77,7 @@ public final class InMemoryExecutionStore implements SignalStore {
     /**
      * Creates an empty store.
      *
-     * @param clock the clock for {@code updatedAt} and idempotency-key expiry
+     * @param clock the clock for {@code updatedAt}, idempotency-key expiry, leases and due waits
      */
     public InMemoryExecutionStore(Clock clock) {
         this.clock = Objects.requireNonNull(clock, "clock must not be null");
@@ -80,8 +89,10 @@ public final class InMemoryExecutionStore implements SignalStore {
         Execution saved;
         synchronized (writeLock) {
             saved = write(e, rows);
+            endLeases(List.of(saved));
             dropUnconsumable(List.of(saved));
         }
+        announceDue(List.of(saved), List.of());
         announceEnds(List.of(saved));
         return saved;
     }
@@ -98,8 +109,10 @@ public final class InMemoryExecutionStore implements SignalStore {
                 saved.add(write(Objects.requireNonNull(e, "executions must not contain null"), staged));
             }
             rows = staged;
+            endLeases(saved);
             dropUnconsumable(saved);
         }
+        announceDue(saved, List.of());
         announceEnds(saved);
         return List.copyOf(saved);
     }
@@ -128,7 +141,7 @@ public final class InMemoryExecutionStore implements SignalStore {
             // key that was released from this execution and reused by another.
             saved.idempotencyKey(stored.idempotencyKey()).idempotencyExpiresAt(stored.idempotencyExpiresAt());
         }
-        Execution result = saved.build();
+        Execution result = withLease(saved, stored == null ? null : leaseAfterSave(e));
         table.put(result.id(), result);
         return result;
     }
@@ -161,6 +174,8 @@ public final class InMemoryExecutionStore implements SignalStore {
         synchronized (writeLock) {
             // The signals of a deleted execution go with it, as in the PostgreSQL store.
             signals.removeIf(s -> s.executionId().equals(id));
+            leases.remove(id);
+            setAside.remove(id);
             return rows.remove(id) != null;
         }
     }
@@ -188,8 +203,8 @@ public final class InMemoryExecutionStore implements SignalStore {
     public List<Execution> findWakeReady(Instant now, int limit) {
         Objects.requireNonNull(now, "now must not be null");
         return find(e -> e.status() == ExecutionStatus.WAITING && e.waitMetadata() != null
-                && e.waitMetadata().wakeAt() != null && !e.waitMetadata().wakeAt().isAfter(now),
-                EARLIEST_WAKE_FIRST, limit);
+                && e.waitMetadata().wakeAt() != null && !e.waitMetadata().wakeAt().isAfter(now)
+                && !setAside.containsKey(e.id()), EARLIEST_WAKE_FIRST, limit);
     }
 
     @Override
@@ -231,12 +246,15 @@ public final class InMemoryExecutionStore implements SignalStore {
     public Signal sendSignal(Signal signal) {
         Objects.requireNonNull(signal, "signal must not be null");
         requireUnsent(signal);
+        Signal stored;
         synchronized (writeLock) {
             if (!rows.containsKey(signal.executionId())) {
                 throw new ExecutionNotFoundException(signal.executionId());
             }
-            return store(signal);
+            stored = store(signal);
         }
+        announceDue(List.of(), List.of(stored));
+        return stored;
     }
 
     @Override
@@ -259,8 +277,7 @@ public final class InMemoryExecutionStore implements SignalStore {
             Set<String> found = new LinkedHashSet<>();
             for (Signal s : signals) {
                 Execution e = rows.get(s.executionId());
-                if (found.size() < limit && e != null && e.status() == ExecutionStatus.WAITING
-                        && e.waitMetadata() != null && s.name().equals(e.waitMetadata().data().get("signal"))) {
+                if (found.size() < limit && e != null && awaits(e, s) && !setAside.containsKey(e.id())) {
                     found.add(e.id());
                 }
             }
@@ -294,10 +311,12 @@ public final class InMemoryExecutionStore implements SignalStore {
                 saved.add(write(Objects.requireNonNull(e, "executions must not contain null"), staged));
             }
             rows = staged;
+            endLeases(saved);
             signals.removeIf(s -> ids.contains(s.id()));
             sent.forEach(this::store);
             dropUnconsumable(saved);
         }
+        announceDue(saved, sent);
         announceEnds(saved);
         return List.copyOf(saved);
     }
@@ -389,7 +408,11 @@ public final class InMemoryExecutionStore implements SignalStore {
     public BulkResult deleteAll(ExecutionQuery q) {
         synchronized (writeLock) {
             List<String> ids = matching(q).map(Execution::id).toList();
-            ids.forEach(rows::remove);
+            ids.forEach(id -> {
+                rows.remove(id);
+                leases.remove(id);
+                setAside.remove(id);
+            });
             return new BulkResult(ids.size(), ids.size(), 0);
         }
     }
@@ -400,5 +423,279 @@ public final class InMemoryExecutionStore implements SignalStore {
         return rows.values().stream()
                 .filter(e -> q.matches(e) && after.map(p -> p.comesBefore(e)).orElse(true))
                 .sorted(NEWEST_FIRST);
+    }
+    // ---- Leasing (issue 11): claims, leases, rows set aside, due-work notices ----
+
+    /**
+     * A lease as the PostgreSQL store keeps it in {@code lease_owner} and {@code lease_expires_at}: an
+     * owner with an expiry; no owner but expired at the epoch (released: claimable at once, running or
+     * not); or no entry at all (never held, or given up by a save that parked or ended the execution).
+     */
+    private record Lease(String owner, Instant expiresAt) {
+        static final Lease RELEASED = new Lease(null, Instant.EPOCH);
+
+        /** Whether a claim may take the row: the lease ended, or it has no owner. */
+        boolean over(Instant now) {
+            return !expiresAt.isAfter(now);
+        }
+    }
+
+    /** Leases by execution id; guarded by {@code writeLock}. */
+    private final Map<String, Lease> leases = new ConcurrentHashMap<>();
+    /** Rows set aside, by execution id; guarded by {@code writeLock}. */
+    private final Map<String, SetAside> setAside = new ConcurrentHashMap<>();
+    private final Set<DueWorkListener> dueListeners = new CopyOnWriteArraySet<>();
+
+    private static final Comparator<Execution> PRIORITY_THEN_OLDEST = Comparator
+            .comparingInt(Execution::priority).reversed().thenComparing(OLDEST_FIRST);
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: one step under the store's lock, so concurrent claimers never take the same execution.
+     * Rows cannot be unreadable in memory, so nothing is set aside by a claim.
+     */
+    @Override
+    public Claim claimDue(String workerId, Collection<FlowVersion> flows, Duration leaseTtl, int limit) {
+        requireText(workerId, "workerId");
+        Set<FlowVersion> served = requireFlows(flows);
+        Duration ttl = Arguments.leaseTtl(leaseTtl);
+        Arguments.atLeastOne(limit, "limit");
+        if (served.isEmpty()) {
+            return new Claim(List.of(), List.of());
+        }
+        synchronized (writeLock) {
+            Instant now = now();
+            Predicate<Execution> claimable = e -> served.contains(new FlowVersion(e.flowId(), e.flowVersion()))
+                    && !setAside.containsKey(e.id());
+            Predicate<Execution> free = e -> leaseOf(e.id()).map(l -> l.over(now)).orElse(true);
+            // The kinds of due work of the PostgreSQL claim, each in its own order and limit, then together.
+            Set<Execution> due = new LinkedHashSet<>();
+            rows.values().stream().filter(claimable.and(free)).filter(e -> isWakeDue(e, now))
+                    .sorted(EARLIEST_WAKE_FIRST).limit(limit).forEach(due::add);
+            rows.values().stream().filter(claimable.and(free)).filter(e -> e.status() == ExecutionStatus.PENDING)
+                    .sorted(PRIORITY_THEN_OLDEST).limit(limit).forEach(due::add);
+            rows.values().stream().filter(claimable).filter(e -> isAbandoned(e, now, ttl)).limit(limit)
+                    .forEach(due::add);
+            signals.stream().filter(s -> !WATCH_END_SIGNAL.equals(s.name())).map(s -> {
+                Execution e = rows.get(s.executionId());
+                return e != null && awaits(e, s) ? e : null;
+            }).filter(Objects::nonNull).filter(claimable.and(free)).distinct().limit(limit).forEach(due::add);
+            Instant expiresAt = now.plus(ttl);
+            List<Execution> claimed = new ArrayList<>();
+            for (Execution e : due) {
+                if (claimed.size() == limit) {
+                    break;
+                }
+                Lease lease = new Lease(workerId, expiresAt);
+                leases.put(e.id(), lease);
+                Execution taken = withLease(e.toBuilder().version(e.version() + 1), lease);
+                rows.put(taken.id(), taken);
+                claimed.add(taken);
+            }
+            return new Claim(claimed, List.of());
+        }
+    }
+
+    @Override
+    public Optional<Duration> untilNextWake(Collection<FlowVersion> flows) {
+        Set<FlowVersion> served = requireFlows(flows);
+        synchronized (writeLock) {
+            Instant now = now();
+            return rows.values().stream()
+                    .filter(e -> e.status() == ExecutionStatus.WAITING && e.waitMetadata() != null
+                            && e.waitMetadata().wakeAt() != null && !setAside.containsKey(e.id())
+                            && served.contains(new FlowVersion(e.flowId(), e.flowVersion()))
+                            && leaseOf(e.id()).map(l -> l.over(now)).orElse(true))
+                    .map(e -> e.waitMetadata().wakeAt()).min(Comparator.naturalOrder())
+                    .map(wakeAt -> Duration.between(now, wakeAt));
+        }
+    }
+
+    @Override
+    public Set<String> renewLeases(String workerId, Collection<String> executionIds, Duration leaseTtl) {
+        requireText(workerId, "workerId");
+        requireIds(executionIds);
+        Duration ttl = Arguments.leaseTtl(leaseTtl);
+        synchronized (writeLock) {
+            Instant expiresAt = now().plus(ttl);
+            return changeLeases(workerId, executionIds, e -> withLease(e.toBuilder(), new Lease(workerId, expiresAt)));
+        }
+    }
+
+    @Override
+    public void releaseLeases(String workerId, Collection<String> executionIds) {
+        requireText(workerId, "workerId");
+        requireIds(executionIds);
+        synchronized (writeLock) {
+            changeLeases(workerId, executionIds, e -> withLease(e.toBuilder(), Lease.RELEASED));
+        }
+    }
+
+    @Override
+    public Set<String> revokeLeases(String workerId, Collection<String> executionIds) {
+        requireText(workerId, "workerId");
+        requireIds(executionIds);
+        synchronized (writeLock) {
+            return changeLeases(workerId, executionIds,
+                    e -> withLease(e.toBuilder().version(e.version() + 1), Lease.RELEASED));
+        }
+    }
+
+    @Override
+    public boolean setAside(String executionId, String column, String reason) {
+        requireText(executionId, "executionId");
+        Objects.requireNonNull(column, "column must not be null");
+        Objects.requireNonNull(reason, "reason must not be null");
+        synchronized (writeLock) {
+            Execution e = rows.get(executionId);
+            if (e == null || setAside.containsKey(executionId)) {
+                return false;
+            }
+            setAside.put(executionId, new SetAside(executionId, column, reason, now()));
+            // Released for good, as in the PostgreSQL store: claims skip it until it is restored.
+            leases.put(executionId, Lease.RELEASED);
+            rows.put(executionId, withLease(e.toBuilder(), Lease.RELEASED));
+            return true;
+        }
+    }
+
+    @Override
+    public List<SetAside> findSetAside(int limit) {
+        Arguments.atLeastOne(limit, "limit");
+        return setAside.values().stream()
+                .sorted(Comparator.comparing(SetAside::setAsideAt).thenComparing(SetAside::executionId))
+                .limit(limit).toList();
+    }
+
+    @Override
+    public boolean restoreSetAside(String executionId) {
+        requireText(executionId, "executionId");
+        synchronized (writeLock) {
+            return setAside.remove(executionId) != null;
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: the listener is told at once that notices may have been missed, then on the saving
+     * thread, after each save that leaves an execution pending or waiting with a {@code wakeAt}, and
+     * after each signal sent (a watch of {@code Engine.awaitEnd} aside). Nothing can be missed later.
+     */
+    @Override
+    public Subscription subscribe(DueWorkListener listener) {
+        DueWorkListener l = Objects.requireNonNull(listener, "listener must not be null");
+        dueListeners.add(l);
+        l.onMissedNotices();
+        return () -> dueListeners.remove(l);
+    }
+
+    private Optional<Lease> leaseOf(String id) {
+        return Optional.ofNullable(leases.get(id));
+    }
+
+    /** The lease columns of PostgreSQL as {@link Execution#leaseOwner()} reports them. */
+    private static Execution withLease(Execution.Builder b, Lease lease) {
+        return lease == null ? b.build() : b.lease(lease.owner(), lease.expiresAt()).build();
+    }
+
+    /** Whether a save leaves the execution waiting or ended, which gives up its lease (V5's trigger). */
+    private static boolean parks(Execution e) {
+        return e.status() == ExecutionStatus.WAITING || e.status().isTerminal();
+    }
+
+    /**
+     * The lease a save of {@code e} leaves: the one it had, unless the save parks or ends a held
+     * execution, which gives the lease up (V5's trigger, which fires only on a row with an owner).
+     */
+    private Lease leaseAfterSave(Execution e) {
+        Lease lease = leases.get(e.id());
+        return lease != null && lease.owner() != null && parks(e) ? null : lease;
+    }
+
+    /** Drops the leases the saves just written gave up; under {@code writeLock}, after {@link #write}. */
+    private void endLeases(List<Execution> saved) {
+        for (Execution e : saved) {
+            if (leaseAfterSave(e) == null) {
+                leases.remove(e.id());
+            }
+        }
+    }
+
+    private static boolean isWakeDue(Execution e, Instant now) {
+        return e.status() == ExecutionStatus.WAITING && e.waitMetadata() != null && e.waitMetadata().wakeAt() != null
+                && !e.waitMetadata().wakeAt().isAfter(now);
+    }
+
+    /**
+     * Running or cancelling, and either its holder's lease expired, or no worker ever held it and it
+     * was not saved for a lease's length (a process died while running it directly).
+     */
+    private boolean isAbandoned(Execution e, Instant now, Duration ttl) {
+        if (e.status() != ExecutionStatus.RUNNING && e.status() != ExecutionStatus.CANCELLING) {
+            return false;
+        }
+        Lease lease = leases.get(e.id());
+        Instant until = lease != null ? lease.expiresAt() : e.updatedAt().plus(ttl);
+        return !until.isAfter(now);
+    }
+
+    /** Whether {@code e} waits for the signal {@code s}'s name (or for the children it tells of). */
+    private static boolean awaits(Execution e, Signal s) {
+        return e.status() == ExecutionStatus.WAITING && e.waitMetadata() != null
+                && s.name().equals(e.waitMetadata().data().get("signal"));
+    }
+
+    /** Applies {@code change} to the rows {@code workerId} holds; under {@code writeLock}. */
+    private Set<String> changeLeases(String workerId, Collection<String> ids,
+                                     UnaryOperator<Execution> change) {
+        Set<String> changed = new HashSet<>();
+        for (String id : ids) {
+            Lease lease = leases.get(id);
+            Execution e = rows.get(id);
+            if (e != null && lease != null && workerId.equals(lease.owner())) {
+                Execution next = change.apply(e);
+                leases.put(id, next.leaseOwner() == null ? Lease.RELEASED : new Lease(next.leaseOwner(),
+                        next.leaseExpiresAt()));
+                rows.put(id, next);
+                changed.add(id);
+            }
+        }
+        return Set.copyOf(changed);
+    }
+
+    private static Set<FlowVersion> requireFlows(Collection<FlowVersion> flows) {
+        Objects.requireNonNull(flows, "flows must not be null");
+        Set<FlowVersion> served = new HashSet<>();
+        for (FlowVersion f : flows) {
+            served.add(Objects.requireNonNull(f, "flows must not contain null"));
+        }
+        return served;
+    }
+
+    private static void requireIds(Collection<String> ids) {
+        Objects.requireNonNull(ids, "executionIds must not be null");
+        ids.forEach(id -> requireText(id, "executionIds element"));
+    }
+
+    /** Tells due-work listeners of what was just saved and sent; called after the write lock is released. */
+    private void announceDue(List<Execution> saved, Collection<Signal> sent) {
+        if (dueListeners.isEmpty()) {
+            return;
+        }
+        for (Execution e : saved) {
+            if (e.status() == ExecutionStatus.PENDING) {
+                dueListeners.forEach(l -> l.onDue(e.id(), null));
+            } else if (e.status() == ExecutionStatus.WAITING && e.waitMetadata() != null
+                    && e.waitMetadata().wakeAt() != null) {
+                dueListeners.forEach(l -> l.onDue(e.id(), e.waitMetadata().wakeAt()));
+            }
+        }
+        for (Signal s : sent) {
+            if (!WATCH_END_SIGNAL.equals(s.name())) {
+                dueListeners.forEach(l -> l.onDue(s.executionId(), null));
+            }
+        }
     }
 }

@@ -83,6 +83,7 @@ final class ExecutionRow {
         setMillis(ps, i++, e.completedAt());
         setMillis(ps, i++, e.failedAt());
         setMillis(ps, i++, e.cancelledAt());
+        ps.setInt(i++, e.priority());
         return i;
     }
 
@@ -136,14 +137,16 @@ final class ExecutionRow {
             b.failedAt(getMillis(rs, 19));
             column = "cancelled_at";
             b.cancelledAt(getMillis(rs, 20));
+            column = "priority";
+            b.priority(rs.getInt(21));
             column = "idempotency_key";
-            b.idempotencyKey(rs.getString(21));
+            b.idempotencyKey(rs.getString(22));
             column = "idempotency_expires_at";
-            b.idempotencyExpiresAt(getMillis(rs, 22));
+            b.idempotencyExpiresAt(getMillis(rs, 23));
             column = "version";
-            b.version(rs.getLong(23));
+            b.version(rs.getLong(24));
             column = "lease_owner";
-            b.lease(rs.getString(24), getMillis(rs, 25));
+            b.lease(rs.getString(25), getMillis(rs, 26));
             column = "row";
             return b.build();
         } catch (InvalidFieldException e) {

@@ -17,13 +17,14 @@ final class ExecutionSql {
      * The columns written by insert and update, in bind order; {@link ExecutionRow#bind} follows it.
      * The idempotency key is written by inserts only: an update must not put back a key that was
      * released from this row and reused by another. {@code wake_at} is generated from
-     * {@code wait_metadata}, so other writers keep it right too.
+     * {@code wait_metadata}, so other writers keep it right too. {@code priority} (V8, flow control)
+     * comes last.
      */
     static final String DATA_COLUMNS = """
             flow_id, flow_version, tenant_id, status, current_step_id, step_count, context, history, error, \
             wait_metadata, cancellation, parent_execution_id, metadata, timeout_config, created_at, updated_at, \
-            completed_at, failed_at, cancelled_at""";
-    static final int DATA_COLUMN_COUNT = 19;
+            completed_at, failed_at, cancelled_at, priority""";
+    static final int DATA_COLUMN_COUNT = 20;
 
     static final String UNLISTEN = "UNLISTEN *";
     static final String PROBE = "SELECT 1";
@@ -134,11 +135,13 @@ final class ExecutionSql {
                   WHERE status = 'waiting' AND wake_at <= %2$s AND coalesce(lease_expires_at, 0) <= %2$s
                     AND set_aside_at IS NULL AND (flow_id, flow_version) IN (SELECT * FROM serves)
                   ORDER BY wake_at LIMIT ? FOR UPDATE SKIP LOCKED),
+                -- flow control (V8): the most urgent first, then the oldest, read in that order from the
+                -- partial index on pending rows (priority DESC, created_at, id): no sort, however many wait.
                 pending AS (
                   SELECT id FROM %1$s
                   WHERE status = 'pending' AND coalesce(lease_expires_at, 0) <= %2$s
                     AND set_aside_at IS NULL AND (flow_id, flow_version) IN (SELECT * FROM serves)
-                  ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED),
+                  ORDER BY priority DESC, created_at, id LIMIT ? FOR UPDATE SKIP LOCKED),
                 abandoned AS (
                   SELECT id FROM %1$s
                   WHERE status IN ('running', 'cancelling') AND coalesce(lease_expires_at, updated_at + ?) <= %2$s

@@ -93,12 +93,10 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     private static final Logger LOG = LoggerFactory.getLogger(PgExecutionStore.class);
 
     /**
-     * The most rows inserted by one statement (23 parameters each, well inside PostgreSQL's 65,535);
+     * The most rows inserted by one statement (24 parameters each, well inside PostgreSQL's 65,535);
      * larger {@code saveAll}s go as a batch in a transaction.
      */
     private static final int MAX_ROWS_PER_INSERT = 1_000;
-    /** The longest lease, or grace for a running execution nobody holds, that a claim accepts. */
-    private static final Duration MAX_LEASE = Duration.ofDays(365);
     /** How often an update whose connection was lost is tried in all. */
     private static final int MAX_SAVE_ATTEMPTS = 3;
     private static final Instant LATEST = Instant.ofEpochMilli(Long.MAX_VALUE);
@@ -961,13 +959,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     }
 
     private static long requireLease(Duration leaseTtl) {
-        Objects.requireNonNull(leaseTtl, "leaseTtl must not be null");
-        // An upper bound keeps "now + lease" inside a bigint, in SQL as in Java.
-        if (leaseTtl.compareTo(Duration.ofMillis(1)) < 0 || leaseTtl.compareTo(MAX_LEASE) > 0) {
-            throw new IllegalArgumentException("leaseTtl must be between 1 ms and " + MAX_LEASE.toDays()
-                    + " days, got " + leaseTtl);
-        }
-        return leaseTtl.toMillis();
+        return Arguments.leaseTtl(leaseTtl).toMillis();
     }
 
     /** Reads many rows; on a view from {@link #skippingUnreadableRows} a row that cannot be decoded is skipped. */

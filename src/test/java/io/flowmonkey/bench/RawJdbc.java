@@ -18,7 +18,7 @@ import javax.sql.DataSource;
  */
 final class RawJdbc {
 
-    static final int COLUMNS = 25;
+    static final int COLUMNS = 26;
 
     private final DataSource ds;
     private final BenchSql sql;
@@ -196,11 +196,12 @@ final class RawJdbc {
         for (int i = 16; i <= 20; i++) {
             row[i - 1] = millis(rs, i);
         }
-        row[20] = rs.getString(21);
-        row[21] = millis(rs, 22);
-        row[22] = rs.getLong(23);
-        row[23] = rs.getString(24);
-        row[24] = millis(rs, 25);
+        row[20] = rs.getInt(21); // priority
+        row[21] = rs.getString(22);
+        row[22] = millis(rs, 23);
+        row[23] = rs.getLong(24);
+        row[24] = rs.getString(25);
+        row[25] = millis(rs, 26);
         return row;
     }
 
@@ -231,6 +232,7 @@ final class RawJdbc {
         ps.setNull(i++, Types.BIGINT); // completed_at
         ps.setNull(i++, Types.BIGINT); // failed_at
         ps.setNull(i++, Types.BIGINT); // cancelled_at
+        ps.setInt(i++, 0); // priority
         return i;
     }
 

@@ -297,8 +297,9 @@ class EngineWorkerTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaseTtl");
         assertThatThrownBy(() -> EngineWorker.builder(memory).workerId(" "))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("workerId");
-        assertThatThrownBy(() -> EngineWorker.builder(new Engine(new InMemoryExecutionStore(), new HandlerRegistry(),
-                new InMemoryFlowRegistry()))).isInstanceOf(IllegalArgumentException.class)
+        // FaultyStore is a plain ExecutionStore: it cannot lease (the in-memory store itself can).
+        assertThatThrownBy(() -> EngineWorker.builder(new Engine(new FaultyStore(new InMemoryExecutionStore()),
+                new HandlerRegistry(), new InMemoryFlowRegistry()))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("lease");
         FlowRegistry unlisted = new FlowRegistry() {
             @Override

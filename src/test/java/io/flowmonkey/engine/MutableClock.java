@@ -7,17 +7,25 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 
-/** A clock that tests move by hand, so that waits, retries and timeouts pass without sleeping. */
-final class MutableClock extends Clock {
+/**
+ * A clock that tests move by hand, so that waits, retries and timeouts pass without sleeping. Public
+ * for the store tests of other packages, whose leases it times too.
+ */
+public final class MutableClock extends Clock {
 
     private volatile Instant now;
 
     /** Starts at the current time, truncated to milliseconds as stored. */
-    MutableClock() {
+    public MutableClock() {
         this.now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     }
 
-    void advance(Duration d) {
+    /**
+     * Moves the clock forward.
+     *
+     * @param d how far
+     */
+    public void advance(Duration d) {
         now = now.plus(d);
     }
 
