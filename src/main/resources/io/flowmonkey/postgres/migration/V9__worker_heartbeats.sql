@@ -20,3 +20,12 @@ CREATE TABLE IF NOT EXISTS "${schema}"."${table}_workers" (
   -- Claim lateness per minute over the last hour: [{"minute": epoch minute, "count": n, "maxMs": m,
   -- "p99Ms": p}, ...].
   lateness JSONB NOT NULL DEFAULT '[]');
+
+-- Counts and first pages of one tenant's executions by status ("failed in tenant acme"): without it,
+-- the planner intersects bitmaps of the status index and the tenant index, reading every entry of
+-- both (a million-row table: 10,000 of the tenant and 50,000 failed, to count 500 of them: 8-15 ms);
+-- with it, a count reads only its matches' entries, index-only where the visibility map allows.
+-- What it costs: an entry per insert, and per save that changes the status, which is not HOT
+-- anyway (status is indexed since V2); saves that keep the status stay HOT. Build it by hand with
+-- CREATE INDEX CONCURRENTLY under this name before upgrading a large table: IF NOT EXISTS keeps it.
+CREATE INDEX IF NOT EXISTS "idx_${table}_tenant_status" ON "${schema}"."${table}" (tenant_id, status, created_at, id);
