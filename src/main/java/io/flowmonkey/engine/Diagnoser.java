@@ -71,8 +71,8 @@ final class Diagnoser {
         }
         if (e.leaseOwner() != null && e.leaseExpiresAt() != null && e.leaseExpiresAt().isAfter(now)) {
             return of(e, Kind.LEASED, "leased by " + Diagnostics.id(e.leaseOwner()) + " until " + e.leaseExpiresAt()
-                    + (e.status() == io.flowmonkey.execution.ExecutionStatus.WAITING ? "" : ", running step '"
-                    + e.currentStepId() + "'"), e.leaseExpiresAt());
+                    + (e.status() == io.flowmonkey.execution.ExecutionStatus.WAITING || e.currentStepId() == null ? ""
+                    : ", running step '" + e.currentStepId() + "'"), e.leaseExpiresAt());
         }
         return switch (e.status()) {
             case PENDING -> due(e, e.updatedAt(), now, "");

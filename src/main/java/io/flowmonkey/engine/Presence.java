@@ -40,6 +40,12 @@ final class Presence {
     private final Instant startedAt;
     private final LatenessHistogram[] minutes = new LatenessHistogram[MINUTES];
     private Instant lastClaim;
+    /**
+     * Held while a heartbeat is written and while the row is removed, so that a heartbeat of the timer
+     * that is under way as the worker stops cannot write the row again after its removal.
+     */
+    private final Object writing = new Object();
+    private boolean left;
     private boolean failing;
 
     Presence(WorkerRegistry registry, String workerId, int threads, Duration liveFor, Clock clock,
@@ -58,16 +64,17 @@ final class Presence {
 
     /** Writes this worker's row; logs a failure (once until a heartbeat succeeds again) and carries on. */
     void beat() {
-        try {
-            registry.heartbeat(snapshot());
-            synchronized (this) {
+        synchronized (writing) {
+            if (left) {
+                return;
+            }
+            try {
+                registry.heartbeat(snapshot());
                 if (failing) {
                     LOG.info("Worker {}: heartbeats are recorded again", workerId);
                 }
                 failing = false;
-            }
-        } catch (RuntimeException e) {
-            synchronized (this) {
+            } catch (RuntimeException e) {
                 if (!failing) {
                     LOG.warn("Worker {} could not record its heartbeat: {}; readers see it as dead until one "
                             + "succeeds", workerId, e.getMessage());
@@ -77,13 +84,16 @@ final class Presence {
         }
     }
 
-    /** Removes this worker's row as it stops; a failure only leaves the row to expire. */
+    /** Removes this worker's row as it stops, for good; a failure only leaves the row to expire. */
     void leave() {
-        try {
-            registry.remove(workerId);
-        } catch (RuntimeException e) {
-            LOG.warn("Worker {} could not remove its heartbeat row: {}; it expires in {}", workerId, e.getMessage(),
-                    liveFor);
+        synchronized (writing) {
+            left = true;
+            try {
+                registry.remove(workerId);
+            } catch (RuntimeException e) {
+                LOG.warn("Worker {} could not remove its heartbeat row: {}; it expires in {}", workerId,
+                        e.getMessage(), liveFor);
+            }
         }
     }
 

@@ -61,10 +61,11 @@ final class ExecutionRow {
     /**
      * The {@code updated_at} a save at {@code now} stamps: never before {@code created_at}, which an
      * execution created by a clock ahead of the saving one would otherwise get. Queries of an updated
-     * range rely on it to bound the created range (see {@link ExecutionSql}).
+     * range rely on it to bound the created range (see {@link ExecutionSql}). Null stays null (a
+     * comparison with the stored row that leaves {@code updated_at} out).
      */
     Instant updatedAt(Instant now) {
-        return now.isBefore(execution.createdAt()) ? execution.createdAt() : now;
+        return now != null && now.isBefore(execution.createdAt()) ? execution.createdAt() : now;
     }
 
     /** Binds {@link ExecutionSql#DATA_COLUMNS} from {@code index} on; returns the next free index. */

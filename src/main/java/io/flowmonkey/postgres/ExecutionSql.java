@@ -430,7 +430,7 @@ final class ExecutionSql {
         add(conditions, params, F_CREATED_BEFORE, q.createdBefore() == null ? null : q.createdBefore().toEpochMilli());
         add(conditions, params, F_UPDATED_FROM, q.updatedFrom() == null ? null : q.updatedFrom().toEpochMilli());
         add(conditions, params, F_UPDATED_BEFORE, q.updatedBefore() == null ? null : q.updatedBefore().toEpochMilli());
-        // Worker heartbeats and diagnose (issue 12): every save stamps updated_at no earlier than
+        // Issue 12, performance of updated ranges: every save stamps updated_at no earlier than
         // created_at, so a row updated before the range's end was created before it too. Said outright,
         // that bound lets the created index start reading at the range's end instead of at the newest
         // row, which is what makes an updated range quick without an index on updated_at.

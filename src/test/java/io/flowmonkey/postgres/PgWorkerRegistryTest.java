@@ -71,8 +71,8 @@ class PgWorkerRegistryTest {
 
     @Test
     void a_row_past_its_expiry_is_not_listed_and_the_next_heartbeat_of_another_worker_deletes_it() throws Exception {
-        store.heartbeat(beat("dead", Duration.ofMillis(1)));
         store.heartbeat(beat("alive", Duration.ofMinutes(1)));
+        store.heartbeat(beat("dead", Duration.ofMillis(1)));
 
         awaitTrue(Duration.ofSeconds(10), () -> store.workers().stream().noneMatch(w -> w.workerId().equals("dead")));
         assertThat(PG.queryLong("SELECT count(*) FROM executions_workers WHERE worker_id = 'dead'"))
