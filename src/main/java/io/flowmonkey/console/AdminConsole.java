@@ -56,7 +56,9 @@ import org.slf4j.LoggerFactory;
  * {@code flowVersion}, {@code tenant}, {@code createdFrom}, {@code createdBefore} (ISO-8601 instants),
  * {@code errorCode}, {@code limit}, {@code cursor}); {@code GET /api/executions/{id}} (with history,
  * context, error and stack trace, children and pending signals); {@code GET /api/counts};
- * {@code GET /api/charts}; {@code POST /api/executions/{id}/cancel|retry|restart|signal} and
+ * {@code GET /api/charts} (the last hour a minute at a time: created, completed, failed, claim lateness);
+ * {@code GET /api/workers} (live workers, on a {@link io.flowmonkey.execution.WorkerRegistry} store);
+ * {@code GET /api/diagnose/{id}} ({@link Engine#diagnose(String)}); {@code POST /api/executions/{id}/cancel|retry|restart|signal} and
  * {@code POST /api/purge} (a {@link io.flowmonkey.postgres.PgExecutionStore} only), each with a JSON
  * object or form body of parameters ({@code reason}, {@code stepId}, {@code name} and {@code data},
  * {@code olderThan} and {@code status}).
@@ -225,7 +227,9 @@ public final class AdminConsole implements AutoCloseable {
                 case "executions" -> parts.size() == 1 ? JsonViews.page(ops.store.query(ops.query(r)))
                         : parts.size() == 2 ? detail(parts.get(1)) : notFound();
                 case "counts" -> JsonViews.counts(ops.countsByStatus());
-                case "charts" -> JsonViews.buckets(ops.lastHour());
+                case "charts" -> JsonViews.minutes(ops.lastHour());
+                case "workers" -> parts.size() == 1 ? JsonViews.workers(workersOr404()) : notFound();
+                case "diagnose" -> parts.size() == 2 ? JsonViews.diagnosis(ops.diagnose(parts.get(1))) : notFound();
                 default -> notFound();
             };
         } else if (r.method.equals("POST")) {
@@ -244,6 +248,14 @@ public final class AdminConsole implements AutoCloseable {
         send(r.exchange, 200, "application/json", json(body), started);
     }
 
+    private List<io.flowmonkey.execution.WorkerInfo> workersOr404() {
+        List<io.flowmonkey.execution.WorkerInfo> live = ops.workers();
+        if (live == null) {
+            throw new ConsoleException(404, "this console's store keeps no worker heartbeats (it is no WorkerRegistry)");
+        }
+        return live;
+    }
+
     private Map<String, Object> detail(String id) {
         Execution e = ops.load(id);
         return JsonViews.detail(e, ops.children(e), ops.pendingSignals(e));
@@ -258,11 +270,12 @@ public final class AdminConsole implements AutoCloseable {
                 html = pages.list(session, r, q, ops.store.query(q), ops.countsByStatus());
             } else if (parts.size() == 2 && parts.get(0).equals("executions")) {
                 Execution e = ops.load(parts.get(1));
-                html = pages.execution(session, e, ops.children(e), ops.pendingSignals(e), r.param("done"));
+                html = pages.execution(session, e, ops.children(e), ops.pendingSignals(e), r.param("done"),
+                        ops.diagnose(e.id()));
             } else if (parts.size() == 1 && parts.get(0).equals("charts")) {
-                html = pages.charts(session, ops.lastHour());
+                html = pages.charts(session, ops.lastHour(), ops.keepsWorkers());
             } else if (parts.size() == 1 && parts.get(0).equals("workers")) {
-                html = pages.workers(session);
+                html = pages.workers(session, ops.workers());
             } else {
                 throw new ConsoleException(404, "no page at " + r.path);
             }

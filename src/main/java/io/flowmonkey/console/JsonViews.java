@@ -1,11 +1,14 @@
 package io.flowmonkey.console;
 
+import io.flowmonkey.engine.Diagnosis;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionError;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.Page;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.StepHistory;
+import io.flowmonkey.execution.WorkerHeartbeat;
+import io.flowmonkey.execution.WorkerInfo;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -116,15 +119,53 @@ final class JsonViews {
         return out;
     }
 
-    static List<Map<String, Object>> buckets(List<Operations.Bucket> buckets) {
-        return buckets.stream().map(b -> {
+    static List<Map<String, Object>> minutes(List<Operations.Minute> minutes) {
+        return minutes.stream().map(b -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("start", text(b.start()));
             m.put("created", b.created());
             m.put("completed", b.completed());
             m.put("failed", b.failed());
+            m.put("latenessMaxMs", b.latenessMaxMs());
+            m.put("latenessP99Ms", b.latenessP99Ms());
             return m;
         }).toList();
+    }
+
+    static List<Map<String, Object>> workers(List<WorkerInfo> workers) {
+        return workers.stream().map(w -> {
+            WorkerHeartbeat r = w.reported();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("workerId", r.workerId());
+            m.put("host", r.host());
+            m.put("pid", r.pid());
+            m.put("serves", r.serves().stream().map(v -> Map.of("flowId", v.flowId(), "version", v.version())).toList());
+            m.put("threads", r.threads());
+            m.put("inFlight", r.inFlight());
+            m.put("startedAt", text(r.startedAt()));
+            m.put("lastHeartbeat", text(w.lastHeartbeat()));
+            m.put("lastClaim", text(r.lastClaim()));
+            m.put("expiresAt", text(w.expiresAt()));
+            m.put("lateness", r.lateness().stream().map(l -> {
+                Map<String, Object> one = new LinkedHashMap<>();
+                one.put("minute", text(l.minute()));
+                one.put("count", l.count());
+                one.put("maxMs", l.maxMs());
+                one.put("p99Ms", l.p99Ms());
+                return one;
+            }).toList());
+            return m;
+        }).toList();
+    }
+
+    static Map<String, Object> diagnosis(Diagnosis d) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("executionId", d.executionId());
+        m.put("status", d.status() == null ? null : d.status().wireName());
+        m.put("kind", d.kind().name());
+        m.put("sentence", d.sentence());
+        m.put("at", text(d.at()));
+        return m;
     }
 
     static String text(Instant t) {

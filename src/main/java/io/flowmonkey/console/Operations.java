@@ -3,6 +3,7 @@ package io.flowmonkey.console;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flowmonkey.engine.CancelResult;
+import io.flowmonkey.engine.Diagnosis;
 import io.flowmonkey.engine.Engine;
 import io.flowmonkey.engine.RunResult;
 import io.flowmonkey.execution.Cancellation;
@@ -13,6 +14,9 @@ import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.SignalStore;
+import io.flowmonkey.execution.WorkerHeartbeat;
+import io.flowmonkey.execution.WorkerInfo;
+import io.flowmonkey.execution.WorkerRegistry;
 import io.flowmonkey.postgres.PgExecutionStore;
 import java.time.Clock;
 import java.time.Duration;
@@ -21,6 +25,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,9 +39,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Operations {
 
-    /** The bucket width and span of the charts. */
-    static final Duration BUCKET = Duration.ofMinutes(5);
-    static final int BUCKETS = 12;
+    /** The charts' span in one-minute buckets: the last hour, the current minute last. */
+    static final int MINUTES = 60;
     /** Below this, counts by status are exact; above, the store's estimate, labelled as such. */
     static final long EXACT_COUNT_UP_TO = 10_000;
     /** How many pending signals of the awaited name an execution page shows. */
@@ -132,29 +136,91 @@ final class Operations {
     record Count(long value, boolean estimated) {
     }
 
-    /** One chart bucket: executions created, completed and failed in [start, start + 5 min). */
-    record Bucket(Instant start, long created, long completed, long failed) {
+    /**
+     * One minute of the charts: executions created, completed and failed in it, and the claim lateness
+     * that live workers measured in it (the latest, and the highest 99th percentile, across workers).
+     *
+     * @param start the minute's start
+     * @param created created in the minute
+     * @param completed completed in the minute
+     * @param failed failed in the minute
+     * @param latenessMaxMs the latest claim of the minute across live workers; null when none was measured
+     * @param latenessP99Ms the highest of the workers' 99th percentiles; null when none was measured
+     */
+    record Minute(Instant start, long created, long completed, long failed, Long latenessMaxMs, Long latenessP99Ms) {
     }
 
     /**
-     * The last hour in 5-minute buckets, the current one last. Completed and failed are counted by
-     * {@code updatedAt}, the time of the last save, which for an ended execution is its end.
+     * The last hour, a minute at a time, the current minute last. On a {@link PgExecutionStore}: two
+     * statements over index ranges of the hour ({@link PgExecutionStore#countsPerMinute}), by each
+     * execution's own end time. On another store: three counts a minute, completed and failed by
+     * {@code updatedAt}, the time of the last save, which for an ended execution is its end. Lateness
+     * comes from the heartbeats of live workers, on a store that keeps them.
      */
-    List<Bucket> lastHour() {
-        long width = BUCKET.toMillis();
-        Instant end = Instant.ofEpochMilli((clock.millis() / width + 1) * width);
-        List<Bucket> buckets = new ArrayList<>();
-        for (int i = BUCKETS; i > 0; i--) {
-            Instant from = end.minusMillis(i * width);
-            Instant before = from.plusMillis(width);
-            buckets.add(new Bucket(from,
-                    store.count(ExecutionQuery.builder().createdBetween(from, before).build()),
+    List<Minute> lastHour() {
+        long current = Math.floorDiv(clock.millis(), 60_000L);
+        Instant first = Instant.ofEpochMilli((current - MINUTES + 1) * 60_000);
+        Map<Instant, long[]> lateness = latenessByMinute();
+        List<Minute> minutes = new ArrayList<>(MINUTES);
+        if (store instanceof PgExecutionStore pg) {
+            for (PgExecutionStore.MinuteCounts m : pg.countsPerMinute(first, MINUTES)) {
+                minutes.add(minute(m.minute(), m.created(), m.completed(), m.failed(), lateness));
+            }
+            return minutes;
+        }
+        for (int i = 0; i < MINUTES; i++) {
+            Instant from = first.plusSeconds(60L * i);
+            Instant before = from.plusSeconds(60);
+            minutes.add(minute(from, store.count(ExecutionQuery.builder().createdBetween(from, before).build()),
                     store.count(ExecutionQuery.builder().status(ExecutionStatus.COMPLETED).updatedBetween(from, before)
                             .build()),
                     store.count(ExecutionQuery.builder().status(ExecutionStatus.FAILED).updatedBetween(from, before)
-                            .build())));
+                            .build()), lateness));
         }
-        return buckets;
+        return minutes;
+    }
+
+    private static Minute minute(Instant start, long created, long completed, long failed, Map<Instant, long[]> late) {
+        long[] l = late.get(start);
+        return new Minute(start, created, completed, failed, l == null ? null : l[0], l == null ? null : l[1]);
+    }
+
+    /** Per minute, the latest claim and the highest 99th percentile across the live workers' heartbeats. */
+    private Map<Instant, long[]> latenessByMinute() {
+        Map<Instant, long[]> out = new HashMap<>();
+        List<WorkerInfo> live = workers();
+        if (live == null) {
+            return out;
+        }
+        for (WorkerInfo w : live) {
+            for (WorkerHeartbeat.ClaimLateness l : w.reported().lateness()) {
+                long[] m = out.computeIfAbsent(l.minute(), k -> new long[2]);
+                m[0] = Math.max(m[0], l.maxMs());
+                m[1] = Math.max(m[1], l.p99Ms());
+            }
+        }
+        return out;
+    }
+
+    /** The live workers, or null when the store keeps no heartbeats. */
+    List<WorkerInfo> workers() {
+        return store instanceof WorkerRegistry registry ? registry.workers() : null;
+    }
+
+    /** Whether the store keeps worker heartbeats, and so claim lateness. */
+    boolean keepsWorkers() {
+        return store instanceof WorkerRegistry;
+    }
+
+    /** Why an execution is where it is ({@link Engine#diagnose(String)}), or a 404. */
+    Diagnosis diagnose(String id) {
+        try {
+            return engine.diagnose(id);
+        } catch (ExecutionNotFoundException e) {
+            throw new ConsoleException(404, "no execution has id '" + id + "'");
+        } catch (IllegalArgumentException e) {
+            throw new ConsoleException(400, e.getMessage());
+        }
     }
 
     /** The actions, by the name used in URLs. */

@@ -5,6 +5,7 @@ import static io.flowmonkey.console.Html.param;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectWriter;
+import io.flowmonkey.engine.Diagnosis;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionError;
 import io.flowmonkey.execution.ExecutionQuery;
@@ -12,6 +13,8 @@ import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.Page;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.StepHistory;
+import io.flowmonkey.execution.WorkerHeartbeat;
+import io.flowmonkey.execution.WorkerInfo;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -119,13 +122,14 @@ final class Pages {
     }
 
     String execution(Sessions.Session session, Execution e, List<Execution> children, List<Signal> signals,
-                     String done) {
+                     String done, Diagnosis diagnosis) {
         StringBuilder b = new StringBuilder();
         if (done != null) {
             b.append("<div class=\"msg\" id=\"done\">").append(esc(done)).append("</div>");
         }
         b.append("<h1>Execution <code>").append(esc(e.id())).append("</code></h1><table><tbody>")
                 .append(row("Status", status(e.status())))
+                .append("<tr><th>Why</th><td id=\"diagnosis\">").append(esc(diagnosis.sentence())).append("</td></tr>")
                 .append(row("Flow", esc(e.flowId()) + "@" + esc(e.flowVersion())))
                 .append(row("Tenant", esc(e.tenantId())))
                 .append(row("Current step", esc(e.currentStepId()) + " (" + e.stepCount() + " steps run)"))
@@ -207,20 +211,53 @@ final class Pages {
                 + "\">No, go back</a></form>");
     }
 
-    String charts(Sessions.Session session, List<Operations.Bucket> buckets) {
-        return document("Charts", session, "<h1>The last hour, in 5-minute buckets</h1>"
-                + "<h2>Throughput: executions completed</h2>" + bars(buckets, Operations.Bucket::completed, "#3d9a55", "throughput")
-                + "<h2>Failures: executions failed</h2>" + bars(buckets, Operations.Bucket::failed, "#c8463c", "failures")
-                + "<h2>Created</h2>" + bars(buckets, Operations.Bucket::created, "#7aa2e3", "created")
-                + "<p class=\"note\">Completed and failed are counted by the time of the execution's last save, "
-                + "which for an ended execution is its end. Lateness is not charted yet: it needs the worker "
-                + "metrics, which are not stored anywhere the console can read.</p>");
+    String charts(Sessions.Session session, List<Operations.Minute> minutes, boolean latenessKnown) {
+        return document("Charts", session, "<h1>The last hour, a minute at a time</h1>"
+                + "<h2>Throughput: executions completed per minute</h2>"
+                + bars(minutes, Operations.Minute::completed, "#3d9a55", "throughput", "")
+                + "<h2>Failures: executions failed per minute</h2>"
+                + bars(minutes, Operations.Minute::failed, "#c8463c", "failures", "")
+                + "<h2>Lateness: the latest claim per minute, across live workers</h2>"
+                + (latenessKnown ? bars(minutes, m -> m.latenessMaxMs() == null ? 0 : m.latenessMaxMs(), "#d08a2e",
+                        "lateness", " ms")
+                        : "<p class=\"note\">This store keeps no worker heartbeats, where lateness is recorded.</p>")
+                + "<h2>Created per minute</h2>" + bars(minutes, Operations.Minute::created, "#7aa2e3", "created", "")
+                + "<p class=\"note\">Completed and failed are counted by each execution's own end time, while it is "
+                + "stored (purged executions are not counted). Lateness is the time from when a claimed execution fell "
+                + "due (a pending one: its last save; a timed wait: its wake-up time) to its claim, as each live worker "
+                + "measured it and keeps it in its heartbeat: the bar is the latest of the minute across workers, the "
+                + "tooltip adds the highest 99th percentile. A worker that stopped takes its minutes with it.</p>");
     }
 
-    String workers(Sessions.Session session) {
-        return document("Workers", session, "<h1>Workers</h1><p>Not available yet: workers do not record "
-                + "heartbeats in the database yet (no heartbeat table), so the console cannot list them. "
-                + "Each EngineWorker's own <code>stats()</code> shows its activity in its process.</p>");
+    String workers(Sessions.Session session, List<WorkerInfo> workers) {
+        if (workers == null) {
+            return document("Workers", session, "<h1>Workers</h1><p>This console's store keeps no worker heartbeats "
+                    + "(it is no <code>WorkerRegistry</code>), so it cannot list workers.</p>");
+        }
+        StringBuilder b = new StringBuilder("<h1>Workers</h1><p class=\"note\">Live workers: each heartbeats with "
+                + "its lease renewals and counts as live for its lease length after each.</p>"
+                + "<table id=\"workers\"><thead><tr><th>Worker</th><th>Host / pid</th><th>Serves</th><th>Threads</th>"
+                + "<th>In flight</th><th>Started</th><th>Last heartbeat</th><th>Last claim</th>"
+                + "<th>Latest claim lateness</th></tr></thead><tbody>");
+        for (WorkerInfo w : workers) {
+            WorkerHeartbeat r = w.reported();
+            StringBuilder serves = new StringBuilder();
+            r.serves().forEach(v -> serves.append(serves.length() == 0 ? "" : ", ").append(esc(v.flowId())).append('@')
+                    .append(esc(v.version())));
+            WorkerHeartbeat.ClaimLateness last = r.lateness().isEmpty() ? null : r.lateness().get(r.lateness().size() - 1);
+            b.append("<tr><td>").append(esc(r.workerId())).append("</td><td>").append(esc(r.host())).append(" / ")
+                    .append(r.pid()).append("</td><td>").append(serves).append("</td><td>").append(r.threads())
+                    .append("</td><td>").append(r.inFlight()).append("</td><td>").append(esc(r.startedAt()))
+                    .append("</td><td>").append(esc(w.lastHeartbeat())).append("</td><td>")
+                    .append(esc(r.lastClaim() == null ? "never" : r.lastClaim())).append("</td><td>")
+                    .append(last == null ? "" : esc(last.maxMs() + " ms (p99 " + last.p99Ms() + " ms) in the minute of "
+                            + last.minute()))
+                    .append("</td></tr>");
+        }
+        if (workers.isEmpty()) {
+            b.append("<tr><td colspan=\"9\">No live worker.</td></tr>");
+        }
+        return document("Workers", session, b.append("</tbody></table>").toString());
     }
 
     String error(Sessions.Session session, int status, String message) {
@@ -278,26 +315,31 @@ final class Pages {
         return b.append("</tbody></table>").toString();
     }
 
-    private static String bars(List<Operations.Bucket> buckets, ToLongFunction<Operations.Bucket> value, String color,
-                               String id) {
-        int w = 48;
+    /** A bar per minute as inline SVG, the largest value labelled, a time label every ten minutes. */
+    private static String bars(List<Operations.Minute> minutes, ToLongFunction<Operations.Minute> value, String color,
+                               String id, String unit) {
+        int w = 12;
         int h = 120;
-        long max = Math.max(1, buckets.stream().mapToLong(value).max().orElse(1));
-        StringBuilder b = new StringBuilder("<svg id=\"chart-" + esc(id) + "\" width=\"" + (w * buckets.size() + 10)
+        int left = 8;
+        long max = Math.max(1, minutes.stream().mapToLong(value).max().orElse(1));
+        StringBuilder b = new StringBuilder("<svg id=\"chart-" + esc(id) + "\" width=\"" + (left + w * minutes.size() + 40)
                 + "\" height=\"" + (h + 40) + "\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">");
-        for (int i = 0; i < buckets.size(); i++) {
-            Operations.Bucket bucket = buckets.get(i);
-            long v = value.applyAsLong(bucket);
+        b.append("<text x=\"").append(left).append("\" y=\"10\" font-size=\"10\">max ").append(max).append(esc(unit))
+                .append("</text>");
+        for (int i = 0; i < minutes.size(); i++) {
+            Operations.Minute m = minutes.get(i);
+            long v = value.applyAsLong(m);
             long barH = v * h / max;
-            int x = 5 + i * w;
-            b.append("<rect x=\"").append(x + 4).append("\" y=\"").append(h - barH + 14).append("\" width=\"")
-                    .append(w - 8).append("\" height=\"").append(barH).append("\" fill=\"").append(esc(color))
-                    .append("\"><title>").append(esc(bucket.start())).append(": ").append(v).append("</title></rect>")
-                    .append("<text x=\"").append(x + w / 2).append("\" y=\"").append(h - barH + 10)
-                    .append("\" font-size=\"11\" text-anchor=\"middle\">").append(v).append("</text>")
-                    .append("<text x=\"").append(x + w / 2).append("\" y=\"").append(h + 30)
-                    .append("\" font-size=\"10\" text-anchor=\"middle\">")
-                    .append(esc(bucket.start().toString().substring(11, 16))).append("</text>");
+            int x = left + i * w;
+            String tip = esc(m.start()) + ": " + v + esc(unit) + (id.equals("lateness") && m.latenessP99Ms() != null
+                    ? ", p99 " + m.latenessP99Ms() + " ms" : "");
+            b.append("<rect x=\"").append(x + 1).append("\" y=\"").append(h - barH + 14).append("\" width=\"")
+                    .append(w - 2).append("\" height=\"").append(barH).append("\" fill=\"").append(esc(color))
+                    .append("\"><title>").append(tip).append("</title></rect>");
+            if (i % 10 == 0 || i == minutes.size() - 1) {
+                b.append("<text x=\"").append(x).append("\" y=\"").append(h + 30).append("\" font-size=\"10\">")
+                        .append(esc(m.start().toString().substring(11, 16))).append("</text>");
+            }
         }
         return b.append("</svg>").toString();
     }

@@ -643,6 +643,11 @@ public final class Engine implements AutoCloseable {
         return store;
     }
 
+    /** The clock, which an {@link EngineWorker} of this engine times its claims by. */
+    Clock clock() {
+        return clock;
+    }
+
     /** The flows, whose executions an {@link EngineWorker} of this engine claims. */
     FlowRegistry flows() {
         return flows;
@@ -1586,5 +1591,30 @@ public final class Engine implements AutoCloseable {
             rewound.history(history);
         }
         return rewound.build();
+    }
+
+    // ---- Diagnose (issue 12): why an execution is not moving ----
+
+    /**
+     * Explains in one sentence why an execution is where it is, without changing anything: "due in 42 s",
+     * "leased by orders-3 until …", "no live worker serves order-flow@2", "retry 3/5 after backoff, due in
+     * 8 s", "waiting for signal 'approval' since …", "waiting for 2 child executions", "set aside: column
+     * context cannot be read", "completed at …".
+     *
+     * <p>Whether a live worker serves the execution's flow version is known only on a store that keeps
+     * worker heartbeats (a {@link io.flowmonkey.execution.WorkerRegistry}, such as {@code PgExecutionStore});
+     * on another the sentence says that it cannot be known. Times are compared with this engine's clock,
+     * while leases and heartbeats are stamped by the database's: a skew between the two shows in the
+     * seconds reported.
+     *
+     * @param executionId the execution
+     * @return the diagnosis
+     * @throws IllegalArgumentException if {@code executionId} is null or blank
+     * @throws ExecutionNotFoundException if there is no such execution
+     * @throws io.flowmonkey.execution.StoreException if the store fails
+     */
+    public Diagnosis diagnose(String executionId) {
+        requireExecutionId(executionId);
+        return new Diagnoser(store, flows, clock).diagnose(executionId);
     }
 }

@@ -6,6 +6,7 @@ import io.flowmonkey.execution.ExecutionDataException;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.LeasingExecutionStore.FlowVersion;
+import io.flowmonkey.execution.WorkerRegistry;
 import io.flowmonkey.internal.Arguments;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,6 +51,12 @@ import org.slf4j.LoggerFactory;
  * effects idempotent with {@link StepContext#executionId()}, {@link StepContext#stepId()} and
  * {@link StepContext#attempt()}.
  *
+ * <p>On a store that is a {@link WorkerRegistry} (such as {@code PgExecutionStore}), the worker keeps a
+ * heartbeat row there from {@link #start()} to {@link #close()}: its id, host, process, the flow versions
+ * it serves, threads, executions in flight, last claim and the claim lateness of its last hour,
+ * written with each lease renewal (no thread of its own) and counted live for {@code leaseTtl} after
+ * each. {@link Engine#diagnose(String)} and the admin console read them.
+ *
  * <p>Thread-safe. {@link #start()} once; {@link #close()} stops claiming, lets in-flight steps finish
  * for up to the shutdown timeout, and revokes the leases of anything still unfinished.
  */
@@ -81,6 +88,8 @@ public final class EngineWorker implements AutoCloseable {
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final WakeSignals schedule = new WakeSignals(() -> this.running, () -> this.running = false);
     private final LeaseKeeper leases;
+    /** The worker's heartbeat row, when the store keeps them (a {@link WorkerRegistry}); else null. */
+    private final Presence presence;
     private volatile boolean running;
     private volatile boolean backlog;
     private Thread loop;
@@ -110,6 +119,9 @@ public final class EngineWorker implements AutoCloseable {
         this.leaseTtl = b.leaseTtl;
         this.shutdownTimeout = b.shutdownTimeout;
         this.leases = new LeaseKeeper(store, workerId, leaseTtl, inFlight, interrupted, cancelled, leaseLost);
+        // Live for a lease's length after each heartbeat: a worker silent that long has lost its leases too.
+        this.presence = store instanceof WorkerRegistry registry ? new Presence(registry, workerId, threads, leaseTtl,
+                b.engine.clock(), this::served, inFlight::size) : null;
     }
 
     /**
@@ -157,7 +169,10 @@ public final class EngineWorker implements AutoCloseable {
         runners = Executors.newFixedThreadPool(threads, named("flowmonkey-run-" + workerId));
         timers = Executors.newSingleThreadScheduledExecutor(named("flowmonkey-timer-" + workerId));
         long renewEvery = Math.max(1, leaseTtl.toMillis() / 3);
-        timers.scheduleAtFixedRate(leases::heartbeat, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
+        timers.scheduleAtFixedRate(this::heartbeat, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
+        if (presence != null) {
+            presence.beat(); // visible from the moment start() returns
+        }
         running = true;
         loop = named("flowmonkey-claim-" + workerId).newThread(this::claimLoop);
         loop.start();
@@ -251,6 +266,9 @@ public final class EngineWorker implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         timers.shutdownNow();
+        if (presence != null) {
+            presence.leave();
+        }
         leases.retryRevocations();
         if (leases.pendingRevocations() > 0) {
             LOG.warn("Worker {} could not revoke {} lease(s); they expire in {}", workerId, leases.pendingRevocations(),
@@ -288,6 +306,9 @@ public final class EngineWorker implements AutoCloseable {
                 }
                 reportSetAside(claim.setAside());
                 List<Execution> batch = claim.executions();
+                if (presence != null) {
+                    presence.claimed(batch);
+                }
                 backlog = batch.size() + claim.setAside().size() == free;
                 for (Execution e : batch) {
                     if (!inFlight.add(e.id())) {
@@ -434,6 +455,14 @@ public final class EngineWorker implements AutoCloseable {
                 // After inFlight no longer holds it, so that claiming it again here cannot be undone above.
                 schedule.onDue(id, null);
             }
+        }
+    }
+
+    /** The timer's beat: lease renewals, then this worker's heartbeat row, which never throws. */
+    private void heartbeat() {
+        leases.heartbeat();
+        if (presence != null) {
+            presence.beat();
         }
     }
 

@@ -114,6 +114,17 @@ public interface LeasingExecutionStore extends ExecutionStore {
     List<SetAside> findSetAside(int limit);
 
     /**
+     * Tells whether one execution is set aside, and why. The default looks through
+     * {@link #findSetAside(int)}; stores with an index on the mark look the row up directly.
+     *
+     * @param executionId the execution
+     * @return why and when it was set aside; empty if it is not (or there is no such row)
+     */
+    default Optional<SetAside> setAsideOf(String executionId) {
+        return findSetAside(Integer.MAX_VALUE).stream().filter(s -> s.executionId().equals(executionId)).findFirst();
+    }
+
+    /**
      * Lets an execution that was set aside be claimed again, typically after the row was repaired.
      *
      * @param executionId the execution

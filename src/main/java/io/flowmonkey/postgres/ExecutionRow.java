@@ -60,6 +60,16 @@ final class ExecutionRow {
         setMillis(ps, index + 1, execution.idempotencyExpiresAt());
     }
 
+    /**
+     * The {@code updated_at} a save at {@code now} stamps: never before {@code created_at}, which an
+     * execution created by a clock ahead of the saving one would otherwise get. Queries of an updated
+     * range rely on it to bound the created range (see {@link ExecutionSql}). Null stays null (a
+     * comparison with the stored row that leaves {@code updated_at} out).
+     */
+    Instant updatedAt(Instant now) {
+        return now != null && now.isBefore(execution.createdAt()) ? execution.createdAt() : now;
+    }
+
     /** Binds {@link ExecutionSql#DATA_COLUMNS} from {@code index} on; returns the next free index. */
     int bind(PreparedStatement ps, int index, Instant updatedAt) throws SQLException {
         Execution e = execution;
@@ -79,7 +89,7 @@ final class ExecutionRow {
         ps.setObject(i++, metadata, Types.OTHER);
         ps.setObject(i++, timeoutConfig, Types.OTHER);
         setMillis(ps, i++, e.createdAt());
-        setMillis(ps, i++, updatedAt);
+        setMillis(ps, i++, updatedAt(updatedAt));
         setMillis(ps, i++, e.completedAt());
         setMillis(ps, i++, e.failedAt());
         setMillis(ps, i++, e.cancelledAt());

@@ -76,6 +76,10 @@ final class ExecutionSql {
     /** An insert of one row that reports a taken id by inserting nothing, rather than by an error. */
     final String insertIfAbsent;
 
+    // --- worker heartbeats (V9) and the console's charts (issue 12) ---
+    /** The worker table (V9), quoted. */
+    final String workers;
+
     ExecutionSql(PgStoreOptions options) {
         this.table = '"' + options.schema() + "\".\"" + options.tableName() + '"';
         this.insertPrefix = "INSERT INTO " + table + " (id, idempotency_key, idempotency_expires_at, " + DATA_COLUMNS
@@ -204,6 +208,7 @@ final class ExecutionSql {
         // --- hardening (issue 9) ---
         // Only the primary key is an arbiter: a taken idempotency key still fails, as its holder is reported.
         this.insertIfAbsent = insert + " ON CONFLICT (id) DO NOTHING";
+        this.workers = '"' + options.schema() + "\".\"" + options.tableName() + PgStoreOptions.WORKERS_SUFFIX + '"';
     }
 
     /**
@@ -428,6 +433,11 @@ final class ExecutionSql {
         add(conditions, params, F_CREATED_BEFORE, q.createdBefore() == null ? null : q.createdBefore().toEpochMilli());
         add(conditions, params, F_UPDATED_FROM, q.updatedFrom() == null ? null : q.updatedFrom().toEpochMilli());
         add(conditions, params, F_UPDATED_BEFORE, q.updatedBefore() == null ? null : q.updatedBefore().toEpochMilli());
+        // Issue 12, performance of updated ranges: every save stamps updated_at no earlier than
+        // created_at, so a row updated before the range's end was created before it too. Said outright,
+        // that bound lets the created index start reading at the range's end instead of at the newest
+        // row, which is what makes an updated range quick without an index on updated_at.
+        add(conditions, params, F_CREATED_BEFORE, q.updatedBefore() == null ? null : q.updatedBefore().toEpochMilli());
         add(conditions, params, F_ERROR_CODE, q.errorCode());
         add(conditions, params, F_METADATA, metadataJson == null ? null : new Jsonb(metadataJson));
         if (position && q.position().isPresent()) {
@@ -459,5 +469,69 @@ final class ExecutionSql {
                     AND (CASE status WHEN 'completed' THEN completed_at WHEN 'failed' THEN failed_at
                          ELSE cancelled_at END) < ?
                   LIMIT ? FOR UPDATE SKIP LOCKED)""".formatted(table);
+    }
+
+    // ---- Worker heartbeats (V9), set-aside look-up, and the console's charts (issue 12) ----
+
+    /** The columns of a worker row, in the order {@link PgExecutionStore} reads them. */
+    private static final String WORKER_COLUMNS = """
+            worker_id, host, pid, serves, threads, in_flight, started_at, last_heartbeat, last_claim, expires_at, \
+            lateness""";
+
+    /**
+     * One heartbeat, in one statement: the upsert of the worker's row, stamped with the database's clock,
+     * and the deletion of the rows of workers that are dead (the table holds a row per worker, so this
+     * reads a handful of rows). Parameters: worker_id (whose own row is not deleted: it is upserted), then
+     * worker_id, host, pid, serves (JSONB), threads, in_flight, started_at, last_claim, live-for millis,
+     * lateness (JSONB).
+     */
+    String heartbeat() {
+        return """
+                WITH dead AS (DELETE FROM %1$s WHERE expires_at < %2$s AND worker_id <> ?)
+                INSERT INTO %1$s (worker_id, host, pid, serves, threads, in_flight, started_at, last_heartbeat,
+                                  last_claim, expires_at, lateness)
+                VALUES (?, ?, ?, ?, ?, ?, ?, %2$s, ?, %2$s + ?, ?)
+                ON CONFLICT (worker_id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,
+                  serves = EXCLUDED.serves, threads = EXCLUDED.threads, in_flight = EXCLUDED.in_flight,
+                  started_at = EXCLUDED.started_at, last_heartbeat = EXCLUDED.last_heartbeat,
+                  last_claim = EXCLUDED.last_claim, expires_at = EXCLUDED.expires_at, lateness = EXCLUDED.lateness"""
+                .formatted(workers, DB_NOW);
+    }
+
+    /** The live workers: rows whose expiry the database's clock has not passed. */
+    String liveWorkers() {
+        return "SELECT " + WORKER_COLUMNS + " FROM " + workers + " WHERE expires_at >= " + DB_NOW + " ORDER BY worker_id";
+    }
+
+    /** A stopping worker's row goes with it. */
+    String removeWorker() {
+        return "DELETE FROM " + workers + " WHERE worker_id = ?";
+    }
+
+    /** Whether one execution is set aside: a primary-key look-up. */
+    String setAsideOf() {
+        return "SELECT id, set_aside_column, set_aside_reason, set_aside_at FROM " + table
+                + " WHERE id = ? AND set_aside_at IS NOT NULL";
+    }
+
+    /**
+     * Executions that ended in {@code [from, before)}, per status and minute of their end: a range of
+     * the V7 partial index of end times (its CASE, word for word), each row's status read from the heap.
+     * What it reads grows with the executions that ended in the range, not with the table.
+     */
+    String endedPerMinute() {
+        String end = "(CASE status WHEN 'completed' THEN completed_at WHEN 'failed' THEN failed_at ELSE cancelled_at END)";
+        return """
+                SELECT status, %2$s / 60000 AS minute, count(*) FROM %1$s
+                WHERE status IN ('completed', 'failed', 'cancelled') AND %2$s >= ? AND %2$s < ?
+                GROUP BY 1, 2""".formatted(table, end);
+    }
+
+    /** Executions created in {@code [from, before)} per minute: a range of the V7 created index, read index-only. */
+    String createdPerMinute() {
+        return """
+                SELECT created_at / 60000 AS minute, count(*) FROM %s
+                WHERE created_at >= ? AND created_at < ?
+                GROUP BY 1""".formatted(table);
     }
 }

@@ -21,6 +21,9 @@ import io.flowmonkey.execution.Page;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.StoreException;
+import io.flowmonkey.execution.WorkerHeartbeat;
+import io.flowmonkey.execution.WorkerInfo;
+import io.flowmonkey.execution.WorkerRegistry;
 import io.flowmonkey.internal.Arguments;
 import java.sql.Array;
 import java.sql.Connection;
@@ -87,8 +90,11 @@ import org.postgresql.core.TransactionState;
  *
  * <p>As a {@link SignalStore} it keeps signals in the table's side table {@code <table>_signals}
  * (migration V6), and announces executions that end on a LISTEN channel of their own.
+ *
+ * <p>As a {@link WorkerRegistry} it keeps one heartbeat row per live worker in the side table
+ * {@code <table>_workers} (migration V9), stamped and expired by the database's clock.
  */
-public final class PgExecutionStore implements LeasingExecutionStore, SignalStore {
+public final class PgExecutionStore implements LeasingExecutionStore, SignalStore, WorkerRegistry {
 
     private static final Logger LOG = LoggerFactory.getLogger(PgExecutionStore.class);
 
@@ -383,7 +389,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         });
         List<Execution> saved = new ArrayList<>(rows.size());
         for (ExecutionRow row : rows) {
-            saved.add(row.execution.toBuilder().updatedAt(now).version(row.execution.version() + 1).build());
+            saved.add(row.execution.toBuilder().updatedAt(row.updatedAt(now)).version(row.execution.version() + 1).build());
         }
         return List.copyOf(saved);
     }
@@ -1625,5 +1631,131 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                 throw new IllegalStateException("no binding for a parameter of type " + p.getClass().getName());
             }
         }
+    }
+
+    // ---- Worker heartbeats (V9), set-aside look-up and the console's charts (issue 12) ----
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One statement: an upsert of the worker's row and a delete of the rows whose expiry the
+     * database's clock has passed (other workers' only).
+     */
+    @Override
+    public void heartbeat(WorkerHeartbeat heartbeat) {
+        Objects.requireNonNull(heartbeat, "heartbeat must not be null");
+        requireId(heartbeat.workerId(), "workerId");
+        requireId(heartbeat.host(), "host");
+        withConnection(null, "heartbeat of worker " + heartbeat.workerId(), c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.heartbeat())) {
+                WorkerRows.bind(ps, heartbeat);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public List<WorkerInfo> workers() {
+        return withConnection(null, "listing workers", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.liveWorkers()); ResultSet rs = ps.executeQuery()) {
+                List<WorkerInfo> live = new ArrayList<>();
+                while (rs.next()) {
+                    live.add(WorkerRows.read(rs));
+                }
+                return List.copyOf(live);
+            }
+        });
+    }
+
+    @Override
+    public boolean remove(String workerId) {
+        requireId(workerId, "workerId");
+        return withConnection(null, "removing worker " + workerId, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.removeWorker())) {
+                ps.setString(1, workerId);
+                return ps.executeUpdate() > 0;
+            }
+        });
+    }
+
+    /** {@inheritDoc} A primary-key look-up. */
+    @Override
+    public Optional<SetAside> setAsideOf(String executionId) {
+        requireId(executionId, "executionId");
+        return withConnection(executionId, "setAsideOf", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.setAsideOf())) {
+                ps.setString(1, executionId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(new SetAside(rs.getString(1), rs.getString(2), rs.getString(3),
+                            Instant.ofEpochMilli(rs.getLong(4)))) : Optional.<SetAside>empty();
+                }
+            }
+        });
+    }
+
+    /**
+     * Executions created, completed, failed and cancelled in one minute.
+     *
+     * @param minute the start of the minute
+     * @param created created in it (by {@code createdAt})
+     * @param completed completed in it (by {@code completedAt})
+     * @param failed failed in it (by {@code failedAt})
+     * @param cancelled cancelled in it (by {@code cancelledAt})
+     */
+    public record MinuteCounts(Instant minute, long created, long completed, long failed, long cancelled) {
+    }
+
+    /**
+     * Counts executions created and ended per minute over whole minutes, in two statements: a range of
+     * the created index (read index-only) and a range of the partial index of end times, whose rows'
+     * statuses are read from the table. Both cost what the range holds, not what the table holds: for
+     * the console's last hour, the executions created and ended in that hour. Ended executions are
+     * counted while they exist: purged ones are not.
+     *
+     * @param from the first minute (rounded down to a whole minute)
+     * @param minutes how many minutes, 1 to 1,440
+     * @return one entry per minute, the earliest first, zeros included
+     * @throws IllegalArgumentException if {@code minutes} is out of range
+     * @throws StoreException if the store fails
+     */
+    public List<MinuteCounts> countsPerMinute(Instant from, int minutes) {
+        Objects.requireNonNull(from, "from must not be null");
+        if (minutes < 1 || minutes > 1_440) {
+            throw new IllegalArgumentException("minutes must be between 1 and 1440, got " + minutes);
+        }
+        long first = Math.floorDiv(from.toEpochMilli(), 60_000L);
+        long[][] counts = new long[minutes][4];
+        withConnection(null, "counts per minute", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.createdPerMinute())) {
+                ps.setLong(1, first * 60_000);
+                ps.setLong(2, (first + minutes) * 60_000);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        counts[(int) (rs.getLong(1) - first)][0] = rs.getLong(2);
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(sql.endedPerMinute())) {
+                ps.setLong(1, first * 60_000);
+                ps.setLong(2, (first + minutes) * 60_000);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        int column = switch (rs.getString(1)) {
+                            case "completed" -> 1;
+                            case "failed" -> 2;
+                            default -> 3;
+                        };
+                        counts[(int) (rs.getLong(2) - first)][column] = rs.getLong(3);
+                    }
+                }
+            }
+            return null;
+        });
+        List<MinuteCounts> out = new ArrayList<>(minutes);
+        for (int i = 0; i < minutes; i++) {
+            out.add(new MinuteCounts(Instant.ofEpochMilli((first + i) * 60_000), counts[i][0], counts[i][1],
+                    counts[i][2], counts[i][3]));
+        }
+        return List.copyOf(out);
     }
 }

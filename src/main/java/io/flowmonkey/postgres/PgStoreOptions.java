@@ -31,6 +31,8 @@ public final class PgStoreOptions {
 
     /** What the name of a table's signal table adds to the table name (see {@link SchemaApplier}). */
     static final String SIGNALS_SUFFIX = "_signals";
+    /** What the name of a table's worker heartbeat table adds to the table name (migration V9). */
+    static final String WORKERS_SUFFIX = "_workers";
     /** The default longest string value, in chars (UTF-16 units): {@value}, Jackson's reading default. */
     public static final int DEFAULT_MAX_STRING_LENGTH = StreamReadConstraints.DEFAULT_MAX_STRING_LEN;
     /**
@@ -217,7 +219,8 @@ public final class PgStoreOptions {
          * @param tableName a lower-case SQL identifier of at most {@value #MAX_TABLE_NAME_LENGTH} characters
          * @return this builder
          * @throws IllegalArgumentException if {@code tableName} is not such an identifier, or is
-         *     {@value SchemaApplier#HISTORY_TABLE}, or ends in {@code _signals} (the name of another table's signals)
+         *     {@value SchemaApplier#HISTORY_TABLE}, or ends in {@code _signals} or {@code _workers} (the names of another table's signals and
+         *     worker heartbeats)
          */
         public Builder tableName(String tableName) {
             String name = identifier("table name", tableName, MAX_TABLE_NAME_LENGTH);
@@ -228,6 +231,10 @@ public final class PgStoreOptions {
             if (name.endsWith(SIGNALS_SUFFIX)) {
                 throw new IllegalArgumentException("table name must not end in '" + SIGNALS_SUFFIX + "': the signals "
                         + "of table t are kept in t" + SIGNALS_SUFFIX + ", got '" + name + "'");
+            }
+            if (name.endsWith(WORKERS_SUFFIX)) {
+                throw new IllegalArgumentException("table name must not end in '" + WORKERS_SUFFIX + "': the worker "
+                        + "heartbeats of table t are kept in t" + WORKERS_SUFFIX + ", got '" + name + "'");
             }
             this.tableName = name;
             return this;

@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Run it as a role that may create tables in the schema (the schema's owner, typically). The
  * store itself needs only {@code USAGE} on the schema and {@code SELECT, INSERT, UPDATE, DELETE} on
- * the table and on its signal table {@code <table>_signals} (migration V6); with {@code SELECT} on
+ * the table, on its signal table {@code <table>_signals} (migration V6) and on its worker table
+ * {@code <table>_workers} (migration V9); with {@code SELECT} on
  * {@value #HISTORY_TABLE} as well, the application's role may run {@code apply} too: when the table
  * is current that is a read-only check (and when it is not, it fails, saying that the owner must
  * run it).
@@ -76,7 +77,9 @@ public final class SchemaApplier {
             new Migration(6, "V6__signals_and_end_notices.sql", "signals and end notices"),
             new Migration(7, "V7__query_indexes.sql", "query indexes"),
             // flow control (priority, scheduled starts)
-            new Migration(8, "V8__flow_control_priority.sql", "flow control priority"));
+            new Migration(8, "V8__flow_control_priority.sql", "flow control priority"),
+            // Worker heartbeats (issue 12)
+            new Migration(9, "V9__worker_heartbeats.sql", "worker heartbeats"));
 
     private SchemaApplier() {
     }

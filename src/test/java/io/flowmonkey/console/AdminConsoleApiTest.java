@@ -222,15 +222,102 @@ class AdminConsoleApiTest {
     }
 
     @Test
-    void charts_count_the_last_hour_in_twelve_five_minute_buckets() throws Exception {
+    void charts_count_the_last_hour_a_minute_at_a_time_by_each_executions_own_end() throws Exception {
+        long failedBefore = fx.store.count(io.flowmonkey.execution.ExecutionQuery.builder()
+                .status(ExecutionStatus.FAILED).updatedBetween(Instant.now().minusSeconds(3600), null).build());
         fx.order(tenant());
-        JsonNode buckets = json(fx.get(api(base, "/api/charts")));
-        assertThat(buckets).hasSize(12);
-        JsonNode last = buckets.get(11);
-        assertThat(last.get("failed").asLong()).isPositive();
-        assertThat(last.get("created").asLong()).isPositive();
-        assertThat(Duration.between(Instant.parse(buckets.get(0).get("start").asText()),
-                Instant.parse(last.get("start").asText()))).isEqualTo(Duration.ofMinutes(55));
+        JsonNode minutes = json(fx.get(api(base, "/api/charts")));
+        assertThat(minutes).hasSize(60);
+        JsonNode last = minutes.get(59);
+        long failed = 0;
+        for (JsonNode m : minutes) {
+            failed += m.get("failed").asLong();
+        }
+        assertThat(failed).isEqualTo(failedBefore + 1);
+        assertThat(last.get("created").asLong() + minutes.get(58).get("created").asLong()).isPositive();
+        assertThat(Duration.between(Instant.parse(minutes.get(0).get("start").asText()),
+                Instant.parse(last.get("start").asText()))).isEqualTo(Duration.ofMinutes(59));
+        assertThat(Instant.parse(last.get("start").asText())).isBeforeOrEqualTo(Instant.now())
+                .isAfter(Instant.now().minusSeconds(120));
+    }
+
+    @Test
+    void charts_show_the_latest_claim_lateness_across_live_workers_per_minute() throws Exception {
+        Instant minute = Instant.ofEpochMilli(System.currentTimeMillis() / 60_000 * 60_000);
+        fx.store.heartbeat(fx.heartbeat("late-a", "order-flow", List.of(
+                new io.flowmonkey.execution.WorkerHeartbeat.ClaimLateness(minute, 10, 900, 800))));
+        fx.store.heartbeat(fx.heartbeat("late-b", "order-flow", List.of(
+                new io.flowmonkey.execution.WorkerHeartbeat.ClaimLateness(minute, 3, 400, 1_200))));
+        try {
+            JsonNode minutes = json(fx.get(api(base, "/api/charts")));
+            JsonNode at = null;
+            for (JsonNode m : minutes) {
+                if (Instant.parse(m.get("start").asText()).equals(minute)) {
+                    at = m;
+                }
+            }
+            assertThat(at).as("the minute of the heartbeats").isNotNull();
+            assertThat(at.get("latenessMaxMs").asLong()).isEqualTo(900);
+            assertThat(at.get("latenessP99Ms").asLong()).isEqualTo(1_200);
+            assertThat(minutes.get(0).get("latenessMaxMs").isNull()).isTrue();
+        } finally {
+            fx.store.remove("late-a");
+            fx.store.remove("late-b");
+        }
+    }
+
+    // ---- workers and diagnose ----
+
+    @Test
+    void api_workers_lists_live_workers_with_what_they_serve_and_ids_exactly_as_reported() throws Exception {
+        String id = "w-" + SCRIPT;
+        fx.store.heartbeat(fx.heartbeat(id, "fl" + SCRIPT, List.of()));
+        try {
+            JsonNode workers = json(fx.get(api(base, "/api/workers")));
+            JsonNode mine = null;
+            for (JsonNode w : workers) {
+                if (w.get("workerId").asText().equals(id)) {
+                    mine = w;
+                }
+            }
+            assertThat(mine).isNotNull();
+            assertThat(mine.get("serves").get(0).get("flowId").asText()).isEqualTo("fl" + SCRIPT);
+            assertThat(mine.get("threads").asInt()).isEqualTo(3);
+            assertThat(mine.get("inFlight").asInt()).isEqualTo(1);
+            assertThat(Instant.parse(mine.get("lastHeartbeat").asText())).isAfter(Instant.now().minusSeconds(60));
+        } finally {
+            fx.store.remove(id);
+        }
+        assertThat(fx.get(api(base, "/api/workers/x")).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void the_workers_page_shows_live_workers_escaped() throws Exception {
+        String id = "w2-" + SCRIPT;
+        fx.store.heartbeat(fx.heartbeat(id, "fl" + SCRIPT, List.of()));
+        try {
+            String html = fx.page(base, "/workers", fx.login(base)).body();
+            assertThat(html).contains("<table id=\"workers\">").contains("w2-&lt;script&gt;alert(1)&lt;/script&gt;")
+                    .contains("fl&lt;script&gt;alert(1)&lt;/script&gt;@1").doesNotContain(SCRIPT);
+        } finally {
+            fx.store.remove(id);
+        }
+    }
+
+    @Test
+    void api_diagnose_says_why_an_execution_is_not_moving_and_the_execution_page_shows_it() throws Exception {
+        Execution held = fx.held(tenant());
+        JsonNode d = json(fx.get(api(base, "/api/diagnose/" + held.id())));
+        assertThat(d.get("kind").asText()).isEqualTo("WAITING_FOR_SIGNAL");
+        assertThat(d.get("sentence").asText()).startsWith("waiting for signal 'approval' since ");
+        assertThat(d.get("status").asText()).isEqualTo("waiting");
+
+        String page = fx.page(base, "/executions/" + held.id(), fx.login(base)).body();
+        assertThat(page).contains("<td id=\"diagnosis\">waiting for signal &#39;approval&#39; since ");
+
+        HttpResponse<String> missing = fx.get(api(base, "/api/diagnose/no-such-execution"));
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(json(missing).get("error").asText()).contains("no-such-execution");
     }
 
     // ---- one execution ----
@@ -476,14 +563,14 @@ class AdminConsoleApiTest {
     }
 
     @Test
-    void the_charts_page_draws_svg_bars_and_the_workers_page_says_why_it_is_empty() throws Exception {
+    void the_charts_page_draws_a_bar_a_minute_for_throughput_failures_lateness_and_creations() throws Exception {
         fx.order(tenant());
         String cookie = fx.login(base);
         String charts = fx.page(base, "/charts", cookie).body();
-        assertThat(charts).contains("<svg id=\"chart-throughput\"").contains("<svg id=\"chart-failures\"");
-        assertThat(charts.split("<rect ", -1)).hasSize(1 + 3 * 12);
-        String workers = fx.page(base, "/workers", cookie).body();
-        assertThat(workers).contains("no heartbeat table");
+        assertThat(charts).contains("<svg id=\"chart-throughput\"").contains("<svg id=\"chart-failures\"")
+                .contains("<svg id=\"chart-lateness\"").contains("<svg id=\"chart-created\"");
+        assertThat(charts.split("<rect ", -1)).hasSize(1 + 4 * 60);
+        assertThat(charts).doesNotContain("<script");
     }
 
     @Test

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.WorkerHeartbeat.ClaimLateness;
 import io.flowmonkey.testing.PostgresExtension;
 import java.io.File;
 import java.io.IOException;
@@ -15,6 +16,8 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -129,6 +132,7 @@ class AdminConsoleBrowserTest {
 
         clickAndWait(By.linkText(held.id()));
         assertThat(browser.findElement(By.id("context")).getText()).contains(SCRIPT);
+        assertThat(browser.findElement(By.id("diagnosis")).getText()).startsWith("waiting for signal 'approval' since ");
         assertNoAlertAndNoScript();
 
         browser.findElement(By.name("reason")).sendKeys("cancelled in the browser test");
@@ -160,6 +164,31 @@ class AdminConsoleBrowserTest {
         assertThat(browser.findElements(By.tagName("img"))).isEmpty();
         assertThat(browser.findElements(By.tagName("b"))).isEmpty();
         assertNoAlertAndNoScript();
+    }
+
+    @Test
+    void the_workers_page_lists_a_live_worker_escaped_and_the_charts_render_as_svg() {
+        String id = "b-" + SCRIPT;
+        Instant minute = Instant.ofEpochMilli(System.currentTimeMillis() / 60_000 * 60_000);
+        fx.store.heartbeat(fx.heartbeat(id, "fl" + SCRIPT, List.of(new ClaimLateness(minute, 2, 50, 50))));
+        try {
+            login();
+            browser.get(url("/workers"));
+            assertThat(browser.findElement(By.tagName("h1")).getText()).isEqualTo("Workers");
+            assertThat(browser.findElements(By.cssSelector("#workers tbody tr")))
+                    .anySatisfy(row -> assertThat(row.getText()).contains(id).contains("fl" + SCRIPT + "@1")
+                            .contains("50 ms"));
+            assertNoAlertAndNoScript();
+
+            browser.get(url("/charts"));
+            WebElement throughput = browser.findElement(By.id("chart-throughput"));
+            assertThat(throughput.isDisplayed()).isTrue();
+            assertThat(throughput.getSize().getWidth()).isGreaterThan(600);
+            assertThat(browser.findElements(By.cssSelector("#chart-lateness rect"))).hasSize(60);
+            assertNoAlertAndNoScript();
+        } finally {
+            fx.store.remove(id);
+        }
     }
 
     /** Clicks what submits a form or follows a link, and waits until the next page replaced this one. */

@@ -93,6 +93,14 @@ final class ConsoleFixture {
         return store.save(b.build());
     }
 
+    /** A heartbeat of a worker serving {@code flowId@1}, three threads, one in flight, live for a minute. */
+    io.flowmonkey.execution.WorkerHeartbeat heartbeat(String workerId, String flowId,
+                                                    java.util.List<io.flowmonkey.execution.WorkerHeartbeat.ClaimLateness> lateness) {
+        return new io.flowmonkey.execution.WorkerHeartbeat(workerId, "console-host", 99,
+                java.util.List.of(new io.flowmonkey.execution.LeasingExecutionStore.FlowVersion(flowId, "1")), 3, 1,
+                Instant.now(), null, Duration.ofMinutes(1), lateness);
+    }
+
     // ---- HTTP ----
 
     static HttpRequest.Builder api(URI base, String pathAndQuery) {

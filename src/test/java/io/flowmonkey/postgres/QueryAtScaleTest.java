@@ -67,12 +67,19 @@ class QueryAtScaleTest {
     /** Far above the 10 ms target, far below a scan of a million rows on this machine (about 300 ms or more). */
     private static final long BOUND_MS = 100;
     /**
-     * The bound of the combinations the README names as slower: an updated range without a created range,
-     * and metadata, whose plan follows the planner's rough estimate of containment. Still far below a
-     * scan of the table.
+     * The bound of the combinations the README names as slower: metadata, whose plan follows the planner's
+     * rough estimate of containment. Still far below a scan of the table.
      */
     private static final long SLOWER_BOUND_MS = 300;
-    private static final Set<String> SLOWER = Set.of("status+updated range", "metadata", "status+metadata");
+    private static final Set<String> SLOWER = Set.of("metadata", "status+metadata");
+    /**
+     * Queries whose page after their last match reads the rest of the index they read in order: an
+     * updated range has no lower bound on created_at (a row created long ago may be updated now), so the
+     * position half-way down the table, below every match of an "updated since" query, is such a page.
+     * Measured and logged, and bounded only by a scan of half the index.
+     */
+    private static final Set<String> READS_PAST_LAST_MATCH = Set.of("updated since");
+    private static final long HALF_INDEX_BOUND_MS = 5_000;
     /** The most rows a plan may sort: a handful of pages, found through an index. */
     private static final long SMALL_SORT = 1_000;
 
@@ -162,6 +169,9 @@ class QueryAtScaleTest {
                 .createdBetween(MID.minus(Duration.ofDays(7)), MID).build());
         q.put("status+updated range", ExecutionQuery.builder().status(ExecutionStatus.FAILED)
                 .updatedBetween(MID.minus(Duration.ofDays(1)), MID).build());
+        q.put("updated range", ExecutionQuery.builder().updatedBetween(MID.minus(Duration.ofDays(1)), MID).build());
+        q.put("updated since", ExecutionQuery.builder().updatedBetween(BASE.plusMillis(STEP_MS * ROWS)
+                .minus(Duration.ofHours(6)), null).build());
         q.put("error code+tenant", ExecutionQuery.builder().errorCode("E3").tenantId("tenant-43").build());
         q.put("metadata", ExecutionQuery.builder().metadata("batch", 417).build());
         q.put("status+metadata", ExecutionQuery.builder().status(ExecutionStatus.FAILED).metadata("batch", 417).build());
@@ -233,7 +243,8 @@ class QueryAtScaleTest {
         figures.forEach((name, ms) -> {
             long bound = SLOWER.contains(name) ? SLOWER_BOUND_MS : BOUND_MS;
             assertThat(ms[0]).as("first page of %s", name).isLessThan(bound);
-            assertThat(ms[1]).as("deep page of %s", name).isLessThan(bound);
+            assertThat(ms[1]).as("deep page of %s", name).isLessThan(READS_PAST_LAST_MATCH.contains(name)
+                    ? HALF_INDEX_BOUND_MS : bound);
         });
     }
 
@@ -285,6 +296,47 @@ class QueryAtScaleTest {
         LOG.info("count of completed: {}; estimate {} in {} ms", exact, estimate, String.format("%.2f", estimateMs));
         assertThat((double) estimate).isBetween(exact * 0.9, exact * 1.1);
         assertThat(estimateMs).isLessThan(BOUND_MS);
+    }
+
+    @Test
+    @Order(5)
+    void an_updated_range_finds_exactly_the_rows_updated_in_it_through_the_created_bound() throws SQLException {
+        Instant from = MID.minus(Duration.ofDays(1));
+        ExecutionQuery q = ExecutionQuery.builder().updatedBetween(from, MID).limit(1_000).build();
+        long expected = countSql("SELECT count(*) FROM executions WHERE updated_at >= " + from.toEpochMilli()
+                + " AND updated_at < " + MID.toEpochMilli());
+        assertThat(store.count(q)).isEqualTo(expected);
+        Page<Execution> page = store.query(q);
+        assertThat(page.items()).hasSize(1_000).allSatisfy(e -> assertThat(e.updatedAt()).isBetween(from,
+                MID.minusMillis(1)));
+    }
+
+    @Test
+    @Order(5)
+    void the_consoles_counts_per_minute_of_an_hour_read_index_ranges_only() throws Exception {
+        Instant from = MID.minus(Duration.ofHours(1));
+        ExecutionSql sql = new ExecutionSql(PgStoreOptions.defaults());
+        List<String> ended = new ArrayList<>();
+        collectNodes(explainSql(sql.endedPerMinute(), from.toEpochMilli(), MID.toEpochMilli()), ended);
+        List<String> created = new ArrayList<>();
+        collectNodes(explainSql(sql.createdPerMinute(), from.toEpochMilli(), MID.toEpochMilli()), created);
+        List<PgExecutionStore.MinuteCounts> minutes = store.countsPerMinute(from, 60);
+        double ms = medianMillis(() -> store.countsPerMinute(from, 60).size());
+        LOG.info("counts per minute of an hour ({} created, {} completed): {} ms; plans {} and {}",
+                minutes.stream().mapToLong(PgExecutionStore.MinuteCounts::created).sum(),
+                minutes.stream().mapToLong(PgExecutionStore.MinuteCounts::completed).sum(), String.format("%.2f", ms),
+                String.join(" > ", ended), String.join(" > ", created));
+
+        assertThat(ended).noneMatch(n -> n.startsWith("Seq Scan")).anyMatch(n -> n.contains("idx_executions_ended"));
+        assertThat(created).noneMatch(n -> n.startsWith("Seq Scan")).anyMatch(n -> n.contains("idx_executions_created"));
+        assertThat(minutes).hasSize(60);
+        assertThat(minutes.stream().mapToLong(PgExecutionStore.MinuteCounts::created).sum()).isEqualTo(countSql(
+                "SELECT count(*) FROM executions WHERE created_at >= " + from.toEpochMilli() + " AND created_at < "
+                        + MID.toEpochMilli()));
+        assertThat(minutes.stream().mapToLong(PgExecutionStore.MinuteCounts::failed).sum()).isEqualTo(countSql(
+                "SELECT count(*) FROM executions WHERE status = 'failed' AND failed_at >= " + from.toEpochMilli()
+                        + " AND failed_at < " + MID.toEpochMilli()));
+        assertThat(ms).isLessThan(BOUND_MS);
     }
 
     @Test
@@ -346,6 +398,56 @@ class QueryAtScaleTest {
         assertThat(slowestSaveNanos.get()).as("no save waited for the purge").isLessThan(Duration.ofSeconds(2).toNanos());
         assertThat(deadAfterPurge).isGreaterThanOrEqualTo(expected);
         assertThat(deadAfterVacuum).isLessThan(expected / 100);
+    }
+
+    @Test
+    @Order(7)
+    void counts_by_error_code_and_by_status_in_a_tenant_stay_quick_while_a_worker_drains_the_table() throws Exception {
+        io.flowmonkey.engine.InMemoryFlowRegistry flows = new io.flowmonkey.engine.InMemoryFlowRegistry();
+        for (int f = 0; f < 20; f++) {
+            for (int v = 1; v <= 3; v++) {
+                flows.register(io.flowmonkey.engine.Flow.builder("flow-" + f, String.valueOf(v)).initialStep("step-1")
+                        .step(io.flowmonkey.engine.Step.builder("step-1", "ok").build()).build());
+            }
+        }
+        javax.sql.DataSource pool = PG.newDataSource(12);
+        PgExecutionStore draining = new PgExecutionStore(pool);
+        io.flowmonkey.engine.Engine engine = new io.flowmonkey.engine.Engine(draining,
+                new io.flowmonkey.engine.HandlerRegistry().register("ok", ctx -> io.flowmonkey.engine.StepResult.success(1)),
+                flows);
+        ExecutionQuery errorCode = ExecutionQuery.builder().errorCode("E3").build();
+        ExecutionQuery statusInTenant = ExecutionQuery.builder().status(ExecutionStatus.FAILED).tenantId("tenant-42")
+                .build();
+        long pendingBefore = store.count(ExecutionQuery.builder().status(ExecutionStatus.PENDING).build());
+        double[] quiet = {medianMillis(() -> store.count(errorCode)), medianMillis(() -> store.count(statusInTenant))};
+        double[] busy = new double[2];
+        long drained;
+        try (io.flowmonkey.engine.EngineWorker worker = io.flowmonkey.engine.EngineWorker.builder(engine)
+                .workerId("drainer").threads(8).build().start()) {
+            io.flowmonkey.testing.Await.awaitTrue(Duration.ofSeconds(60), () -> worker.stats().completed() >= 2_000);
+            busy[0] = medianMillis(() -> store.count(errorCode));
+            busy[1] = medianMillis(() -> store.count(statusInTenant));
+            drained = worker.stats().completed();
+        }
+        LOG.info("counts while a worker of 8 threads drained {} of {} pending executions: error code ({}) {} ms (quiet "
+                + "{} ms), failed in a tenant ({}) {} ms (quiet {} ms)", drained, pendingBefore, store.count(errorCode),
+                String.format("%.2f", busy[0]), String.format("%.2f", quiet[0]), store.count(statusInTenant),
+                String.format("%.2f", busy[1]), String.format("%.2f", quiet[1]));
+        assertThat(drained).isPositive();
+        assertThat(busy[0]).isLessThan(BOUND_MS);
+        assertThat(busy[1]).isLessThan(BOUND_MS);
+    }
+
+    private static JsonNode explainSql(String sql, long from, long before) throws Exception {
+        try (Connection c = PG.dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement("EXPLAIN (FORMAT JSON) " + sql)) {
+            ps.setLong(1, from);
+            ps.setLong(2, before);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return MAPPER.readTree(rs.getString(1)).path(0).path("Plan");
+            }
+        }
     }
 
     /**
