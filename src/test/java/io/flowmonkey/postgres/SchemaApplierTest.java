@@ -8,6 +8,8 @@ import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.StoreException;
 import io.flowmonkey.execution.WaitMetadata;
+import io.flowmonkey.execution.WorkerHeartbeat;
+import io.flowmonkey.execution.WorkerInfo;
 import io.flowmonkey.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -218,7 +220,8 @@ class SchemaApplierTest {
         SchemaApplier.apply(PG.dataSource(), in("app"));
         String role = newRole("app");
         PG.execute("GRANT USAGE ON SCHEMA app TO " + role);
-        PG.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON app.executions, app.executions_signals TO " + role);
+        PG.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON app.executions, app.executions_signals, "
+                + "app.executions_workers TO " + role);
         PG.execute("GRANT SELECT ON app.flowmonkey_schema_history TO " + role);
         DataSource appPool = PG.newDataSource(4, role, "app-secret");
         PgExecutionStore store = new PgExecutionStore(appPool, in("app"));
@@ -239,6 +242,10 @@ class SchemaApplierTest {
         assertThat(store.findSignals("lp-2", "go", 10)).hasSize(1);
         assertThat(store.delete("lp-2")).isTrue();
         assertThat(store.findSignals("lp-2", "go", 10)).as("signals go with their execution").isEmpty();
+        store.heartbeat(new WorkerHeartbeat("w-1", "host", 1, List.of(), 1, 0, Instant.now(), null,
+                Duration.ofMinutes(1), List.of()));
+        assertThat(store.workers()).extracting(WorkerInfo::workerId).containsExactly("w-1");
+        assertThat(store.remove("w-1")).isTrue();
         long historyRows = PG.queryLong("SELECT count(*) FROM app.flowmonkey_schema_history");
 
         assertThat(SchemaApplier.apply(appPool, in("app"))).isEqualTo(SchemaApplier.latestVersion());
