@@ -83,6 +83,26 @@ public final class EngineOptions {
     }
 
     /**
+     * Starts a builder holding these options, to change some of them (add a listener, say).
+     *
+     * @return a builder with every setting of these options
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.clock = clock;
+        b.maxSteps = maxSteps;
+        b.recordHistory = recordHistory;
+        b.idempotencyTtl = idempotencyTtl;
+        b.executionTimeout = executionTimeout;
+        b.waitTimeout = waitTimeout;
+        b.awaitPollInterval = awaitPollInterval;
+        b.objectMapper = objectMapper;
+        b.stepTimeout = stepTimeout;
+        b.listeners.addAll(listeners);
+        return b;
+    }
+
+    /**
      * Starts options with the {@code DEFAULT_*} values and no timeouts.
      *
      * @return a builder

@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
 import java.time.Clock;
@@ -35,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * Metrics and traces of an engine and its workers, through Micrometer: an {@link EngineListener} to
  * register in {@link EngineOptions.Builder#listener(EngineListener)}, and a {@link MeterBinder} to bind
  * to your {@link MeterRegistry} ({@code metrics.bindTo(registry)}; Spring Boot binds every
- * {@code MeterBinder} bean by itself). Events told before it is bound are not counted.
+ * {@code MeterBinder} bean by itself). Events told before it is bound are not counted; bound to several
+ * registries, it counts into each (binding one registry again changes nothing).
  *
  * <pre>{@code
  * FlowMonkeyMetrics metrics = FlowMonkeyMetrics.builder().store(store).build();
@@ -109,7 +111,8 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
     private final TagLimiter flows;
     private final TagLimiter steps;
 
-    private volatile MeterRegistry registry;
+    /** Every meter, registered once here; each registry bound is added to it and gets them all. */
+    private final CompositeMeterRegistry meters = new CompositeMeterRegistry();
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     /** The runs and step attempts open on each thread: events of one run come on the thread that runs it. */
@@ -125,6 +128,7 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
         this.observations = b.observations == null || b.observations.isNoop() ? null : b.observations;
         this.flows = new TagLimiter(b.maxFlowTags);
         this.steps = new TagLimiter(b.maxStepTags);
+        registerGauges();
     }
 
     /**
@@ -137,72 +141,63 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
     }
 
     /**
-     * Registers the gauges in {@code registry} and counts every event from now on into it.
+     * Publishes every meter to {@code registry} (the gauges at once, the rest as events make them).
      *
      * @param registry the registry
-     * @throws IllegalStateException if bound to another registry already (bind a composite registry
-     *     to publish to several)
      */
     @Override
     public synchronized void bindTo(MeterRegistry registry) {
         Objects.requireNonNull(registry, "registry must not be null");
-        if (this.registry != null && this.registry != registry) {
-            throw new IllegalStateException("FlowMonkeyMetrics is bound to a MeterRegistry already; bind one "
-                    + "CompositeMeterRegistry to publish to several");
+        if (!meters.getRegistries().contains(registry)) {
+            meters.add(registry);
         }
-        if (this.registry == registry) {
-            return;
-        }
-        if (store != null) {
-            for (ExecutionStatus status : ExecutionStatus.values()) {
-                gauge(registry, EXECUTIONS, "executions by status" + (store instanceof PgExecutionStore
-                        ? " (the planner's estimate)" : ""), s -> s.byStatus.getOrDefault(status, 0L),
-                        "status", status.wireName());
-            }
-            if (store instanceof PgExecutionStore) {
-                gauge(registry, DUE, "pending executions no worker holds (counted up to "
-                        + StoreHealth.DUE_COUNT_LIMIT + ")", s -> s.health.duePending(), "kind", "pending");
-                gauge(registry, DUE, "waiting executions past their wakeAt that no worker holds (counted up to "
-                        + StoreHealth.DUE_COUNT_LIMIT + ")", s -> s.health.dueWaiting(), "kind", "woken");
-                gauge(registry, "flowmonkey.table.dead.tuples", "dead rows of the executions table",
-                        s -> s.health.deadTuples());
-                gauge(registry, "flowmonkey.table.live.tuples", "live rows of the executions table",
-                        s -> s.health.liveTuples());
-                gauge(registry, "flowmonkey.table.autovacuum.age", "seconds since autovacuum last vacuumed the "
-                        + "executions table; NaN if never", s -> secondsSince(s.health.lastAutovacuum(), s.at));
-                gauge(registry, "flowmonkey.vacuum.oldest.transaction.age", "seconds the oldest transaction holding "
-                        + "back VACUUM has been open", s -> s.health.oldestTransactionAge().toMillis() / 1000.0);
-                gauge(registry, "flowmonkey.vacuum.oldest.xmin.age", "age in transactions of the oldest snapshot "
-                        + "holding back VACUUM", s -> s.health.oldestXminAge());
-            }
-        }
-        this.registry = registry;
     }
 
-    private void gauge(MeterRegistry registry, String name, String description, ToDoubleFunction<Snapshot> value,
-                       String... tags) {
+    private void registerGauges() {
+        if (store == null) {
+            return;
+        }
+        for (ExecutionStatus status : ExecutionStatus.values()) {
+            gauge(EXECUTIONS, "executions by status" + (store instanceof PgExecutionStore
+                    ? " (the planner's estimate)" : ""), s -> s.byStatus.getOrDefault(status, 0L),
+                    "status", status.wireName());
+        }
+        if (store instanceof PgExecutionStore) {
+            gauge(DUE, "pending executions no worker holds (counted up to " + StoreHealth.DUE_COUNT_LIMIT + ")",
+                    s -> s.health.duePending(), "kind", "pending");
+            gauge(DUE, "waiting executions past their wakeAt that no worker holds (counted up to "
+                    + StoreHealth.DUE_COUNT_LIMIT + ")", s -> s.health.dueWaiting(), "kind", "woken");
+            gauge("flowmonkey.table.dead.tuples", "dead rows of the executions table", s -> s.health.deadTuples());
+            gauge("flowmonkey.table.live.tuples", "live rows of the executions table", s -> s.health.liveTuples());
+            gauge("flowmonkey.table.autovacuum.age", "seconds since autovacuum last vacuumed the executions table; "
+                    + "NaN if never", s -> secondsSince(s.health.lastAutovacuum(), s.at));
+            gauge("flowmonkey.vacuum.oldest.transaction.age", "seconds the oldest transaction holding back VACUUM "
+                    + "has been open", s -> s.health.oldestTransactionAge().toMillis() / 1000.0);
+            gauge("flowmonkey.vacuum.oldest.xmin.age", "age in transactions of the oldest snapshot holding back "
+                    + "VACUUM", s -> s.health.oldestXminAge());
+        }
+    }
+
+    private void gauge(String name, String description, ToDoubleFunction<Snapshot> value, String... tags) {
         Gauge.builder(name, this, m -> {
             Snapshot s = m.snapshot();
             return s == null ? Double.NaN : value.applyAsDouble(s);
-        }).description(description).tags(tags).strongReference(true).register(registry);
+        }).description(description).tags(tags).strongReference(true).register(meters);
     }
 
     @Override
     public void onEvent(EngineEvent event) {
-        MeterRegistry meters = registry;
         String flow = event.flowId() == null ? OTHER : flows.tag(event.flowId());
-        if (meters != null) {
-            counters.computeIfAbsent(event.type().tagValue() + '\u0000' + flow, k -> Counter.builder(EVENTS)
-                    .description("execution events by type").tags("event", event.type().tagValue(), "flow", flow)
-                    .register(meters)).increment();
-        }
+        counters.computeIfAbsent(event.type().tagValue() + '\u0000' + flow, k -> Counter.builder(EVENTS)
+                .description("execution events by type").tags("event", event.type().tagValue(), "flow", flow)
+                .register(meters)).increment();
         if (event instanceof EngineEvent.StepSucceeded s) {
-            stepEnded(meters, flow, s.stepId(), "success", s.duration(), null);
+            stepEnded(flow, s.stepId(), "success", s.duration(), null);
         } else if (event instanceof EngineEvent.StepFailed s) {
-            stepEnded(meters, flow, s.stepId(), "failure", s.duration(), s.errorCode());
+            stepEnded(flow, s.stepId(), "failure", s.duration(), s.errorCode());
         } else if (event instanceof EngineEvent.StepRetrying s) {
-            stepEnded(meters, flow, s.stepId(), "retry", s.duration(), s.errorCode());
-        } else if (event instanceof EngineEvent.ExecutionClaimed c && c.dueAt() != null && meters != null) {
+            stepEnded(flow, s.stepId(), "retry", s.duration(), s.errorCode());
+        } else if (event instanceof EngineEvent.ExecutionClaimed c && c.dueAt() != null) {
             String name = c.status() == ExecutionStatus.PENDING ? CLAIM_LATENESS : WAKE_LATENESS;
             timers.computeIfAbsent(name + '\u0000' + flow, k -> Timer.builder(name)
                     .description(name.equals(CLAIM_LATENESS) ? "claim time minus createdAt of pending executions"
@@ -216,23 +211,17 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
 
     @Override
     public void onStoreCall(StoreCall call) {
-        MeterRegistry meters = registry;
-        if (meters != null) {
-            timers.computeIfAbsent(call.operation().tagValue() + '\u0000' + call.outcome().tagValue(),
-                    k -> Timer.builder(STORE_OPERATION).description("store calls of the engine and its workers")
-                            .tags("operation", call.operation().tagValue(), "outcome", call.outcome().tagValue())
-                            .register(meters)).record(call.duration());
-        }
+        timers.computeIfAbsent(call.operation().tagValue() + '\u0000' + call.outcome().tagValue(),
+                k -> Timer.builder(STORE_OPERATION).description("store calls of the engine and its workers")
+                        .tags("operation", call.operation().tagValue(), "outcome", call.outcome().tagValue())
+                        .register(meters)).record(call.duration());
     }
 
-    private void stepEnded(MeterRegistry meters, String flow, String stepId, String outcome, Duration took,
-                           String errorCode) {
+    private void stepEnded(String flow, String stepId, String outcome, Duration took, String errorCode) {
         String step = steps.tag(flow + '\u0000' + stepId) == OTHER ? OTHER : stepId;
-        if (meters != null) {
-            timers.computeIfAbsent(flow + '\u0000' + step + '\u0000' + outcome, k -> Timer.builder(STEP_DURATION)
-                    .description("step attempts, handler time").tags("flow", flow, "step", step, "outcome", outcome)
-                    .register(meters)).record(took);
-        }
+        timers.computeIfAbsent(flow + '\u0000' + step + '\u0000' + outcome, k -> Timer.builder(STEP_DURATION)
+                .description("step attempts, handler time").tags("flow", flow, "step", step, "outcome", outcome)
+                .register(meters)).record(took);
         if (observations != null) {
             Span span = open.get().peek();
             if (span != null && span.step != null) {

@@ -313,14 +313,22 @@ class FlowMonkeyMetricsTest {
     }
 
     @Test
-    void settings_are_checked_when_set_and_a_second_registry_is_refused() {
+    void settings_are_checked_when_set_and_every_registry_bound_gets_every_meter() {
         assertThatThrownBy(() -> FlowMonkeyMetrics.builder().gaugeRefresh(Duration.ofMillis(10)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gaugeRefresh");
         assertThatThrownBy(() -> FlowMonkeyMetrics.builder().maxFlowTags(0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxFlowTags");
         FlowMonkeyMetrics metrics = FlowMonkeyMetrics.builder().build();
-        metrics.bindTo(new SimpleMeterRegistry());
-        assertThatThrownBy(() -> metrics.bindTo(new SimpleMeterRegistry()))
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining("CompositeMeterRegistry");
+        SimpleMeterRegistry first = new SimpleMeterRegistry();
+        SimpleMeterRegistry second = new SimpleMeterRegistry();
+        metrics.bindTo(first);
+        metrics.bindTo(second);
+        metrics.bindTo(first);
+        Engine engine = engine(new InMemoryExecutionStore(), metrics);
+
+        engine.run(engine.create("f1", Map.of()).execution().id());
+
+        assertThat(count(first, FlowMonkeyMetrics.EVENTS, "event", "completed", "flow", "f1")).isEqualTo(1);
+        assertThat(count(second, FlowMonkeyMetrics.EVENTS, "event", "completed", "flow", "f1")).isEqualTo(1);
     }
 }
