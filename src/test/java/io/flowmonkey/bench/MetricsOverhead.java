@@ -1,0 +1,155 @@
+package io.flowmonkey.bench;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.flowmonkey.engine.Engine;
+import io.flowmonkey.engine.EngineOptions;
+import io.flowmonkey.engine.EngineWorker;
+import io.flowmonkey.engine.Flow;
+import io.flowmonkey.engine.HandlerRegistry;
+import io.flowmonkey.engine.InMemoryFlowRegistry;
+import io.flowmonkey.engine.Step;
+import io.flowmonkey.engine.StepResult;
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.micrometer.FlowMonkeyMetrics;
+import io.flowmonkey.postgres.PgExecutionStore;
+import io.flowmonkey.postgres.PgStoreOptions;
+import io.flowmonkey.postgres.SchemaApplier;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * {@code -Dbench.ops=metrics}: what {@link FlowMonkeyMetrics} costs an {@link EngineWorker}. The same
+ * one-step workload (pending executions with the 1 KB context, a handler that does nothing) is drained
+ * by a fresh worker without listeners and by one whose engine reports to a {@link SimpleMeterRegistry},
+ * in alternating rounds (plain, metrics, metrics, plain, ...) of the same run, so that a neighbour's load
+ * falls on both alike. Reported: each side's executions per second over all its rounds, their ratio, and
+ * the spread of the per-pair ratios.
+ */
+final class MetricsOverhead {
+
+    private static final String FLOW_ID = "bench-metrics-one-step";
+    private static final int ROUNDS = 8;
+    private static final Duration POLL = Duration.ofMillis(100);
+
+    private final BenchServer server;
+    private final BenchConfig config;
+    private final Fixtures fixtures;
+    private final PgStoreOptions options = PgStoreOptions.builder().schema(Bench.SCHEMA)
+            .tableName("metrics_executions").build();
+    private final InMemoryFlowRegistry flows = new InMemoryFlowRegistry().register(Flow.builder(FLOW_ID, "1")
+            .initialStep("only").step(Step.builder("only", "noop").build()).build());
+    private final HandlerRegistry handlers = new HandlerRegistry().register("noop", ctx -> StepResult.success(null));
+
+    MetricsOverhead(BenchServer server, BenchConfig config, Fixtures fixtures) {
+        this.server = server;
+        this.config = config;
+        this.fixtures = fixtures;
+    }
+
+    void run(Report report) throws Exception {
+        int count = config.workerExecutions();
+        for (int threads : config.threads()) {
+            try (HikariDataSource pool = pool(threads + 2)) {
+                SchemaApplier.apply(pool, options);
+                PgExecutionStore store = new PgExecutionStore(pool, options);
+                // Warm-up of both sides, not measured: JIT, the pool, the table's first pages.
+                drain(pool, store, threads, Math.max(threads * 4, count / 10), false);
+                drain(pool, store, threads, Math.max(threads * 4, count / 10), true);
+                long plainNanos = 0;
+                long metricsNanos = 0;
+                double[] pairRatios = new double[ROUNDS / 2];
+                for (int r = 0; r < ROUNDS; r += 2) {
+                    boolean metricsFirst = (r / 2) % 2 == 1;
+                    long first = drain(pool, store, threads, count, metricsFirst);
+                    long second = drain(pool, store, threads, count, !metricsFirst);
+                    long plain = metricsFirst ? second : first;
+                    long measured = metricsFirst ? first : second;
+                    plainNanos += plain;
+                    metricsNanos += measured;
+                    pairRatios[r / 2] = (double) plain / measured;
+                }
+                double plainRate = count * (ROUNDS / 2) * 1e9 / plainNanos;
+                double metricsRate = count * (ROUNDS / 2) * 1e9 / metricsNanos;
+                double ratio = metricsRate / plainRate;
+                Arrays.sort(pairRatios);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("operation", "EngineWorker drain, 1 step, without and with FlowMonkeyMetrics");
+                row.put("threads", threads);
+                row.put("executions", count + " per drain, " + ROUNDS / 2 + " drains each");
+                row.put("plainOpsPerSecond", plainRate);
+                row.put("metricsOpsPerSecond", metricsRate);
+                row.put("ratio", String.format(Locale.ROOT, "%.3f", ratio));
+                row.put("pairRatios", Arrays.toString(pairRatios));
+                report.extra(row);
+                report.check(String.format(Locale.ROOT, "metrics cost at most 3%% of worker throughput at %d threads",
+                        threads), String.format(Locale.ROOT, "%.3f× (pairs %.3f–%.3f)", ratio, pairRatios[0],
+                        pairRatios[pairRatios.length - 1]), ratio >= 0.97);
+                System.out.printf(Locale.ROOT, "%-46s %3d threads: plain %,8.0f executions/s | metrics %,8.0f "
+                                + "executions/s | ratio %.3f (pairs %s)%n", "EngineWorker drain, 1 step, metrics",
+                        threads, plainRate, metricsRate, ratio, Arrays.toString(pairRatios));
+            }
+        }
+    }
+
+    /** Fills the table with {@code count} pending executions and times one worker until it has run them all. */
+    private long drain(HikariDataSource pool, PgExecutionStore store, int threads, int count, boolean metrics)
+            throws Exception {
+        try (Connection c = pool.getConnection(); Statement st = c.createStatement()) {
+            st.execute("TRUNCATE \"" + options.schema() + "\".\"" + options.tableName() + "\"");
+        }
+        List<Execution> batch = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            batch.add(Execution.builder(UUID.randomUUID().toString(), FLOW_ID, "1").currentStepId("only")
+                    .context(fixtures.context).build());
+        }
+        for (int done = 0; done < count; done += 500) {
+            store.saveAll(batch.subList(done, Math.min(done + 500, count)));
+        }
+        EngineOptions.Builder engineOptions = EngineOptions.builder();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        if (metrics) {
+            FlowMonkeyMetrics flowMetrics = FlowMonkeyMetrics.builder().store(store).build();
+            flowMetrics.bindTo(registry);
+            engineOptions.listener(flowMetrics);
+        }
+        Engine engine = new Engine(store, handlers, flows, engineOptions.build());
+        long started = System.nanoTime();
+        try (EngineWorker worker = EngineWorker.builder(engine).workerId("bench-metrics").threads(threads)
+                .pollInterval(POLL).build().start()) {
+            long deadline = started + Duration.ofMinutes(5).toNanos();
+            while (worker.stats().completed() < count) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("worker ran " + worker.stats() + " of " + count + " in 5 minutes");
+                }
+                Thread.sleep(2);
+            }
+            long elapsed = System.nanoTime() - started;
+            if (metrics && registry.get(FlowMonkeyMetrics.EVENTS).tags("event", "completed").counter().count() < count) {
+                throw new IllegalStateException("the metrics side counted fewer completions than it ran");
+            }
+            return elapsed;
+        }
+    }
+
+    private HikariDataSource pool(int size) {
+        HikariConfig c = new HikariConfig();
+        c.setJdbcUrl(server.jdbcUrl());
+        c.setUsername(server.user());
+        c.setPassword(server.password());
+        c.setMaximumPoolSize(size);
+        c.setMinimumIdle(size);
+        c.setPoolName("bench-metrics-" + size);
+        c.addDataSourceProperty("reWriteBatchedInserts", "true");
+        return new HikariDataSource(c);
+    }
+}
