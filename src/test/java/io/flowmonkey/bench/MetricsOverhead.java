@@ -38,7 +38,7 @@ import java.util.UUID;
 final class MetricsOverhead {
 
     private static final String FLOW_ID = "bench-metrics-one-step";
-    private static final int ROUNDS = 8;
+    private static final int ROUNDS = 12;
     private static final Duration POLL = Duration.ofMillis(100);
 
     private final BenchServer server;
@@ -58,6 +58,10 @@ final class MetricsOverhead {
 
     void run(Report report) throws Exception {
         int count = config.workerExecutions();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        StringBuilder table = new StringBuilder("### FlowMonkeyMetrics overhead: EngineWorker drain, 1 step\n\n"
+                + "| threads | executions per drain × drains | without, executions/s | with, executions/s | ratio "
+                + "| ratio of each pair of drains |\n| --- | --- | --- | --- | --- | --- |\n");
         for (int threads : config.threads()) {
             try (HikariDataSource pool = pool(threads + 2)) {
                 SchemaApplier.apply(pool, options);
@@ -83,14 +87,17 @@ final class MetricsOverhead {
                 double ratio = metricsRate / plainRate;
                 Arrays.sort(pairRatios);
                 Map<String, Object> row = new LinkedHashMap<>();
-                row.put("operation", "EngineWorker drain, 1 step, without and with FlowMonkeyMetrics");
                 row.put("threads", threads);
-                row.put("executions", count + " per drain, " + ROUNDS / 2 + " drains each");
+                row.put("executionsPerDrain", count);
+                row.put("drainsEach", ROUNDS / 2);
                 row.put("plainOpsPerSecond", plainRate);
                 row.put("metricsOpsPerSecond", metricsRate);
-                row.put("ratio", String.format(Locale.ROOT, "%.3f", ratio));
-                row.put("pairRatios", Arrays.toString(pairRatios));
-                report.extra(row);
+                row.put("ratio", ratio);
+                row.put("pairRatios", Arrays.stream(pairRatios).boxed().toList());
+                rows.add(row);
+                table.append(String.format(Locale.ROOT, "| %d | %,d × %d | %,.0f | %,.0f | %.3f | %.3f–%.3f |%n",
+                        threads, count, ROUNDS / 2, plainRate, metricsRate, ratio, pairRatios[0],
+                        pairRatios[pairRatios.length - 1]));
                 report.check(String.format(Locale.ROOT, "metrics cost at most 3%% of worker throughput at %d threads",
                         threads), String.format(Locale.ROOT, "%.3f× (pairs %.3f–%.3f)", ratio, pairRatios[0],
                         pairRatios[pairRatios.length - 1]), ratio >= 0.97);
@@ -99,6 +106,8 @@ final class MetricsOverhead {
                         threads, plainRate, metricsRate, ratio, Arrays.toString(pairRatios));
             }
         }
+        report.section(table.toString());
+        report.json("metricsOverhead", rows);
     }
 
     /** Fills the table with {@code count} pending executions and times one worker until it has run them all. */

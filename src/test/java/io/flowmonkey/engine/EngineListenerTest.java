@@ -235,6 +235,28 @@ class EngineListenerTest {
     }
 
     @Test
+    void options_keep_listeners_in_order_refuse_null_and_to_builder_copies_every_setting() {
+        EngineListener first = event -> { };
+        EngineListener second = EngineListener.logging();
+        EngineOptions options = EngineOptions.builder().clock(clock).maxSteps(7).recordHistory(false)
+                .idempotencyTtl(Duration.ofMinutes(3)).executionTimeout(Duration.ofHours(1))
+                .waitTimeout(Duration.ofMinutes(9)).awaitPollInterval(Duration.ofMillis(20))
+                .stepTimeout(Duration.ofSeconds(4)).listener(first).listener(second).build();
+
+        EngineOptions copy = options.toBuilder().listener(first).build();
+
+        assertThat(options.listeners()).containsExactly(first, second);
+        assertThat(copy.listeners()).containsExactly(first, second, first);
+        assertThat(copy.toString()).isEqualTo(options.toString().replace("listeners=2", "listeners=3"));
+        assertThat(copy.objectMapper()).isSameAs(options.objectMapper());
+        assertThat(EngineOptions.DEFAULTS.listeners()).isEmpty();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> EngineOptions.builder().listener(null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("listener");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> options.listeners().add(first))
+                .isInstanceOf(UnsupportedOperationException.class);
+    }
+
+    @Test
     void a_worker_tells_claims_wakes_and_the_run_events_of_each_execution_on_postgres() throws Exception {
         Recorder recorder = new Recorder();
         PgExecutionStore store = new PgExecutionStore(PG.dataSource());
