@@ -110,6 +110,11 @@ import org.slf4j.MDC;
  * While a handler runs, the SLF4J MDC holds {@value #MDC_EXECUTION_ID}, {@value #MDC_FLOW_ID},
  * {@value #MDC_STEP_ID} and {@value #MDC_ATTEMPT} (on the handler's thread; earlier values of those keys
  * are restored afterwards), so that every line a handler logs can be traced to its execution.
+ *
+ * <h2>Events</h2>
+ * The {@link EngineOptions#listeners() listeners} of the options are told every step, wait and end of
+ * every execution this engine or its workers advance ({@link EngineEvent}), and the time of every store
+ * call; nothing they do or throw changes what the engine does (see {@link EngineListener}).
  */
 public final class Engine {
 
@@ -286,7 +291,8 @@ public final class Engine {
         Execution fresh = builder.build();
         for (int attempt = 1;; attempt++) {
             try {
-                Execution created = events.created(events.timed(StoreCall.Operation.CREATE, () -> store.save(fresh)));
+                Execution created = events.created(
+                        events.timed(StoreCall.Operation.CREATE, () -> store.save(fresh)));
                 return new CreateResult(created.parentExecutionId() == null ? created : cancelIfOrphaned(created),
                         true);
             } catch (DuplicateIdempotencyKeyException taken) {
