@@ -392,8 +392,8 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
         }
 
         /**
-         * Sets the store whose executions the gauges count: {@value #EXECUTIONS} by status for any store;
-         * on a {@link PgExecutionStore} also {@value #DUE} and the table's health
+         * Sets the store whose executions the gauges count: {@value FlowMonkeyMetrics#EXECUTIONS} by status for any store;
+         * on a {@link PgExecutionStore} also {@value FlowMonkeyMetrics#DUE} and the table's health
          * ({@link PgExecutionStore#health()}).
          *
          * @param store the engine's store
@@ -433,7 +433,7 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
 
         /**
          * Sets the registry runs and steps are observed in, for traces (and, with Micrometer's default
-         * handlers, timers {@value #RUN_OBSERVATION} and {@value #STEP_OBSERVATION}). A no-op registry
+         * handlers, timers {@value FlowMonkeyMetrics#RUN_OBSERVATION} and {@value FlowMonkeyMetrics#STEP_OBSERVATION}). A no-op registry
          * observes nothing.
          *
          * @param registry the registry
@@ -445,7 +445,7 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
         }
 
         /**
-         * Sets how many distinct flow ids the {@code flow} tag takes; later ones are {@value #OTHER}.
+         * Sets how many distinct flow ids the {@code flow} tag takes; later ones are {@value FlowMonkeyMetrics#OTHER}.
          *
          * @param max at least 1
          * @return this builder
@@ -458,7 +458,7 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
         }
 
         /**
-         * Sets how many distinct (flow, step) pairs the {@code step} tag takes; later ones are {@value #OTHER}.
+         * Sets how many distinct (flow, step) pairs the {@code step} tag takes; later ones are {@value FlowMonkeyMetrics#OTHER}.
          *
          * @param max at least 1
          * @return this builder
