@@ -16,6 +16,9 @@ public record StoreCall(Operation operation, Duration duration, Outcome outcome)
     /**
      * Checks the components.
      *
+     * @param operation what was called
+     * @param duration how long the call took
+     * @param outcome how it ended
      * @throws NullPointerException if any is null
      */
     public StoreCall {
