@@ -195,6 +195,22 @@ class EngineListenerTest {
     }
 
     @Test
+    void a_resume_tells_a_wake_by_resume() {
+        Recorder recorder = new Recorder();
+        Engine engine = engine(new InMemoryExecutionStore(clock), recorder);
+        declines.set(0);
+
+        String id = engine.create("approval", Map.of()).execution().id();
+        engine.run(id);
+        engine.resume(id, Map.of("by", "admin"));
+
+        assertThat(recorder.of(id)).containsSubsequence("waiting ask for approval", "run.ended waiting",
+                "run.started", "woken ask RESUME", "step.started decide#1", "step.succeeded decide#1", "completed",
+                "run.ended completed");
+        assertThat(recorder.of(id)).filteredOn(e -> e.startsWith("woken")).containsExactly("woken ask RESUME");
+    }
+
+    @Test
     void a_listener_that_throws_on_every_event_and_store_call_changes_nothing_the_engine_does_or_stores() {
         AtomicInteger thrown = new AtomicInteger();
         EngineListener hostile = new EngineListener() {
