@@ -110,6 +110,11 @@ import org.slf4j.MDC;
  * While a handler runs, the SLF4J MDC holds {@value #MDC_EXECUTION_ID}, {@value #MDC_FLOW_ID},
  * {@value #MDC_STEP_ID} and {@value #MDC_ATTEMPT} (on the handler's thread; earlier values of those keys
  * are restored afterwards), so that every line a handler logs can be traced to its execution.
+ *
+ * <h2>Events</h2>
+ * The {@link EngineOptions#listeners() listeners} of the options are told every step, wait and end of
+ * every execution this engine or its workers advance ({@link EngineEvent}), and the time of every store
+ * call; nothing they do or throw changes what the engine does (see {@link EngineListener}).
  */
 public final class Engine implements AutoCloseable {
 
@@ -177,6 +182,8 @@ public final class Engine implements AutoCloseable {
     private final ExecutorService stepThreads;
     /** Flow versions whose due executions {@link #runWakeReady} skipped and logged. */
     private final Set<String> unknownVersionsLogged = ConcurrentHashMap.newKeySet();
+    /** Tells {@link EngineOptions#listeners()} of what happens; the workers of this engine tell them too. */
+    private final EngineEvents events;
 
     /**
      * Creates an engine with {@link EngineOptions#DEFAULTS}.
@@ -205,6 +212,7 @@ public final class Engine implements AutoCloseable {
         this.transitions = new StepTransitions(options.recordHistory());
         this.clock = options.clock();
         this.endWaiters = store instanceof SignalStore signals ? new EndWaiters(signals) : null;
+        this.events = new EngineEvents(options.listeners(), clock);
         AtomicInteger threadNumber = new AtomicInteger();
         this.stepThreads = Executors.newCachedThreadPool(task -> {
             Thread t = new Thread(task, "flowmonkey-step-" + threadNumber.incrementAndGet());
@@ -290,7 +298,8 @@ public final class Engine implements AutoCloseable {
         Execution fresh = builder.build();
         for (int attempt = 1;; attempt++) {
             try {
-                Execution created = store.save(fresh);
+                Execution created = events.created(
+                        events.timed(StoreCall.Operation.CREATE, () -> store.save(fresh)));
                 return new CreateResult(created.parentExecutionId() == null ? created : cancelIfOrphaned(created),
                         true);
             } catch (DuplicateIdempotencyKeyException taken) {
@@ -587,6 +596,7 @@ public final class Engine implements AutoCloseable {
                 LOG.error("Set aside execution {}: column {} cannot be read ({}); it is not woken again until repaired "
                         + "and restored with restoreSetAside", unreadable.executionId(), unreadable.column(),
                         unreadable.getMessage());
+                events.setAside(unreadable.executionId(), null, unreadable.column());
             }
         }
     }
@@ -638,6 +648,11 @@ public final class Engine implements AutoCloseable {
         return new RunResult(drive(claimed, null, false, true));
     }
 
+    /** The listeners' fan-out, for the {@link EngineWorker}s of this engine. */
+    EngineEvents events() {
+        return events;
+    }
+
     /** The store, for the {@link EngineWorker} that claims this engine's work. */
     ExecutionStore store() {
         return store;
@@ -655,7 +670,8 @@ public final class Engine implements AutoCloseable {
 
     private Execution load(String executionId) {
         Arguments.nonBlank(executionId, "executionId");
-        return store.load(executionId).orElseThrow(() -> new ExecutionNotFoundException(executionId));
+        return events.timed(StoreCall.Operation.LOAD, () -> store.load(executionId))
+                .orElseThrow(() -> new ExecutionNotFoundException(executionId));
     }
 
     /**
@@ -673,6 +689,22 @@ public final class Engine implements AutoCloseable {
      */
     private Execution drive(Execution loaded, Map<String, ?> resumeData, boolean resumeRequested,
                             boolean claimedDue) {
+        Instant runStarted = events.runStarted(loaded);
+        Execution last = null;
+        Throwable thrown = null;
+        try {
+            return last = driveSteps(loaded, resumeData, resumeRequested, claimedDue);
+        } catch (RuntimeException | Error e) {
+            thrown = e;
+            throw e;
+        } finally {
+            events.runEnded(loaded, last, runStarted, thrown);
+        }
+    }
+
+    /** The body of {@link #drive(Execution, Map, boolean, boolean)}, between its run's events. */
+    private Execution driveSteps(Execution loaded, Map<String, ?> resumeData, boolean resumeRequested,
+                                 boolean claimedDue) {
         Execution current = driveOnce(loaded, resumeData, resumeRequested, claimedDue);
         // child flows and signals: a signal sent before the wait, or while the step before it ran, is
         // buffered already; look once more rather than leave the execution to a worker's next look.
@@ -734,6 +766,7 @@ public final class Engine implements AutoCloseable {
             } else if (resumeData != null) {
                 woken.context(Paths.set(current.context(), RESUME_DATA_KEY, resumeData));
             }
+            events.woken(current, wait, resumeRequested, awakening != null);
             // Not saved on its own: the next step's save carries the wake, keeping one write per step.
             current = woken.build();
         }
@@ -754,9 +787,9 @@ public final class Engine implements AutoCloseable {
                         + current.timeoutConfig().executionTimeout());
             }
             if (current.stepCount() >= options.maxSteps()) {
-                return saveStep(fail(current, MAX_STEPS_EXCEEDED, "execution ran " + current.stepCount()
+                return events.ended(saveStep(fail(current, MAX_STEPS_EXCEEDED, "execution ran " + current.stepCount()
                         + " steps without ending; raise EngineOptions.maxSteps if the flow is meant to be this long",
-                        current.currentStepId(), null, now).build(), List.of());
+                        current.currentStepId(), null, now).build(), List.of()));
             }
             current = runStep(current, flowOf(current), attempt, consumed);
             consumed = List.of();
@@ -768,6 +801,7 @@ public final class Engine implements AutoCloseable {
                 // Under a worker the saved wait gave up the lease (migration V5), so the retry is left
                 // to a claim: running it here too could run the attempt twice.
                 attempt = WakeInfo.of(pause).attempt();
+                events.woken(current, pause, false, false);
                 current = current.toBuilder().status(ExecutionStatus.RUNNING).waitMetadata(null).build();
             }
         }
@@ -788,22 +822,26 @@ public final class Engine implements AutoCloseable {
         String stepId = execution.currentStepId() != null ? execution.currentStepId() : flow.initialStepId();
         Step step = flow.steps().get(stepId);
         if (step == null) {
-            return saveStep(fail(execution, STEP_NOT_FOUND, "flow '" + Diagnostics.id(flow.id()) + "' version '"
-                    + Diagnostics.id(flow.version()) + "' has no step '" + Diagnostics.id(stepId) + "'", stepId, null,
-                    clock.instant()).build(), consumed);
+            return events.ended(saveStep(fail(execution, STEP_NOT_FOUND, "flow '" + Diagnostics.id(flow.id())
+                    + "' version '" + Diagnostics.id(flow.version()) + "' has no step '" + Diagnostics.id(stepId) + "'",
+                    stepId, null, clock.instant()).build(), consumed));
         }
         Instant startedAt = clock.instant();
+        events.stepStarted(execution, step, attempt, startedAt);
         StepResult result = checkCoordination(execute(step, execution, attempt), step);
         Instant now = clock.instant();
-        Execution next = transitions.apply(execution, flow, step, attempt, result, startedAt, now);
+        StepTransitions.Applied next = transitions.applied(execution, flow, step, attempt, result, startedAt, now);
+        Execution saved;
         try {
-            return saveStep(next, consumed);
+            saved = saveStep(next.execution(), consumed);
         } catch (ExecutionDataException refused) {
             // If the state before the step is what the store refuses (resume data, say), this save
             // fails the same way and the caller gets the store's exception, with nothing written.
-            return saveStep(transitions.apply(execution, flow, step, attempt, notStorable(step, refused), startedAt, now),
-                    consumed);
+            next = transitions.applied(execution, flow, step, attempt, notStorable(step, refused), startedAt, now);
+            saved = saveStep(next.execution(), consumed);
         }
+        events.stepEnded(saved, step, attempt, next.recorded(), startedAt, now);
+        return saved;
     }
 
     /**
@@ -953,8 +991,8 @@ public final class Engine implements AutoCloseable {
             }
         }
         try {
-            return saveStep(cancelling.toBuilder().status(ExecutionStatus.CANCELLED).cancelledAt(clock.instant())
-                    .waitMetadata(null).build(), List.of());
+            return events.ended(saveStep(cancelling.toBuilder().status(ExecutionStatus.CANCELLED)
+                    .cancelledAt(clock.instant()).waitMetadata(null).build(), List.of()));
         } catch (ConcurrentUpdateException lost) {
             // Only another finisher of this cancellation can have saved a cancelling execution.
             Execution stored = load(cancelling.id());
@@ -1013,6 +1051,7 @@ public final class Engine implements AutoCloseable {
                     + target.status().wireName() + "; signal '" + signalName + "' would never be consumed");
         }
         signals.sendSignal(Signal.of(executionId, signalName, data));
+        events.signalled(target, signalName);
     }
 
     /**
@@ -1237,10 +1276,10 @@ public final class Engine implements AutoCloseable {
         }
         Map<String, Object> failedChild = settledOutcomes.stream()
                 .filter(o -> !ExecutionStatus.COMPLETED.wireName().equals(o.get("status"))).findFirst().orElseThrow();
-        return new Awakening(null, null, markers, saveStep(fail(waiting.toBuilder().context(context), CHILD_FAILED,
-                "child execution " + failedChild.get("id") + " of flow '" + failedChild.get("flowId") + "' ended "
-                        + failedChild.get("status"), waiting.currentStepId(), Map.of(CHILDREN_KEY, settledOutcomes),
-                clock.instant()).build(), markers));
+        return new Awakening(null, null, markers, events.ended(saveStep(fail(waiting.toBuilder().context(context),
+                CHILD_FAILED, "child execution " + failedChild.get("id") + " of flow '" + failedChild.get("flowId")
+                        + "' ended " + failedChild.get("status"), waiting.currentStepId(),
+                Map.of(CHILDREN_KEY, settledOutcomes), clock.instant()).build(), markers)));
     }
 
     /** The outcome of each child the wait lists, in its order. */
@@ -1304,7 +1343,7 @@ public final class Engine implements AutoCloseable {
      */
     private Execution saveStep(Execution next, List<Signal> consumed) {
         if (!(store instanceof SignalStore signals)) {
-            return store.save(next);
+            return events.timed(StoreCall.Operation.SAVE, () -> store.save(next));
         }
         List<Execution> batch = new ArrayList<>();
         batch.add(next);
@@ -1319,7 +1358,10 @@ public final class Engine implements AutoCloseable {
                 batch.add(child(parent, (Map<?, ?>) spec));
             }
             try {
-                return signals.saveWithSignals(batch, consumed, List.of()).get(0);
+                List<Execution> saved = events.timed(StoreCall.Operation.SAVE,
+                        () -> signals.saveWithSignals(batch, consumed, List.of()));
+                saved.subList(1, saved.size()).forEach(events::created);
+                return saved.get(0);
             } catch (io.flowmonkey.execution.DuplicateExecutionException
                      | DuplicateIdempotencyKeyException taken) {
                 // Nothing was written; the step fails instead, as a step does, with the conflict named.
@@ -1333,9 +1375,9 @@ public final class Engine implements AutoCloseable {
                         "status", next.status().wireName())))
                 : List.of();
         if (consumed.isEmpty() && sent.isEmpty()) {
-            return store.save(next);
+            return events.timed(StoreCall.Operation.SAVE, () -> store.save(next));
         }
-        return signals.saveWithSignals(batch, consumed, sent).get(0);
+        return events.timed(StoreCall.Operation.SAVE, () -> signals.saveWithSignals(batch, consumed, sent)).get(0);
     }
 
     /**
@@ -1413,7 +1455,7 @@ public final class Engine implements AutoCloseable {
      * @throws io.flowmonkey.execution.StoreException if the store fails
      */
     public RunResult retry(String executionId) {
-        Execution rewound = store.save(rewindForRetry(load(executionId), ExecutionStatus.RUNNING));
+        Execution rewound = events.retried(store.save(rewindForRetry(load(executionId), ExecutionStatus.RUNNING)));
         return new RunResult(drive(rewound, null, false));
     }
 
@@ -1466,7 +1508,7 @@ public final class Engine implements AutoCloseable {
                 .createdAt(now)
                 .updatedAt(now)
                 .build();
-        return new RunResult(drive(store.save(fork), null, false));
+        return new RunResult(drive(events.created(store.save(fork)), null, false));
     }
 
     /**
@@ -1533,7 +1575,7 @@ public final class Engine implements AutoCloseable {
         ExecutionQuery failed = query.toBuilder().status(ExecutionStatus.FAILED).build();
         return forEachMatch(failed, e -> {
             try {
-                store.save(rewindForRetry(e, ExecutionStatus.PENDING));
+                events.retried(store.save(rewindForRetry(e, ExecutionStatus.PENDING)));
                 return true;
             } catch (ConcurrentUpdateException lost) {
                 return false;

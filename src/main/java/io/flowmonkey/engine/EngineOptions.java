@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flowmonkey.internal.Arguments;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -46,6 +48,7 @@ public final class EngineOptions {
     private final Duration awaitPollInterval;
     private final ObjectMapper objectMapper;
     private final Duration stepTimeout;
+    private final List<EngineListener> listeners;
 
     private EngineOptions(Builder b) {
         this.clock = b.clock;
@@ -57,6 +60,17 @@ public final class EngineOptions {
         this.awaitPollInterval = b.awaitPollInterval;
         this.objectMapper = b.objectMapper != null ? b.objectMapper : new ObjectMapper();
         this.stepTimeout = b.stepTimeout;
+        this.listeners = List.copyOf(b.listeners);
+    }
+
+    /**
+     * Returns the listeners told of every execution's events and store calls, in the order they were
+     * added; the engine's workers tell the same ones.
+     *
+     * @return an unmodifiable list, empty unless set
+     */
+    public List<EngineListener> listeners() {
+        return listeners;
     }
 
     /**
@@ -66,6 +80,26 @@ public final class EngineOptions {
      */
     public Duration awaitPollInterval() {
         return awaitPollInterval;
+    }
+
+    /**
+     * Starts a builder holding these options, to change some of them (add a listener, say).
+     *
+     * @return a builder with every setting of these options
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.clock = clock;
+        b.maxSteps = maxSteps;
+        b.recordHistory = recordHistory;
+        b.idempotencyTtl = idempotencyTtl;
+        b.executionTimeout = executionTimeout;
+        b.waitTimeout = waitTimeout;
+        b.awaitPollInterval = awaitPollInterval;
+        b.objectMapper = objectMapper;
+        b.stepTimeout = stepTimeout;
+        b.listeners.addAll(listeners);
+        return b;
     }
 
     /**
@@ -155,7 +189,7 @@ public final class EngineOptions {
         return "EngineOptions{clock=" + clock + ", maxSteps=" + maxSteps + ", recordHistory=" + recordHistory
                 + ", idempotencyTtl=" + idempotencyTtl + ", executionTimeout=" + executionTimeout
                 + ", waitTimeout=" + waitTimeout + ", awaitPollInterval=" + awaitPollInterval
-                + ", stepTimeout=" + stepTimeout + "}";
+                + ", stepTimeout=" + stepTimeout + ", listeners=" + listeners.size() + "}";
     }
 
     /** Builds {@link EngineOptions}. Not thread-safe. */
@@ -169,8 +203,23 @@ public final class EngineOptions {
         private Duration awaitPollInterval = DEFAULT_AWAIT_POLL_INTERVAL;
         private ObjectMapper objectMapper;
         private Duration stepTimeout;
+        private final List<EngineListener> listeners = new ArrayList<>();
 
         private Builder() {
+        }
+
+        /**
+         * Adds a listener, told of every execution's events and store calls after those added before it
+         * (see {@link EngineListener} for the threads it is called on and what happens when it throws).
+         * Call it once per listener; {@link EngineListener#logging()} logs every event.
+         *
+         * @param listener the listener
+         * @return this builder
+         * @throws NullPointerException if {@code listener} is null
+         */
+        public Builder listener(EngineListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+            return this;
         }
 
         /**

@@ -118,7 +118,8 @@ public final class EngineWorker implements AutoCloseable {
         this.pollInterval = b.pollInterval;
         this.leaseTtl = b.leaseTtl;
         this.shutdownTimeout = b.shutdownTimeout;
-        this.leases = new LeaseKeeper(store, workerId, leaseTtl, inFlight, interrupted, cancelled, leaseLost);
+        this.leases = new LeaseKeeper(store, workerId, leaseTtl, inFlight, interrupted, cancelled, leaseLost,
+                engine.events());
         // Live for a lease's length after each heartbeat: a worker silent that long has lost its leases too.
         this.presence = store instanceof WorkerRegistry registry ? new Presence(registry, workerId, threads, leaseTtl,
                 b.engine.clock(), this::served, inFlight::size) : null;
@@ -203,7 +204,8 @@ public final class EngineWorker implements AutoCloseable {
                     + "not, so that no background pass claims beside it");
         }
         WorkerStats before = stats();
-        LeasingExecutionStore.Claim claim = store.claimDue(workerId, served(), leaseTtl, threads);
+        LeasingExecutionStore.Claim claim = engine.events().timed(StoreCall.Operation.CLAIM,
+                () -> store.claimDue(workerId, served(), leaseTtl, threads));
         reportSetAside(claim.setAside());
         for (Execution e : claim.executions()) {
             claimed.incrementAndGet();
@@ -297,7 +299,8 @@ public final class EngineWorker implements AutoCloseable {
                 List<FlowVersion> flows = served();
                 LeasingExecutionStore.Claim claim;
                 try {
-                    claim = store.claimDue(workerId, flows, leaseTtl, free);
+                    claim = engine.events().timed(StoreCall.Operation.CLAIM,
+                            () -> store.claimDue(workerId, flows, leaseTtl, free));
                 } catch (RuntimeException e) {
                     LOG.warn("Worker {} could not claim work: {}; trying again in {}", workerId, e.getMessage(),
                             ERROR_BACKOFF);
@@ -405,12 +408,14 @@ public final class EngineWorker implements AutoCloseable {
             LOG.error("Worker {} set aside execution {}: column {} cannot be read ({}); it is not claimed again "
                     + "until repaired and restored with restoreSetAside", workerId, row.executionId(), row.column(),
                     row.reason());
+            engine.events().setAside(row.executionId(), null, row.column());
         }
     }
 
     private void runClaimed(Execution claimedExecution) {
         String id = claimedExecution.id();
         boolean lookAgain = false;
+        engine.events().claimed(claimedExecution, workerId);
         try {
             Execution result = engine.runClaimed(claimedExecution).execution();
             switch (result.status()) {
@@ -435,6 +440,7 @@ public final class EngineWorker implements AutoCloseable {
                 LOG.error("Worker {} set aside execution {}: {} cannot be read ({}); it is not claimed again until "
                         + "repaired and restored with restoreSetAside", workerId, id, unreadable.column(),
                         unreadable.getMessage());
+                engine.events().setAside(id, claimedExecution, unreadable.column());
             } else {
                 errors.incrementAndGet();
             }

@@ -29,6 +29,7 @@ final class LeaseKeeper {
     private final AtomicLong interrupted;
     private final AtomicLong cancelled;
     private final AtomicLong leaseLost;
+    private final EngineEvents events;
     /** In flight, and missed one lease renewal: told apart from the run's own final save at the next. */
     private final Set<String> unrenewed = ConcurrentHashMap.newKeySet();
     /** In flight, and its loss already logged. */
@@ -44,7 +45,7 @@ final class LeaseKeeper {
      * @param inFlight the worker's set of ids it runs now, read here, changed by the worker only
      */
     LeaseKeeper(LeasingExecutionStore store, String workerId, Duration leaseTtl, Set<String> inFlight,
-                AtomicLong interrupted, AtomicLong cancelled, AtomicLong leaseLost) {
+                AtomicLong interrupted, AtomicLong cancelled, AtomicLong leaseLost, EngineEvents events) {
         this.store = store;
         this.workerId = workerId;
         this.leaseTtl = leaseTtl;
@@ -52,6 +53,7 @@ final class LeaseKeeper {
         this.interrupted = interrupted;
         this.cancelled = cancelled;
         this.leaseLost = leaseLost;
+        this.events = events;
     }
 
     /** Renews the leases of what runs, then retries the revocations that failed. */
@@ -114,6 +116,7 @@ final class LeaseKeeper {
             leaseLost.incrementAndGet();
             LOG.warn("Worker {} lost execution {} to {}; {}", workerId, id, stored != null
                     && stored.leaseOwner() != null ? "worker " + stored.leaseOwner() : "another writer", consequence);
+            events.leaseLost(id, stored, workerId);
         }
     }
 

@@ -50,6 +50,20 @@ final class StepTransitions {
     /** The execution after a step's result: the result recorded, the next position set. */
     Execution apply(Execution execution, Flow flow, Step step, int attempt, StepResult result,
                             Instant startedAt, Instant now) {
+        return applied(execution, flow, step, attempt, result, startedAt, now).execution();
+    }
+
+    /**
+     * What {@link #apply} makes of a step's result, and the result as recorded: the engine's own
+     * failure where it replaced the handler's ({@code then(..)} to nowhere, an unstorable output, a
+     * wait past what epoch milliseconds hold), for the listeners to be told the real outcome.
+     */
+    record Applied(Execution execution, StepResult recorded) {
+    }
+
+    /** As {@link #apply}, with the result as recorded. */
+    Applied applied(Execution execution, Flow flow, Step step, int attempt, StepResult result,
+                    Instant startedAt, Instant now) {
         Execution.Builder next = execution.toBuilder().currentStepId(step.id()).stepCount(execution.stepCount() + 1);
         StepResult recorded = result;
         String override = result instanceof StepResult.Success success ? success.nextStepId() : null;
@@ -72,41 +86,43 @@ final class StepTransitions {
                     next.context(Paths.set(execution.context(), step.outputKey(), success.output()));
                 }
                 String target = override != null ? override : step.onSuccess();
-                return (target == null
+                return new Applied((target == null
                         ? next.status(ExecutionStatus.COMPLETED).completedAt(now)
-                        : next.status(ExecutionStatus.RUNNING).currentStepId(target)).build();
+                        : next.status(ExecutionStatus.RUNNING).currentStepId(target)).build(), recorded);
             }
             if (recorded instanceof StepResult.Failure failure) {
                 if (recorded != result) {
                     // A then(..) to nowhere is a flow bug that no retry or compensation can mend.
-                    return fail(next, failure.code(), failure.message(), step.id(), null, now).build();
+                    return new Applied(fail(next, failure.code(), failure.message(), step.id(), null, now).build(),
+                            recorded);
                 }
                 RetryPolicy retry = step.retry();
                 if (failure.retryable() && retry != null && retry.retries(failure.code(), attempt)) {
                     Instant wakeAt = after(now, retry.backoffAfter(attempt));
                     if (wakeAt == null) {
-                        return apply(execution, flow, step, attempt, invalidWait(step, "its retry pause of "
+                        return applied(execution, flow, step, attempt, invalidWait(step, "its retry pause of "
                                 + retry.backoffAfter(attempt)), startedAt, now);
                     }
-                    return waitUntil(next, execution, now, wakeAt, false,
+                    return new Applied(waitUntil(next, execution, now, wakeAt, false,
                             // The engine's own text: bounded, so a huge message is not copied into the wait too.
                             Diagnostics.printable("retry after " + failure.code() + ": " + failure.message(),
-                                    Diagnostics.MAX_MESSAGE_CHARS), WakeInfo.retry(attempt + 1), null).build();
+                                    Diagnostics.MAX_MESSAGE_CHARS), WakeInfo.retry(attempt + 1), null).build(), recorded);
                 }
-                return (step.onFailure() == null
+                return new Applied((step.onFailure() == null
                         ? fail(next, failure.code(), failure.message(), step.id(), failure.details(), now)
-                        : next.status(ExecutionStatus.RUNNING).currentStepId(step.onFailure())).build();
+                        : next.status(ExecutionStatus.RUNNING).currentStepId(step.onFailure())).build(), recorded);
             }
             if (recorded instanceof StepResult.StartChildren || recorded instanceof StepResult.AwaitSignal) {
-                return coordinatedWait(next, execution, step, recorded, now).build();
+                return new Applied(coordinatedWait(next, execution, step, recorded, now).build(), recorded);
             }
             StepResult.Wait wait = (StepResult.Wait) recorded;
             Instant wakeAt = wait.duration() != null ? after(now, wait.duration()) : wait.wakeAt();
             if (wait.duration() != null && wakeAt == null) {
-                return apply(execution, flow, step, attempt, invalidWait(step, "its wait of " + wait.duration()),
+                return applied(execution, flow, step, attempt, invalidWait(step, "its wait of " + wait.duration()),
                         startedAt, now);
             }
-            return waitUntil(next, execution, now, wakeAt, true, wait.reason(), WakeInfo.resume(), null).build();
+            return new Applied(waitUntil(next, execution, now, wakeAt, true, wait.reason(), WakeInfo.resume(), null)
+                    .build(), recorded);
         } catch (IllegalArgumentException | ExecutionDataException | StackOverflowError unstorable) {
             // What the handler returned cannot make a valid execution (a cyclic output, say); the
             // engine's own failure always can, so this recursion ends at the next level.
@@ -114,7 +130,7 @@ final class StepTransitions {
                     && failure.details() == null) {
                 throw unstorable;
             }
-            return apply(execution, flow, step, attempt, notStorable(step, unstorable), startedAt, now);
+            return applied(execution, flow, step, attempt, notStorable(step, unstorable), startedAt, now);
         }
     }
 

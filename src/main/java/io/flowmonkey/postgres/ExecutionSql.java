@@ -534,4 +534,35 @@ final class ExecutionSql {
                 WHERE created_at >= ? AND created_at < ?
                 GROUP BY 1""".formatted(table);
     }
+
+    // ---- Metrics and store health (issue 12, item 5): FlowMonkeyMetrics' gauges, PgExecutionStore.health() ----
+
+    /**
+     * One look at the table's health, in one statement: its live and dead tuples and last autovacuum and
+     * autoanalyze (pg_stat_user_tables, bound by the table's name as a regclass, so a missing statistics
+     * row reads as nulls), the oldest transaction of this database that holds back VACUUM (a session
+     * with a backend_xmin: a long transaction, an open cursor, an idle session in a transaction; this
+     * one excluded), and the due work no worker has claimed, each count stopped at a bound so that a
+     * large backlog costs no more than the bound. Bound: the bound twice, then the table name.
+     */
+    String health() {
+        return """
+                SELECT s.n_live_tup, s.n_dead_tup,
+                  floor(extract(epoch FROM s.last_autovacuum) * 1000)::bigint,
+                  floor(extract(epoch FROM s.last_autoanalyze) * 1000)::bigint,
+                  (SELECT floor(extract(epoch FROM (statement_timestamp() - min(a.xact_start))) * 1000)::bigint
+                     FROM pg_stat_activity a
+                     WHERE a.backend_xmin IS NOT NULL AND a.pid <> pg_backend_pid() AND a.datname = current_database()),
+                  (SELECT max(age(a.backend_xmin)) FROM pg_stat_activity a
+                     WHERE a.backend_xmin IS NOT NULL AND a.pid <> pg_backend_pid() AND a.datname = current_database()),
+                  (SELECT count(*) FROM (SELECT 1 FROM %1$s
+                     WHERE status = 'pending' AND coalesce(lease_expires_at, 0) <= %2$s AND set_aside_at IS NULL
+                     LIMIT ?) pending),
+                  (SELECT count(*) FROM (SELECT 1 FROM %1$s
+                     WHERE status = 'waiting' AND wake_at <= %2$s AND coalesce(lease_expires_at, 0) <= %2$s
+                       AND set_aside_at IS NULL
+                     LIMIT ?) woken)
+                FROM (SELECT ?::regclass AS relid) t
+                LEFT JOIN pg_stat_user_tables s ON s.relid = t.relid""".formatted(table, DB_NOW);
+    }
 }

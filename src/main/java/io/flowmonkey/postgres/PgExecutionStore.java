@@ -1758,4 +1758,35 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         }
         return List.copyOf(out);
     }
+
+    // ---- Metrics and store health (issue 12, item 5) ----
+
+    /**
+     * Looks at the table's health in one statement: its live and dead tuples, when autovacuum last
+     * vacuumed and analysed it, the oldest transaction of the database that holds back VACUUM, and the
+     * due work no worker holds (pending executions, and timed waits past their {@code wakeAt}), each
+     * count bounded by {@link StoreHealth#DUE_COUNT_LIMIT}. It reads statistics views and two index
+     * ranges; cheap, but meant for a gauge refreshed every few seconds, not for every request.
+     *
+     * @return the look
+     * @throws StoreException if the store fails
+     */
+    public StoreHealth health() {
+        return withConnection(null, "health look", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.health())) {
+                ps.setInt(1, StoreHealth.DUE_COUNT_LIMIT);
+                ps.setInt(2, StoreHealth.DUE_COUNT_LIMIT);
+                ps.setString(3, sql.table);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    long lastVacuum = rs.getLong(3);
+                    Instant vacuumed = rs.wasNull() ? null : Instant.ofEpochMilli(lastVacuum);
+                    long lastAnalyze = rs.getLong(4);
+                    Instant analysed = rs.wasNull() ? null : Instant.ofEpochMilli(lastAnalyze);
+                    return new StoreHealth(rs.getLong(1), rs.getLong(2), vacuumed, analysed,
+                            Duration.ofMillis(Math.max(0, rs.getLong(5))), rs.getLong(6), rs.getLong(7), rs.getLong(8));
+                }
+            }
+        });
+    }
 }

@@ -1,6 +1,7 @@
 package io.flowmonkey.spring;
 
 import io.flowmonkey.engine.Engine;
+import io.flowmonkey.engine.EngineListener;
 import io.flowmonkey.engine.EngineOptions;
 import io.flowmonkey.engine.EngineWorker;
 import io.flowmonkey.engine.Flow;
@@ -9,15 +10,20 @@ import io.flowmonkey.engine.HandlerRegistry;
 import io.flowmonkey.engine.InMemoryFlowRegistry;
 import io.flowmonkey.engine.StepHandler;
 import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.micrometer.FlowMonkeyMetrics;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.postgres.PgStoreOptions;
 import io.flowmonkey.postgres.SchemaApplier;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
+import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.health.HealthIndicator;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -52,14 +58,21 @@ import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
  *       {@code @Bean("inventory.reserve") StepHandler reserve()} serves steps of handler type
  *       {@code inventory.reserve}); with the application's {@link FlowRegistry} bean or, if none, an
  *       {@link InMemoryFlowRegistry} of every {@link Flow} bean; with its {@link EngineOptions} bean if
- *       any.</li>
+ *       any, to which every {@link EngineListener} bean is added (in {@code @Order}).</li>
+ *   <li>{@link FlowMonkeyMetrics} as {@code flowMonkeyMetrics} (an {@code EngineListener}, so it is added
+ *       too), when Micrometer is on the class path and the context has a {@code MeterRegistry}: bound to
+ *       the registry (the primary one, if several), with the store's gauges and, when the context has an
+ *       {@code ObservationRegistry}, observations of runs and steps for tracing.</li>
  *   <li>{@link FlowMonkeyWorkerLifecycle}, running an {@link EngineWorker} from
  *       {@code flowmonkey.worker.*} while the context runs, unless {@code flowmonkey.worker.enabled=false}
  *       (then no worker is built at all).</li>
  *   <li>{@link FlowMonkeyHealthIndicator} as {@code flowMonkey}, when Spring Boot Actuator is present.</li>
  * </ul>
  */
-@AutoConfiguration(after = DataSourceAutoConfiguration.class)
+// After Boot's metrics and observation auto-configuration (where present), so that their registries are beans.
+@AutoConfiguration(after = DataSourceAutoConfiguration.class, afterName = {
+        "org.springframework.boot.actuate.autoconfigure.metrics.CompositeMeterRegistryAutoConfiguration",
+        "org.springframework.boot.actuate.autoconfigure.observation.ObservationAutoConfiguration"})
 @ConditionalOnClass(TransactionAwareDataSourceProxy.class)
 @ConditionalOnSingleCandidate(DataSource.class)
 @ConditionalOnProperty(prefix = "flowmonkey", name = "enabled", matchIfMissing = true)
@@ -114,6 +127,7 @@ public class FlowMonkeyAutoConfiguration {
      * @param handlerRegistry the application's handler registry, if it defines one
      * @param flowRegistry the application's flow registry, if it defines one
      * @param options the application's engine options, if it defines them
+     * @param listeners the application's listeners, added to the options unless they hold them already
      * @param beans where {@link StepHandler} and {@link Flow} beans are found
      * @return the engine
      */
@@ -121,10 +135,14 @@ public class FlowMonkeyAutoConfiguration {
     @ConditionalOnMissingBean
     public Engine flowMonkeyEngine(ExecutionStore store, ObjectProvider<HandlerRegistry> handlerRegistry,
                                    ObjectProvider<FlowRegistry> flowRegistry, ObjectProvider<EngineOptions> options,
-                                   ListableBeanFactory beans) {
+                                   ObjectProvider<EngineListener> listeners, ListableBeanFactory beans) {
         HandlerRegistry handlers = handlerRegistry.getIfAvailable(() -> handlersByBeanName(beans));
         FlowRegistry flows = flowRegistry.getIfAvailable(() -> flowsOf(beans));
-        return new Engine(store, handlers, flows, options.getIfAvailable(() -> EngineOptions.DEFAULTS));
+        EngineOptions given = options.getIfAvailable(() -> EngineOptions.DEFAULTS);
+        List<EngineListener> added = listeners.orderedStream().filter(l -> !given.listeners().contains(l)).toList();
+        EngineOptions.Builder withListeners = given.toBuilder();
+        added.forEach(withListeners::listener);
+        return new Engine(store, handlers, flows, added.isEmpty() ? given : withListeners.build());
     }
 
     private static HandlerRegistry handlersByBeanName(ListableBeanFactory beans) {
@@ -177,6 +195,26 @@ public class FlowMonkeyAutoConfiguration {
             b.shutdownTimeout(w.shutdownTimeout());
         }
         return b;
+    }
+
+    /** Metrics and observations, only when Micrometer is on the classpath and the context has a registry. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "io.micrometer.core.instrument.MeterRegistry")
+    static class Metrics {
+
+        @Bean
+        @ConditionalOnMissingBean
+        @ConditionalOnBean(MeterRegistry.class)
+        FlowMonkeyMetrics flowMonkeyMetrics(ExecutionStore store, ObjectProvider<MeterRegistry> registry,
+                                            ObjectProvider<ObservationRegistry> observations) {
+            FlowMonkeyMetrics.Builder metrics = FlowMonkeyMetrics.builder().store(store);
+            observations.ifAvailable(metrics::observationRegistry);
+            FlowMonkeyMetrics built = metrics.build();
+            // Boot's actuator binds every MeterBinder bean to this same registry too, which changes nothing;
+            // without the actuator nobody else would.
+            registry.ifUnique(built::bindTo);
+            return built;
+        }
     }
 
     /** The health indicator, only when Spring Boot Actuator is on the classpath. */

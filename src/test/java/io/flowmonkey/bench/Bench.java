@@ -93,6 +93,9 @@ public final class Bench {
         if (config.runs("peers")) {
             new PeerComparison(server, config, scenarios.engine(), fixtures.contextJson).run(report);
         }
+        if (config.runs("metrics")) {
+            new MetricsOverhead(server, config, fixtures).run(report);
+        }
         if (config.runs("growth")) {
             try (HikariDataSource pool = pool(1)) {
                 new Growth(server, fixtures).run(report, pool);

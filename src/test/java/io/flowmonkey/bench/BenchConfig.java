@@ -73,9 +73,9 @@ record BenchConfig(long rows, int seconds, int warmupSeconds, int rounds, List<I
         return operations.contains("all") || operations.contains(operation);
     }
 
-    /** Whether any operation of the table beside raw JDBC (or the worker's) is asked for, not only peers or growth. */
+    /** Whether any operation of the table beside raw JDBC (or the worker's) is asked for, not only peers, growth or metrics. */
     boolean runsStoreTable() {
-        return operations.contains("all") || !Set.of("peers", "growth").containsAll(operations);
+        return operations.contains("all") || !Set.of("peers", "growth", "metrics").containsAll(operations);
     }
 
     private static Set<String> operations(String list) {

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flowmonkey.engine.Engine;
+import io.flowmonkey.engine.EngineEvent;
+import io.flowmonkey.engine.EngineListener;
 import io.flowmonkey.engine.Flow;
 import io.flowmonkey.engine.HandlerRegistry;
 import io.flowmonkey.engine.Step;
@@ -13,13 +15,21 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.memory.InMemoryExecutionStore;
+import io.flowmonkey.micrometer.FlowMonkeyMetrics;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.postgres.PgStoreOptions;
 import io.flowmonkey.postgres.SchemaApplier;
 import io.flowmonkey.testing.PostgresExtension;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
+import io.micrometer.observation.tck.TestObservationRegistry;
+import io.micrometer.observation.tck.TestObservationRegistryAssert;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
@@ -298,6 +308,45 @@ class FlowMonkeyAutoConfigurationTest {
                         .hasMessageContaining("Bad;Name"));
         runner("boot_badworker").withPropertyValues("flowmonkey.worker.threads=0").run(context ->
                 assertThat(context).getFailure().rootCause().hasMessageContaining("threads must be at least 1"));
+    }
+
+    @Test
+    void with_a_meter_registry_the_engine_is_measured_and_observed_and_engine_listener_beans_are_told() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        TestObservationRegistry observations = TestObservationRegistry.create();
+        List<EngineEvent> told = new CopyOnWriteArrayList<>();
+        runner("boot_metrics").withPropertyValues("flowmonkey.worker.enabled=false")
+                .withBean(MeterRegistry.class, () -> meters)
+                .withBean(ObservationRegistry.class, () -> observations)
+                .withBean("recorder", EngineListener.class, () -> told::add)
+                .withBean("metrics-flow", Flow.class, () -> oneStepFlow("metrics-flow", "noop"))
+                .withBean("noop", StepHandler.class, () -> ctx -> StepResult.success(true))
+                .run(context -> {
+                    assertThat(context).hasSingleBean(FlowMonkeyMetrics.class);
+                    Engine engine = context.getBean(Engine.class);
+                    String id = engine.create("metrics-flow", Map.of()).execution().id();
+                    engine.run(id);
+
+                    assertThat(meters.get(FlowMonkeyMetrics.EVENTS).tags("event", "completed", "flow", "metrics-flow")
+                            .counter().count()).isEqualTo(1);
+                    assertThat(meters.get(FlowMonkeyMetrics.EXECUTIONS).tags("status", "completed").gauge().value())
+                            .isGreaterThanOrEqualTo(0);
+                    assertThat(told).extracting(EngineEvent::type).contains(EngineEvent.Type.CREATED,
+                            EngineEvent.Type.COMPLETED);
+                    TestObservationRegistryAssert.assertThat(observations)
+                            .hasNumberOfObservationsWithNameEqualTo(FlowMonkeyMetrics.STEP_OBSERVATION, 1);
+                });
+    }
+
+    @Test
+    void there_are_no_metrics_without_a_meter_registry_or_without_micrometer() {
+        runner("boot_nometrics").withPropertyValues("flowmonkey.worker.enabled=false")
+                .run(context -> assertThat(context).hasSingleBean(Engine.class)
+                        .doesNotHaveBean(FlowMonkeyMetrics.class));
+        runner("boot_nomicrometer").withPropertyValues("flowmonkey.worker.enabled=false")
+                .withClassLoader(new FilteredClassLoader("io.micrometer.core"))
+                .run(context -> assertThat(context).hasSingleBean(Engine.class)
+                        .doesNotHaveBean(FlowMonkeyMetrics.class));
     }
 
     @Test
