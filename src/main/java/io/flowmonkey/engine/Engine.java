@@ -177,6 +177,11 @@ public final class Engine {
     private final ExecutorService stepThreads;
     /** Flow versions whose due executions {@link #runWakeReady} skipped and logged. */
     private final Set<String> unknownVersionsLogged = ConcurrentHashMap.newKeySet();
+    /**
+     * Where the plain step saves of the execution a worker's runner advances on this thread go (batched
+     * completion, issue 13); unset elsewhere, where each save is a direct one.
+     */
+    private final ThreadLocal<SaveCommitter> committer = new ThreadLocal<>();
 
     /**
      * Creates an engine with {@link EngineOptions#DEFAULTS}.
@@ -586,6 +591,16 @@ public final class Engine {
     /** Advances an execution an {@link EngineWorker} has just claimed, without loading it again. */
     RunResult runClaimed(Execution claimed) {
         return new RunResult(drive(claimed, null, false, true));
+    }
+
+    /** As {@link #runClaimed(Execution)}, with the step saves that carry nothing else handed to {@code saves}. */
+    RunResult runClaimed(Execution claimed, SaveCommitter saves) {
+        committer.set(saves);
+        try {
+            return runClaimed(claimed);
+        } finally {
+            committer.remove();
+        }
     }
 
     /** The store, for the {@link EngineWorker} that claims this engine's work. */
@@ -1248,7 +1263,7 @@ public final class Engine {
      */
     private Execution saveStep(Execution next, List<Signal> consumed) {
         if (!(store instanceof SignalStore signals)) {
-            return store.save(next);
+            return savePlain(next);
         }
         List<Execution> batch = new ArrayList<>();
         batch.add(next);
@@ -1277,9 +1292,15 @@ public final class Engine {
                         "status", next.status().wireName())))
                 : List.of();
         if (consumed.isEmpty() && sent.isEmpty()) {
-            return store.save(next);
+            return savePlain(next);
         }
         return signals.saveWithSignals(batch, consumed, sent).get(0);
+    }
+
+    /** A step's save that carries nothing else: under a worker, batched with its other runners' saves. */
+    private Execution savePlain(Execution next) {
+        SaveCommitter saves = committer.get();
+        return saves == null ? store.save(next) : saves.save(next);
     }
 
     /**
