@@ -300,6 +300,12 @@ public final class EngineWorker implements AutoCloseable {
         int dueButNotClaimed = 0;
         while (running) {
             int free = roomToClaim();
+            if (free <= 0) {
+                // Woken (a notice, a wake-up time, the poll) while the runners and the buffer are all taken:
+                // look as soon as there is room, not at the next notice, which may be a poll interval away.
+                awaitRoom();
+                free = roomToClaim();
+            }
             if (free > 0) {
                 List<FlowVersion> flows = served();
                 LeasingExecutionStore.Claim claim;
@@ -503,9 +509,7 @@ public final class EngineWorker implements AutoCloseable {
         } finally {
             inFlight.remove(id);
             leases.released(id);
-            if (backlog) {
-                schedule.wake(null);
-            }
+            schedule.wake(null); // there is room: a loop waiting for some may claim
             if (lookAgain) {
                 // After inFlight no longer holds it, so that claiming it again here cannot be undone above.
                 schedule.onDue(id, null);

@@ -247,4 +247,37 @@ class ClaimAheadAndBatchedSavesTest {
             assertThat(batches).anySatisfy(n -> assertThat(n).isGreaterThan(1));
         });
     }
+
+    @Test
+    void a_wait_that_falls_due_while_every_runner_is_busy_is_claimed_as_soon_as_one_frees_up_not_at_the_poll() {
+        assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
+            PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            WorkerFlows flows = new WorkerFlows();
+            Engine engine = flows.engine(store, ctx -> {
+                entered.countDown();
+                release.await();
+                return StepResult.success("b");
+            }, Duration.ofMillis(300));
+            try (EngineWorker worker = EngineWorker.builder(engine).workerId("busy").threads(1)
+                    .pollInterval(Duration.ofSeconds(60)).build().start()) {
+                String waiting = engine.create(WorkerFlows.TIMED_WAIT, java.util.Map.of()).execution().id();
+                awaitTrue(Duration.ofSeconds(30), () -> count("id = '" + waiting + "' AND status = 'waiting'") == 1);
+                engine.create(WorkerFlows.THREE_STEPS, java.util.Map.of());
+                assertThat(entered.await(30, TimeUnit.SECONDS)).as("the one runner is busy").isTrue();
+                // The wait falls due while the runner is held: its wake-up finds no room.
+                awaitTrue(Duration.ofSeconds(30), () -> count("id = '" + waiting
+                        + "' AND wake_at < floor(extract(epoch FROM clock_timestamp()) * 1000) - 200") == 1);
+
+                long freed = System.nanoTime();
+                release.countDown();
+                awaitTrue(Duration.ofSeconds(30), () -> count("id = '" + waiting + "' AND status = 'completed'") == 1);
+
+                assertThat(Duration.ofNanos(System.nanoTime() - freed)).as("well before the 60 s poll")
+                        .isLessThan(Duration.ofSeconds(20));
+                assertThat(worker.stats().wakeupsByPoll()).isZero();
+            }
+        });
+    }
 }
