@@ -74,7 +74,9 @@ public final class SchemaApplier {
             new Migration(4, "V4__coalesced_pending_notifications.sql", "coalesced pending notifications"),
             new Migration(5, "V5__worker_hardening.sql", "worker hardening"),
             new Migration(6, "V6__signals_and_end_notices.sql", "signals and end notices"),
-            new Migration(7, "V7__query_indexes.sql", "query indexes"));
+            new Migration(7, "V7__query_indexes.sql", "query indexes"),
+            // write path (issue 13)
+            new Migration(10, "V10__write_path.sql", "write path"));
 
     private SchemaApplier() {
     }

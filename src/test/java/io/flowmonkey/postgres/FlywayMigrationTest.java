@@ -134,7 +134,7 @@ class FlywayMigrationTest {
         assertThat(SchemaApplier.apply(PG.dataSource(), in("fw_app"))).isEqualTo(SchemaApplier.latestVersion());
 
         assertThat(PG.queryLong("SELECT count(*) FROM fw_app.flowmonkey_schema_history"))
-                .isEqualTo(SchemaApplier.latestVersion());
+                .isEqualTo(SchemaApplier.migrationCount());
         assertThat(SchemaApplier.apply(PG.dataSource(), in("fw_app"))).isEqualTo(SchemaApplier.latestVersion());
     }
 }
