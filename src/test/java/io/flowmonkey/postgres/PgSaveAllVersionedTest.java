@@ -218,4 +218,21 @@ class PgSaveAllVersionedTest {
                 .isEqualTo(3);
         assertThat(outcomes.get(2).orThrow()).isEqualTo(store.load(before.get(2).id()).orElseThrow());
     }
+
+    @Test
+    void a_row_beyond_the_stores_read_limits_is_refused_alone_as_a_single_save_would_be() {
+        List<Execution> before = stored(3);
+        PgExecutionStore limited = new PgExecutionStore(PG.dataSource(), PgStoreOptions.builder().maxStringLength(1_000)
+                .build());
+        List<Execution> next = new ArrayList<>(before.stream().map(e -> completed(e, 10)).toList());
+        next.set(0, next.get(0).toBuilder().context(Map.of("long", "y".repeat(1_001))).build());
+
+        List<SaveOutcome> outcomes = limited.saveAllVersioned(next);
+
+        assertThat(outcomes.get(0).failure()).isInstanceOf(ExecutionDataException.class)
+                .hasMessageContaining(next.get(0).id());
+        assertThat(store.load(next.get(0).id()).orElseThrow()).as("nothing written that could not be read back")
+                .isEqualTo(before.get(0));
+        assertThat(outcomes.subList(1, 3)).allSatisfy(o -> assertThat(o.saved()).isNotNull());
+    }
 }
