@@ -184,6 +184,11 @@ public final class Engine implements AutoCloseable {
     private final Set<String> unknownVersionsLogged = ConcurrentHashMap.newKeySet();
     /** Tells {@link EngineOptions#listeners()} of what happens; the workers of this engine tell them too. */
     private final EngineEvents events;
+    /**
+     * Where the plain step saves of the execution a worker's runner advances on this thread go (batched
+     * completion, issue 13); unset elsewhere, where each save is a direct one.
+     */
+    private final ThreadLocal<SaveCommitter> committer = new ThreadLocal<>();
 
     /**
      * Creates an engine with {@link EngineOptions#DEFAULTS}.
@@ -651,6 +656,16 @@ public final class Engine implements AutoCloseable {
     /** The listeners' fan-out, for the {@link EngineWorker}s of this engine. */
     EngineEvents events() {
         return events;
+    }
+
+    /** As {@link #runClaimed(Execution)}, with the step saves that carry nothing else handed to {@code saves}. */
+    RunResult runClaimed(Execution claimed, SaveCommitter saves) {
+        committer.set(saves);
+        try {
+            return runClaimed(claimed);
+        } finally {
+            committer.remove();
+        }
     }
 
     /** The store, for the {@link EngineWorker} that claims this engine's work. */
@@ -1343,7 +1358,7 @@ public final class Engine implements AutoCloseable {
      */
     private Execution saveStep(Execution next, List<Signal> consumed) {
         if (!(store instanceof SignalStore signals)) {
-            return events.timed(StoreCall.Operation.SAVE, () -> store.save(next));
+            return savePlain(next);
         }
         List<Execution> batch = new ArrayList<>();
         batch.add(next);
@@ -1375,9 +1390,15 @@ public final class Engine implements AutoCloseable {
                         "status", next.status().wireName())))
                 : List.of();
         if (consumed.isEmpty() && sent.isEmpty()) {
-            return events.timed(StoreCall.Operation.SAVE, () -> store.save(next));
+            return savePlain(next);
         }
         return events.timed(StoreCall.Operation.SAVE, () -> signals.saveWithSignals(batch, consumed, sent)).get(0);
+    }
+
+    /** A step's save that carries nothing else: under a worker, batched with its other runners' saves. */
+    private Execution savePlain(Execution next) {
+        SaveCommitter saves = committer.get();
+        return events.timed(StoreCall.Operation.SAVE, () -> saves == null ? store.save(next) : saves.save(next));
     }
 
     /**

@@ -18,10 +18,11 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,6 +43,16 @@ import org.slf4j.LoggerFactory;
  * (LISTEN/NOTIFY), when the earliest timed wait of its flows falls due (it always knows when that is,
  * by the database's clock, and sleeps until then), when a runner frees up after a full batch, and
  * every {@code pollInterval} in any case.
+ *
+ * <p>Claiming ahead: while claims come back full (more is due than the runners take), the loop also
+ * claims up to {@code claimAhead} executions beyond the free runners, kept in a local buffer that the
+ * runners take from as they free up, so that one claim serves several executions even with one
+ * runner. Buffered executions are leased and renewed like running ones, the buffer is refilled only
+ * once less than half of it is left, and {@link #close()} gives back the leases of those that never
+ * started. The step saves of the runners are written together: saves that are waiting while another
+ * runner's batch commits go in the next batch, one statement and one commit for all of them, each
+ * checked against its own version ({@link LeasingExecutionStore#saveAllVersioned}); a runner goes on
+ * only once its own save committed.
  *
  * <p>A claimed row that cannot be read is set aside for good ({@link WorkerStats#setAside()},
  * {@link LeasingExecutionStore#findSetAside(int)}), and the rest of its batch runs.
@@ -70,6 +81,12 @@ public final class EngineWorker implements AutoCloseable {
     public static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(30);
     /** Default time {@link #close()} lets in-flight steps finish. */
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
+    /** Default most executions claimed ahead of the free runners, while claims come back full. */
+    public static final int DEFAULT_CLAIM_AHEAD = 4;
+    /** Default most step saves written in one statement. */
+    public static final int DEFAULT_SAVE_BATCH_SIZE = 64;
+    /** The largest claim-ahead buffer or save batch a worker accepts. */
+    public static final int MAX_BATCH = 1_000;
     /** The longest poll interval, lease or shutdown timeout a worker accepts: 365 days. */
     public static final Duration MAX_SETTING = Duration.ofDays(365);
 
@@ -84,7 +101,10 @@ public final class EngineWorker implements AutoCloseable {
     private final Duration pollInterval;
     private final Duration leaseTtl;
     private final Duration shutdownTimeout;
+    private final int claimAhead;
+    private final SaveCommitter committer;
 
+    /** What this worker holds a lease on to run: running, or waiting in the claim-ahead buffer. */
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final WakeSignals schedule = new WakeSignals(() -> this.running, () -> this.running = false);
     private final LeaseKeeper leases;
@@ -93,7 +113,7 @@ public final class EngineWorker implements AutoCloseable {
     private volatile boolean running;
     private volatile boolean backlog;
     private Thread loop;
-    private ExecutorService runners;
+    private ThreadPoolExecutor runners;
     private ScheduledExecutorService timers;
     private LeasingExecutionStore.Subscription subscription;
 
@@ -118,6 +138,8 @@ public final class EngineWorker implements AutoCloseable {
         this.pollInterval = b.pollInterval;
         this.leaseTtl = b.leaseTtl;
         this.shutdownTimeout = b.shutdownTimeout;
+        this.claimAhead = b.claimAhead;
+        this.committer = new SaveCommitter(store, b.saveBatchSize);
         this.leases = new LeaseKeeper(store, workerId, leaseTtl, inFlight, interrupted, cancelled, leaseLost,
                 engine.events());
         // Live for a lease's length after each heartbeat: a worker silent that long has lost its leases too.
@@ -167,7 +189,9 @@ public final class EngineWorker implements AutoCloseable {
             throw new IllegalStateException("worker " + workerId + " (" + threads + " threads) cannot start: "
                     + e.getMessage(), e);
         }
-        runners = Executors.newFixedThreadPool(threads, named("flowmonkey-run-" + workerId));
+        // The runners' queue is the claim-ahead buffer.
+        runners = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
+                named("flowmonkey-run-" + workerId));
         timers = Executors.newSingleThreadScheduledExecutor(named("flowmonkey-timer-" + workerId));
         long renewEvery = Math.max(1, leaseTtl.toMillis() / 3);
         timers.scheduleAtFixedRate(this::heartbeat, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
@@ -177,8 +201,8 @@ public final class EngineWorker implements AutoCloseable {
         running = true;
         loop = named("flowmonkey-claim-" + workerId).newThread(this::claimLoop);
         loop.start();
-        LOG.info("Worker {} started: {} threads, poll every {}, lease {}, flows {}", workerId, threads, pollInterval,
-                leaseTtl, served());
+        LOG.info("Worker {} started: {} threads, claim ahead {}, poll every {}, lease {}, flows {}", workerId, threads,
+                claimAhead, pollInterval, leaseTtl, served());
         return this;
     }
 
@@ -252,6 +276,7 @@ public final class EngineWorker implements AutoCloseable {
         schedule.wake(WakeSignals.Wake.NOTICE);
         subscription.close();
         join(claimer);
+        releaseBuffered();
         runners.shutdown();
         try {
             if (!runners.awaitTermination(shutdownTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -294,13 +319,20 @@ public final class EngineWorker implements AutoCloseable {
     private void claimUntilStopped() {
         int dueButNotClaimed = 0;
         while (running) {
-            int free = threads - inFlight.size();
+            int free = roomToClaim();
+            if (free <= 0) {
+                // Woken (a notice, a wake-up time, the poll) while the runners and the buffer are all taken:
+                // look as soon as there is room, not at the next notice, which may be a poll interval away.
+                awaitRoom();
+                free = roomToClaim();
+            }
             if (free > 0) {
                 List<FlowVersion> flows = served();
+                int limit = free;
                 LeasingExecutionStore.Claim claim;
                 try {
                     claim = engine.events().timed(StoreCall.Operation.CLAIM,
-                            () -> store.claimDue(workerId, flows, leaseTtl, free));
+                            () -> store.claimDue(workerId, flows, leaseTtl, limit));
                 } catch (RuntimeException e) {
                     LOG.warn("Worker {} could not claim work: {}; trying again in {}", workerId, e.getMessage(),
                             ERROR_BACKOFF);
@@ -328,11 +360,11 @@ public final class EngineWorker implements AutoCloseable {
                         continue;
                     }
                     claimed.incrementAndGet();
-                    runners.execute(() -> runClaimed(e));
+                    runners.execute(new ClaimedRun(e));
                 }
                 if (backlog) {
-                    // More may be due: look again as soon as a runner is free, without waiting for a notice.
-                    awaitFreeRunner();
+                    // More may be due: look again as soon as there is room, without waiting for a notice.
+                    awaitRoom();
                     continue;
                 }
                 dueButNotClaimed = batch.isEmpty() ? dueButNotClaimed : 0;
@@ -412,12 +444,63 @@ public final class EngineWorker implements AutoCloseable {
         }
     }
 
+    /**
+     * How many executions to claim now: one per free runner; while claims come back full, also enough
+     * to fill the claim-ahead buffer, once less than half of it is left.
+     */
+    private int roomToClaim() {
+        if (backlog && claimAhead > 0) {
+            return runners.getQueue().size() * 2 < claimAhead ? threads + claimAhead - inFlight.size() : 0;
+        }
+        return threads - inFlight.size();
+    }
+
+    /** Claimed ahead and not started: gives their leases back, so that any worker may run them at once. */
+    private void releaseBuffered() {
+        List<Runnable> unstarted = new ArrayList<>();
+        runners.getQueue().drainTo(unstarted);
+        List<String> ids = new ArrayList<>(unstarted.size());
+        for (Runnable r : unstarted) {
+            String id = ((ClaimedRun) r).execution.id();
+            ids.add(id);
+            inFlight.remove(id);
+            leases.released(id);
+        }
+        if (ids.isEmpty()) {
+            return;
+        }
+        try {
+            store.releaseLeases(workerId, ids);
+            LOG.info("Worker {} released {} execution(s) it had claimed ahead and not started", workerId, ids.size());
+        } catch (RuntimeException e) {
+            LOG.warn("Worker {} could not release {} execution(s) it had claimed ahead: {}; their leases expire in {}",
+                    workerId, ids.size(), e.getMessage(), leaseTtl);
+        }
+    }
+
+    /** A claimed execution handed to the runners, waiting in their queue (the buffer) until one is free. */
+    private final class ClaimedRun implements Runnable {
+        final Execution execution;
+
+        ClaimedRun(Execution execution) {
+            this.execution = execution;
+        }
+
+        @Override
+        public void run() {
+            if (backlog && runners.getQueue().size() * 2 < claimAhead) {
+                schedule.wake(null); // the buffer runs low: the loop may claim ahead again
+            }
+            runClaimed(execution);
+        }
+    }
+
     private void runClaimed(Execution claimedExecution) {
         String id = claimedExecution.id();
         boolean lookAgain = false;
         engine.events().claimed(claimedExecution, workerId);
         try {
-            Execution result = engine.runClaimed(claimedExecution).execution();
+            Execution result = engine.runClaimed(claimedExecution, committer).execution();
             switch (result.status()) {
                 case COMPLETED -> completed.incrementAndGet();
                 case FAILED -> failed.incrementAndGet();
@@ -454,9 +537,7 @@ public final class EngineWorker implements AutoCloseable {
         } finally {
             inFlight.remove(id);
             leases.released(id);
-            if (backlog) {
-                schedule.wake(null);
-            }
+            schedule.wake(null); // there is room: a loop waiting for some may claim
             if (lookAgain) {
                 // After inFlight no longer holds it, so that claiming it again here cannot be undone above.
                 schedule.onDue(id, null);
@@ -472,8 +553,8 @@ public final class EngineWorker implements AutoCloseable {
         }
     }
 
-    private void awaitFreeRunner() {
-        schedule.awaitUntil(() -> !running || inFlight.size() < threads, pollInterval.toNanos());
+    private void awaitRoom() {
+        schedule.awaitUntil(() -> !running || roomToClaim() > 0, pollInterval.toNanos());
     }
 
     private void join(Thread thread) {
@@ -501,6 +582,8 @@ public final class EngineWorker implements AutoCloseable {
         private Duration pollInterval = DEFAULT_POLL_INTERVAL;
         private Duration leaseTtl = DEFAULT_LEASE_TTL;
         private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
+        private int claimAhead = DEFAULT_CLAIM_AHEAD;
+        private int saveBatchSize = DEFAULT_SAVE_BATCH_SIZE;
 
         private Builder(Engine engine) {
             this.engine = Objects.requireNonNull(engine, "engine must not be null");
@@ -571,12 +654,51 @@ public final class EngineWorker implements AutoCloseable {
         }
 
         /**
+         * Sets how many executions the worker may claim beyond its free runners, while claims come back
+         * full: a local buffer, leased and renewed like running executions, that lets one claim serve
+         * several executions. It is refilled once less than half of it is left, and only while more is
+         * due than the worker takes, so an idle worker elsewhere is not starved of work this one holds;
+         * still, a buffered execution waits for a runner of this worker, so keep it small when steps are
+         * slow. {@link EngineWorker#close()} releases what never started. Default
+         * {@value EngineWorker#DEFAULT_CLAIM_AHEAD}; 0 claims only for free runners.
+         *
+         * @param claimAhead 0 to {@value EngineWorker#MAX_BATCH}
+         * @return this builder
+         */
+        public Builder claimAhead(int claimAhead) {
+            this.claimAhead = within("claimAhead", claimAhead, 0);
+            return this;
+        }
+
+        /**
+         * Sets the most step saves of this worker's runners written in one statement and commit. Saves
+         * are never held back to fill a batch: a batch holds the saves that waited while the previous
+         * one was written. Default {@value EngineWorker#DEFAULT_SAVE_BATCH_SIZE}; 1 writes each save by
+         * itself.
+         *
+         * @param saveBatchSize 1 to {@value EngineWorker#MAX_BATCH}
+         * @return this builder
+         */
+        public Builder saveBatchSize(int saveBatchSize) {
+            this.saveBatchSize = within("saveBatchSize", saveBatchSize, 1);
+            return this;
+        }
+
+        /**
          * Builds the worker; call {@link EngineWorker#start()} to run it.
          *
          * @return the worker, not yet started
          */
         public EngineWorker build() {
             return new EngineWorker(this);
+        }
+
+        private static int within(String name, int value, int min) {
+            if (value < min || value > MAX_BATCH) {
+                throw new IllegalArgumentException(name + " must be between " + min + " and " + MAX_BATCH + ", got "
+                        + value);
+            }
+            return value;
         }
 
         private static Duration atLeast(String name, Duration value, Duration min) {

@@ -2,7 +2,9 @@ package io.flowmonkey.execution;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -139,6 +141,117 @@ public interface LeasingExecutionStore extends ExecutionStore {
      * @return a handle whose {@code close()} ends the subscription
      */
     Subscription subscribe(DueWorkListener listener);
+
+    // ---- Batched completion (issue 13) ----
+
+    /**
+     * Saves many stored executions, each as {@link #save} would and each checked against its own
+     * version, and tells for each one whether its save succeeded. Unlike {@link #saveAll}, this is not
+     * all-or-nothing: a row that lost a race fails with {@link ConcurrentUpdateException}, a row that is
+     * gone with {@link ExecutionNotFoundException}, a value that cannot be stored with
+     * {@link ExecutionDataException}, and only that row fails; the others are saved. For callers that
+     * collect the saves of many independent executions, such as an {@code EngineWorker}'s runners.
+     *
+     * <p>This default saves them one by one. A store may write them in fewer statements and commits
+     * ({@code PgExecutionStore} writes them in one), as long as each outcome is what its own
+     * {@link #save} would have had.
+     *
+     * @param executions stored executions (version 1 or more), each id at most once; a repeated id
+     *     fails as a lost race, as if saved after the first
+     * @return one outcome per execution, in the order given, unmodifiable
+     * @throws NullPointerException if the list or an element is null
+     * @throws IllegalArgumentException if an execution was never stored (version 0), before anything is saved
+     */
+    default List<SaveOutcome> saveAllVersioned(List<Execution> executions) {
+        SaveOutcome.requireStored(executions);
+        List<SaveOutcome> outcomes = new ArrayList<>(executions.size());
+        Set<String> seen = new HashSet<>();
+        for (Execution e : executions) {
+            if (!seen.add(e.id())) {
+                outcomes.add(SaveOutcome.failed(SaveOutcome.repeated(e)));
+                continue;
+            }
+            try {
+                outcomes.add(SaveOutcome.saved(save(e)));
+            } catch (StoreException failure) {
+                outcomes.add(SaveOutcome.failed(failure));
+            }
+        }
+        return List.copyOf(outcomes);
+    }
+
+    /**
+     * What became of one save of {@link #saveAllVersioned}: exactly one of the two is set.
+     *
+     * @param saved the execution as stored, at its new version; null if the save failed
+     * @param failure why the save failed; null if it succeeded
+     */
+    record SaveOutcome(Execution saved, StoreException failure) {
+        /**
+         * Checks that exactly one part is set.
+         *
+         * @param saved the execution as stored, or null
+         * @param failure the failure, or null
+         * @throws IllegalArgumentException if both or neither are set
+         */
+        public SaveOutcome {
+            if ((saved == null) == (failure == null)) {
+                throw new IllegalArgumentException("a save outcome is either the saved execution or a failure");
+            }
+        }
+
+        /**
+         * A save that succeeded.
+         *
+         * @param saved the execution as stored
+         * @return the outcome
+         */
+        public static SaveOutcome saved(Execution saved) {
+            return new SaveOutcome(Objects.requireNonNull(saved, "saved must not be null"), null);
+        }
+
+        /**
+         * A save that failed.
+         *
+         * @param failure why
+         * @return the outcome
+         */
+        public static SaveOutcome failed(StoreException failure) {
+            return new SaveOutcome(null, Objects.requireNonNull(failure, "failure must not be null"));
+        }
+
+        /**
+         * Returns the saved execution, or throws the failure, as {@link #save} would have.
+         *
+         * @return the execution as stored
+         * @throws StoreException the failure of this save
+         */
+        public Execution orThrow() {
+            if (failure != null) {
+                throw failure;
+            }
+            return saved;
+        }
+
+        /** Refuses a null list or element, and an execution that was never stored, naming it. */
+        static void requireStored(List<Execution> executions) {
+            Objects.requireNonNull(executions, "executions must not be null");
+            for (Execution e : executions) {
+                Objects.requireNonNull(e, "executions must not contain null");
+                if (e.version() == 0) {
+                    throw new IllegalArgumentException("execution " + e.id() + " was never stored (version 0); "
+                            + "saveAllVersioned saves stored executions only, insert it with save or saveAll");
+                }
+            }
+        }
+
+        /** The failure of the second save of one id in one batch: it lost to the first, as one after the other would. */
+        static ConcurrentUpdateException repeated(Execution e) {
+            return new ConcurrentUpdateException(e.id(), e.version(), "execution " + e.id() + " appears more than "
+                    + "once in one batch of saves; the first was saved, and this one, at the same expected version "
+                    + e.version() + ", lost to it");
+        }
+    }
 
     /**
      * One version of one flow, as stored in an execution's {@code flowId} and {@code flowVersion}.

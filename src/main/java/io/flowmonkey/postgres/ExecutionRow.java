@@ -72,29 +72,41 @@ final class ExecutionRow {
 
     /** Binds {@link ExecutionSql#DATA_COLUMNS} from {@code index} on; returns the next free index. */
     int bind(PreparedStatement ps, int index, Instant updatedAt) throws SQLException {
-        Execution e = execution;
+        Object[] values = values(updatedAt);
         int i = index;
-        ps.setString(i++, e.flowId());
-        ps.setString(i++, e.flowVersion());
-        ps.setString(i++, e.tenantId());
-        ps.setString(i++, e.status().wireName());
-        ps.setString(i++, e.currentStepId());
-        ps.setInt(i++, e.stepCount());
-        ps.setObject(i++, context, Types.OTHER);
-        ps.setObject(i++, history, Types.OTHER);
-        ps.setObject(i++, error, Types.OTHER);
-        ps.setObject(i++, waitMetadata, Types.OTHER);
-        ps.setObject(i++, cancellation, Types.OTHER);
-        ps.setString(i++, e.parentExecutionId());
-        ps.setObject(i++, metadata, Types.OTHER);
-        ps.setObject(i++, timeoutConfig, Types.OTHER);
-        setMillis(ps, i++, e.createdAt());
-        setMillis(ps, i++, updatedAt(updatedAt));
-        setMillis(ps, i++, e.completedAt());
-        setMillis(ps, i++, e.failedAt());
-        setMillis(ps, i++, e.cancelledAt());
-        ps.setInt(i++, e.priority());
+        for (int column = 0; column < values.length; column++) {
+            Object value = values[column];
+            switch (ExecutionSql.DATA_COLUMN_ARRAY_TYPES[column]) {
+                case "jsonb" -> ps.setObject(i++, value, Types.OTHER);
+                case "int4" -> ps.setInt(i++, (Integer) value);
+                case "int8" -> {
+                    if (value == null) {
+                        ps.setNull(i++, Types.BIGINT);
+                    } else {
+                        ps.setLong(i++, (Long) value);
+                    }
+                }
+                default -> ps.setString(i++, (String) value);
+            }
+        }
         return i;
+    }
+
+    /**
+     * The values of {@link ExecutionSql#DATA_COLUMNS}, in that order, typed as
+     * {@link ExecutionSql#DATA_COLUMN_ARRAY_TYPES} says: text and JSON as {@code String}, the step count
+     * as {@code Integer}, times as epoch-millisecond {@code Long}s; null where the column is NULL.
+     */
+    Object[] values(Instant updatedAt) {
+        Execution e = execution;
+        return new Object[] {e.flowId(), e.flowVersion(), e.tenantId(), e.status().wireName(), e.currentStepId(),
+            e.stepCount(), context, history, error, waitMetadata, cancellation, e.parentExecutionId(), metadata,
+            timeoutConfig, millis(e.createdAt()), millis(updatedAt(updatedAt)), millis(e.completedAt()),
+            millis(e.failedAt()), millis(e.cancelledAt()), e.priority()};
+    }
+
+    private static Long millis(Instant instant) {
+        return instant == null ? null : instant.toEpochMilli();
     }
 
     /** Reads one row of the store's SELECT column list. */

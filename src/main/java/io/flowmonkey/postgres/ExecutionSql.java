@@ -209,6 +209,44 @@ final class ExecutionSql {
         // Only the primary key is an arbiter: a taken idempotency key still fails, as its holder is reported.
         this.insertIfAbsent = insert + " ON CONFLICT (id) DO NOTHING";
         this.workers = '"' + options.schema() + "\".\"" + options.tableName() + PgStoreOptions.WORKERS_SUFFIX + '"';
+        // --- batched completion (issue 13) ---
+        this.updateRows = updateRows(table);
+        this.versionsOf = "SELECT id, version FROM " + table + " WHERE id = ANY (?)";
+    }
+
+    // ---- Batched completion (issue 13): many executions' saves in one statement ----
+
+    /** The array type each of {@link #DATA_COLUMNS} is bound as in {@link #updateRows}, in that order. */
+    static final String[] DATA_COLUMN_ARRAY_TYPES = {
+        "text", "text", "text", "text", "text", "int4", // flow_id .. current_step_id, step_count
+        "jsonb", "jsonb", "jsonb", "jsonb", "jsonb", // context, history, error, wait_metadata, cancellation
+        "text", "jsonb", "jsonb", // parent_execution_id, metadata, timeout_config
+        "int8", "int8", "int8", "int8", "int8", // created_at, updated_at, completed_at, failed_at, cancelled_at
+        "int4"}; // priority
+
+    /**
+     * The update of many rows at once, each still matched on its own expected version: bound as one
+     * array per column (the id, the expected version, then {@link #DATA_COLUMNS}), so the statement text
+     * is the same for any number of rows. Returns the ids it updated; a row missing from them lost its
+     * race (or is gone), and only that row. JSON columns travel as text arrays, cast to JSONB here.
+     */
+    final String updateRows;
+    /** The stored versions of some rows, to tell a lost race from a row that is gone. */
+    final String versionsOf;
+
+    private static String updateRows(String table) {
+        String[] columns = DATA_COLUMNS.split(",\\s*");
+        StringBuilder arrays = new StringBuilder("?::text[], ?::int8[]"); // id, expected version
+        StringBuilder values = new StringBuilder();
+        for (int i = 0; i < columns.length; i++) {
+            String type = DATA_COLUMN_ARRAY_TYPES[i];
+            arrays.append(", ?::").append("jsonb".equals(type) ? "text" : type).append("[]");
+            values.append("jsonb".equals(type) ? "u." + columns[i] + "::jsonb" : "u." + columns[i]).append(", ");
+        }
+        return "UPDATE " + table + " AS e SET (" + DATA_COLUMNS + ", version) = ROW(" + values + "u.expected + 1)\n"
+                + "FROM unnest(" + arrays + ") AS u(id, expected, " + DATA_COLUMNS + ")\n"
+                + "WHERE e.id = u.id AND e.version = u.expected\n"
+                + "RETURNING e.id";
     }
 
     /**

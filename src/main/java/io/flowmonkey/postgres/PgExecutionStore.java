@@ -337,11 +337,14 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     @Override
     public Execution save(Execution e) {
         Objects.requireNonNull(e, "execution must not be null");
-        ExecutionRow row = ExecutionRow.of(e, json);
+        return saveRow(ExecutionRow.of(e, json));
+    }
+
+    private Execution saveRow(ExecutionRow row) {
         try {
             return write(List.of(row)).get(0);
         } catch (StoreException failure) {
-            if (bound != null || e.version() == 0 || !connectionLost(failure)) {
+            if (bound != null || row.execution.version() == 0 || !connectionLost(failure)) {
                 throw failure;
             }
             return saveAgain(row, failure);
@@ -543,11 +546,15 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                 if (stored == null) {
                     throw new ExecutionNotFoundException(e.id());
                 }
-                throw new ConcurrentUpdateException(e.id(), e.version(), "execution " + e.id() + " was saved by "
-                        + "someone else: expected version " + e.version() + ", found " + stored
-                        + "; reload it and apply the change again");
+                throw lostRace(e, stored);
             }
         }
+    }
+
+    private static ConcurrentUpdateException lostRace(Execution e, long found) {
+        return new ConcurrentUpdateException(e.id(), e.version(), "execution " + e.id() + " was saved by "
+                + "someone else: expected version " + e.version() + ", found " + found
+                + "; reload it and apply the change again");
     }
 
     private Long storedVersion(Connection c, String id) throws SQLException {
@@ -709,6 +716,207 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                 try (ResultSet rs = ps.executeQuery()) {
                     return rs.next() ? Instant.ofEpochMilli(rs.getLong(1)) : null;
                 }
+            }
+        });
+    }
+
+    // ---- Batched completion (issue 13): many executions' saves in one statement ----
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here: every execution whose values can be stored is written by one
+     * {@code UPDATE ... FROM unnest(...)} statement, one round trip and one commit, each row matched on
+     * its own expected version; the rows it did not update are then told apart (lost race or gone) by
+     * one look-up of their versions. What {@link #save} guarantees holds row by row: values are checked
+     * before any connection is taken (a refused one fails only its own execution); a statement whose
+     * connection was lost is tried again, up to three attempts in all, and a row found at the next
+     * version holding exactly what was written counts as saved; the triggers of migrations V4 to V6 run
+     * for each row as for a single save. If PostgreSQL refuses the statement for any other reason, each
+     * execution is saved on its own, so that whatever it refused fails only its own row. A single
+     * execution, a list that names an id twice, and a store bound to a caller's transaction
+     * ({@link #inTransaction}, {@link #using}), where a failed statement would abort that transaction,
+     * save one by one.
+     */
+    @Override
+    public List<SaveOutcome> saveAllVersioned(List<Execution> executions) {
+        Objects.requireNonNull(executions, "executions must not be null");
+        Set<String> ids = new HashSet<>();
+        boolean repeats = false;
+        for (Execution e : executions) {
+            Objects.requireNonNull(e, "executions must not contain null");
+            if (e.version() == 0) {
+                // Through the default, whose check says what is wrong before anything is saved.
+                return LeasingExecutionStore.super.saveAllVersioned(executions);
+            }
+            repeats |= !ids.add(e.id());
+        }
+        if (bound != null || repeats || executions.size() < 2) {
+            return LeasingExecutionStore.super.saveAllVersioned(executions);
+        }
+        SaveOutcome[] outcomes = new SaveOutcome[executions.size()];
+        List<ExecutionRow> rows = new ArrayList<>(executions.size());
+        List<Integer> positions = new ArrayList<>(executions.size());
+        for (int i = 0; i < outcomes.length; i++) {
+            try {
+                rows.add(ExecutionRow.of(executions.get(i), json));
+                positions.add(i);
+            } catch (ExecutionDataException refused) {
+                outcomes[i] = SaveOutcome.failed(refused);
+            }
+        }
+        List<SaveOutcome> written = rows.size() == 1 ? oneByOne(rows) : rows.isEmpty() ? List.of() : writeBatch(rows);
+        for (int j = 0; j < written.size(); j++) {
+            outcomes[positions.get(j)] = written.get(j);
+        }
+        return List.of(outcomes);
+    }
+
+    private List<SaveOutcome> writeBatch(List<ExecutionRow> rows) {
+        Instant now = now();
+        Set<String> updated = null;
+        StoreException lost = null;
+        for (int attempt = 1; updated == null; attempt++) {
+            try {
+                updated = updateRows(rows, now);
+            } catch (StoreException failure) {
+                if (!connectionLost(failure)) {
+                    // One row PostgreSQL refuses fails the whole statement: alone, it fails only itself.
+                    return oneByOne(rows);
+                }
+                if (lost != null) {
+                    failure.addSuppressed(lost);
+                }
+                lost = failure;
+                if (attempt == MAX_SAVE_ATTEMPTS) {
+                    List<SaveOutcome> failed = new ArrayList<>(rows.size());
+                    for (int i = 0; i < rows.size(); i++) {
+                        failed.add(SaveOutcome.failed(lost));
+                    }
+                    return failed;
+                }
+            }
+        }
+        List<SaveOutcome> outcomes = new ArrayList<>(rows.size());
+        List<ExecutionRow> missed = new ArrayList<>();
+        for (ExecutionRow row : rows) {
+            Execution e = row.execution;
+            boolean saved = updated.contains(e.id());
+            outcomes.add(saved ? SaveOutcome.saved(e.toBuilder().updatedAt(now).version(e.version() + 1).build()) : null);
+            if (!saved) {
+                missed.add(row);
+            }
+        }
+        if (!missed.isEmpty()) {
+            Map<String, SaveOutcome> why = whyNotUpdated(missed, lost);
+            for (int i = 0; i < outcomes.size(); i++) {
+                if (outcomes.get(i) == null) {
+                    outcomes.set(i, why.get(rows.get(i).execution.id()));
+                }
+            }
+        }
+        return outcomes;
+    }
+
+    /** Saves each row by itself, as {@link #save} would, collecting each outcome. */
+    private List<SaveOutcome> oneByOne(List<ExecutionRow> rows) {
+        List<SaveOutcome> outcomes = new ArrayList<>(rows.size());
+        for (ExecutionRow row : rows) {
+            try {
+                outcomes.add(SaveOutcome.saved(saveRow(row)));
+            } catch (StoreException failure) {
+                outcomes.add(SaveOutcome.failed(failure));
+            }
+        }
+        return outcomes;
+    }
+
+    /** The ids the batched update changed. */
+    private Set<String> updateRows(List<ExecutionRow> rows, Instant now) {
+        return withConnection(null, "batched save", c -> {
+            Object[][] columns = new Object[ExecutionSql.DATA_COLUMN_COUNT][rows.size()];
+            String[] ids = new String[rows.size()];
+            Long[] expected = new Long[rows.size()];
+            for (int r = 0; r < rows.size(); r++) {
+                ExecutionRow row = rows.get(r);
+                ids[r] = row.execution.id();
+                expected[r] = row.execution.version();
+                Object[] values = row.values(now);
+                for (int column = 0; column < values.length; column++) {
+                    columns[column][r] = values[column];
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(sql.updateRows)) {
+                ps.setArray(1, c.createArrayOf("text", ids));
+                ps.setArray(2, c.createArrayOf("int8", expected)); // expected versions
+                for (int column = 0; column < columns.length; column++) {
+                    String type = ExecutionSql.DATA_COLUMN_ARRAY_TYPES[column];
+                    // JSON as text: the statement casts each element to JSONB.
+                    ps.setArray(3 + column, c.createArrayOf("jsonb".equals(type) ? "text" : type, columns[column]));
+                }
+                Set<String> updated = new HashSet<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        updated.add(rs.getString(1));
+                    }
+                }
+                return updated;
+            }
+        });
+    }
+
+    /**
+     * Why rows were not updated: gone, or saved by someone else, unless a retry after a lost
+     * connection ({@code lost} set) finds a row holding exactly what the first attempt wrote.
+     */
+    private Map<String, SaveOutcome> whyNotUpdated(List<ExecutionRow> missed, StoreException lost) {
+        Map<String, SaveOutcome> why = new HashMap<>();
+        Map<String, Long> stored;
+        try {
+            stored = storedVersions(missed);
+        } catch (StoreException failure) {
+            for (ExecutionRow row : missed) {
+                why.put(row.execution.id(), SaveOutcome.failed(failure));
+            }
+            return why;
+        }
+        for (ExecutionRow row : missed) {
+            Execution e = row.execution;
+            Long version = stored.get(e.id());
+            StoreException failure = version == null ? new ExecutionNotFoundException(e.id()) : lostRace(e, version);
+            if (lost != null && version != null && version == e.version() + 1) {
+                try {
+                    Instant updatedAt = writtenAs(row);
+                    if (updatedAt != null) {
+                        LOG.info("Batched save of execution {} lost its connection after it committed; the stored row "
+                                + "holds what it wrote, so it stands ({})", e.id(), lost.getMessage());
+                        why.put(e.id(), SaveOutcome.saved(e.toBuilder().updatedAt(updatedAt).version(version).build()));
+                        continue;
+                    }
+                } catch (StoreException unchecked) {
+                    failure = unchecked;
+                }
+            }
+            why.put(e.id(), SaveOutcome.failed(failure));
+        }
+        return why;
+    }
+
+    private Map<String, Long> storedVersions(List<ExecutionRow> rows) {
+        List<String> ids = new ArrayList<>(rows.size());
+        for (ExecutionRow row : rows) {
+            ids.add(row.execution.id());
+        }
+        return withConnection(null, "version look-up after a batched save", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.versionsOf)) {
+                ps.setArray(1, textArray(c, ids));
+                Map<String, Long> versions = new HashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        versions.put(rs.getString(1), rs.getLong(2));
+                    }
+                }
+                return versions;
             }
         });
     }

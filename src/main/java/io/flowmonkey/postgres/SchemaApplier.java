@@ -79,7 +79,9 @@ public final class SchemaApplier {
             // flow control (priority, scheduled starts)
             new Migration(8, "V8__flow_control_priority.sql", "flow control priority"),
             // Worker heartbeats (issue 12)
-            new Migration(9, "V9__worker_heartbeats.sql", "worker heartbeats"));
+            new Migration(9, "V9__worker_heartbeats.sql", "worker heartbeats"),
+            // write path (issue 13)
+            new Migration(10, "V10__write_path.sql", "write path"));
 
     private SchemaApplier() {
     }

@@ -180,9 +180,17 @@ final class EngineScenarios {
      * Starts one {@link EngineWorker} of {@code threads} runners; {@link #drain} and
      * {@link #timedWaits} use it, and so does the peer comparison.
      */
+    /**
+     * Starts a worker with the defaults, or with the claim-ahead buffer and save batch size given as
+     * {@code -Dbench.claimAhead} and {@code -Dbench.saveBatchSize} (through {@code bench.jvmArgs}), so
+     * that one build can measure each change on its own: {@code 0} and {@code 1} turn both off.
+     */
     EngineWorker startWorker(PgExecutionStore store, int threads, Duration pollInterval) {
         return EngineWorker.builder(engine(store)).workerId("bench-worker").threads(threads)
-                .pollInterval(pollInterval).build().start();
+                .pollInterval(pollInterval)
+                .claimAhead(Integer.getInteger("bench.claimAhead", EngineWorker.DEFAULT_CLAIM_AHEAD))
+                .saveBatchSize(Integer.getInteger("bench.saveBatchSize", EngineWorker.DEFAULT_SAVE_BATCH_SIZE))
+                .build().start();
     }
 
     private long runWorker(PgExecutionStore store, int threads, int count, Duration pollInterval,

@@ -166,4 +166,20 @@ class OptionsTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("shutdownTimeout");
         assertThat(EngineWorker.builder(engine).pollInterval(EngineWorker.MAX_SETTING).build()).isNotNull();
     }
+
+    @Test
+    void worker_claim_ahead_and_save_batch_size_out_of_range_are_refused_when_set() {
+        Engine engine = new Engine(new io.flowmonkey.postgres.PgExecutionStore(new org.postgresql.ds.PGSimpleDataSource()),
+                new HandlerRegistry(), new InMemoryFlowRegistry());
+
+        assertThatThrownBy(() -> EngineWorker.builder(engine).claimAhead(-1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("claimAhead must be between 0 and 1000, got -1");
+        assertThatThrownBy(() -> EngineWorker.builder(engine).claimAhead(EngineWorker.MAX_BATCH + 1))
+                .hasMessageContaining("claimAhead");
+        assertThatThrownBy(() -> EngineWorker.builder(engine).saveBatchSize(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("saveBatchSize must be between 1 and 1000, got 0");
+        assertThat(EngineWorker.builder(engine).claimAhead(0).saveBatchSize(1).build()).isNotNull();
+        assertThat(EngineWorker.builder(engine).claimAhead(EngineWorker.MAX_BATCH).saveBatchSize(EngineWorker.MAX_BATCH)
+                .build()).isNotNull();
+    }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import com.zaxxer.hikari.HikariDataSource;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.testing.PostgresExtension;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,6 +17,7 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +50,32 @@ class PgSaveRetryTest {
             Execution reloaded = new PgExecutionStore(PG.dataSource()).load("ack-lost").orElseThrow();
             assertThat(reloaded.version()).as("written once").isEqualTo(stored.version() + 1);
             assertThat(reloaded).isEqualTo(saved);
+        }
+    }
+
+    @Test
+    void a_batched_save_whose_acknowledgement_was_lost_after_it_committed_is_recognised_as_saved() throws Exception {
+        URI server = URI.create(PG.jdbcUrl().substring("jdbc:".length()));
+        try (CutAfterCommit proxy = new CutAfterCommit(server.getPort())) {
+            HikariDataSource viaProxy = PG.newDataSource(1, config -> config.setJdbcUrl("jdbc:postgresql://127.0.0.1:"
+                    + proxy.port() + server.getPath()));
+            PgExecutionStore store = new PgExecutionStore(viaProxy);
+            List<Execution> stored = store.saveAll(List.of(Execution.builder("batch-ack-lost-1", "flow", "1").build(),
+                    Execution.builder("batch-ack-lost-2", "flow", "1").build()));
+
+            proxy.cutAfterNextUpdateCommits();
+            List<Execution> next = stored.stream().map(e -> e.toBuilder().status(ExecutionStatus.COMPLETED)
+                    .stepCount(1).context(Map.of("step", "a", "id", e.id())).build()).toList();
+            List<LeasingExecutionStore.SaveOutcome> outcomes = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> store.saveAllVersioned(next));
+
+            assertThat(proxy.cut.await(10, TimeUnit.SECONDS)).as("the acknowledgement was dropped").isTrue();
+            PgExecutionStore direct = new PgExecutionStore(PG.dataSource());
+            for (LeasingExecutionStore.SaveOutcome outcome : outcomes) {
+                Execution saved = outcome.orThrow();
+                assertThat(saved.version()).isEqualTo(2);
+                assertThat(direct.load(saved.id()).orElseThrow()).as("written once, as returned").isEqualTo(saved);
+            }
         }
     }
 

@@ -1,0 +1,18 @@
+-- Write path (issue 13): leave room on each page for a row's next versions.
+--
+-- An execution's row is written once and then updated several times: a worker's claim, and a save per
+-- step. Each update writes a whole new row version. When it fits on the row's own page, PostgreSQL
+-- logs only the bytes that changed (the unchanged JSON in the middle of the row is not logged again)
+-- and, if no indexed column changed, the update is HOT: no index entries, and the old version is
+-- pruned from the page without VACUUM. With pages filled to the brim by inserts, the first update of
+-- a row rarely fits, so it moves to another page with all of its bytes and an entry in every index.
+--
+-- Filling pages to half on insert keeps room for the next versions of the rows on them. Measured with
+-- the benchmark's enqueue-then-drain of 1-step executions at 16 worker threads (docs/PERFORMANCE.md):
+-- WAL per execution 4.8 KB -> 2.9 KB. The price is space for rows that are never updated again, which
+-- in this table are few.
+--
+-- Changes no existing page: it applies to pages filled from now on. SHARE UPDATE EXCLUSIVE lock only,
+-- which blocks neither reads nor writes. To repack an existing table at the new fill, run
+-- VACUUM FULL or pg_repack on it when convenient; nothing requires it.
+ALTER TABLE "${schema}"."${table}" SET (fillfactor = 50);

@@ -1,0 +1,156 @@
+package io.flowmonkey.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import io.flowmonkey.execution.ConcurrentUpdateException;
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionDataException;
+import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.LeasingExecutionStore;
+import io.flowmonkey.postgres.PgExecutionStore;
+import io.flowmonkey.testing.PostgresExtension;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Many threads' saves through one {@link SaveCommitter}: batched, and each failing only for itself. */
+class SaveCommitterTest {
+
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    private static final int THREADS = 16;
+
+    private PgExecutionStore real;
+
+    @BeforeEach
+    void emptyTable() throws SQLException {
+        PG.truncate("executions");
+        real = new PgExecutionStore(PG.newDataSource(THREADS + 2));
+    }
+
+    /**
+     * The real store, whose first batched save waits until every thread has handed its save in, so
+     * that the others queue behind it and go in the next batch.
+     */
+    private LeasingExecutionStore holdingTheFirstBatch(CountDownLatch allHandedIn) {
+        AtomicBoolean first = new AtomicBoolean(true);
+        return (LeasingExecutionStore) Proxy.newProxyInstance(LeasingExecutionStore.class.getClassLoader(),
+                new Class<?>[] {LeasingExecutionStore.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("saveAllVersioned") && first.compareAndSet(true, false)) {
+                        allHandedIn.await();
+                    }
+                    try {
+                        return method.invoke(real, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    private List<Execution> stored() {
+        List<Execution> fresh = new ArrayList<>();
+        for (int i = 0; i < THREADS; i++) {
+            fresh.add(Execution.builder("commit-" + i, "flow", "1").build());
+        }
+        return real.saveAll(fresh);
+    }
+
+    /** Each thread saves its execution, the whole lot at once; returns each thread's outcome. */
+    private List<Future<Execution>> saveConcurrently(SaveCommitter committer, List<Execution> next,
+                                                     CountDownLatch allHandedIn) {
+        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<Execution>> futures = new ArrayList<>();
+        for (Execution e : next) {
+            futures.add(pool.submit(() -> {
+                start.await();
+                allHandedIn.countDown();
+                return committer.save(e);
+            }));
+        }
+        start.countDown();
+        pool.shutdown();
+        return futures;
+    }
+
+    private static Throwable failureOf(Future<Execution> future) throws InterruptedException {
+        try {
+            future.get(60, TimeUnit.SECONDS);
+            return null;
+        } catch (java.util.concurrent.ExecutionException e) {
+            return e.getCause();
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("a save did not return", e);
+        }
+    }
+
+    @Test
+    void a_save_that_lost_a_race_fails_only_its_own_thread_and_the_others_commit_in_batches() {
+        assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
+            List<Execution> before = stored();
+            Execution raced = real.save(before.get(5).toBuilder().context(Map.of("by", "someone else")).build());
+            CountDownLatch allHandedIn = new CountDownLatch(THREADS);
+            SaveCommitter committer = new SaveCommitter(holdingTheFirstBatch(allHandedIn), 64);
+            List<Execution> next = before.stream().map(e -> e.toBuilder().status(ExecutionStatus.COMPLETED)
+                    .stepCount(1).context(Map.of("saved", e.id())).build()).toList();
+
+            List<Future<Execution>> outcomes = saveConcurrently(committer, next, allHandedIn);
+
+            for (int i = 0; i < THREADS; i++) {
+                Throwable failure = failureOf(outcomes.get(i));
+                if (i == 5) {
+                    assertThat(failure).isInstanceOf(ConcurrentUpdateException.class).hasMessageContaining(raced.id());
+                    assertThat(real.load(raced.id()).orElseThrow()).isEqualTo(raced);
+                } else {
+                    assertThat(failure).as("thread %d", i).isNull();
+                    Execution saved = outcomes.get(i).get();
+                    assertThat(real.load(saved.id()).orElseThrow()).as("committed before save returned")
+                            .isEqualTo(saved);
+                }
+            }
+            assertThat(committer.saves()).isEqualTo(THREADS);
+            assertThat(committer.batches()).as("the saves that queued behind the first went together")
+                    .isLessThan(THREADS);
+        });
+    }
+
+    @Test
+    void an_unstorable_save_fails_only_its_own_thread() {
+        assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
+            List<Execution> before = stored();
+            CountDownLatch allHandedIn = new CountDownLatch(THREADS);
+            SaveCommitter committer = new SaveCommitter(holdingTheFirstBatch(allHandedIn), 64);
+            List<Execution> next = new ArrayList<>(before.stream().map(e -> e.toBuilder()
+                    .status(ExecutionStatus.RUNNING).stepCount(1).build()).toList());
+            next.set(9, next.get(9).toBuilder().context(Map.of("bad", "\0")).build());
+
+            List<Future<Execution>> outcomes = saveConcurrently(committer, next, allHandedIn);
+
+            for (int i = 0; i < THREADS; i++) {
+                Throwable failure = failureOf(outcomes.get(i));
+                if (i == 9) {
+                    assertThat(failure).isInstanceOf(ExecutionDataException.class).hasMessageContaining("commit-9");
+                    assertThat(real.load("commit-9").orElseThrow()).isEqualTo(before.get(9));
+                } else {
+                    assertThat(failure).as("thread %d", i).isNull();
+                    assertThat(real.load("commit-" + i).orElseThrow().stepCount()).isEqualTo(1);
+                }
+            }
+        });
+    }
+}

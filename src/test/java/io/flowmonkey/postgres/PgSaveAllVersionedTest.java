@@ -1,0 +1,238 @@
+package io.flowmonkey.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.flowmonkey.execution.ConcurrentUpdateException;
+import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionDataException;
+import io.flowmonkey.execution.ExecutionNotFoundException;
+import io.flowmonkey.execution.ExecutionStatus;
+import io.flowmonkey.execution.LeasingExecutionStore.FlowVersion;
+import io.flowmonkey.execution.LeasingExecutionStore.SaveOutcome;
+import io.flowmonkey.execution.StoreException;
+import io.flowmonkey.execution.WaitMetadata;
+import io.flowmonkey.testing.PostgresExtension;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** {@code saveAllVersioned}: many executions' saves in one statement, each row on its own version. */
+class PgSaveAllVersionedTest {
+
+    @RegisterExtension
+    static final PostgresExtension PG = new PostgresExtension();
+
+    private static final AtomicInteger IDS = new AtomicInteger();
+
+    private PgExecutionStore store;
+
+    @BeforeEach
+    void emptyTable() throws SQLException {
+        PG.truncate("executions");
+        store = new PgExecutionStore(PG.dataSource());
+    }
+
+    private List<Execution> stored(int n) {
+        List<Execution> created = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            created.add(Execution.builder("batch-" + IDS.incrementAndGet(), "flow", "1")
+                    .context(Map.of("n", i, "payload", "x".repeat(200))).metadata(Map.of("team", "a")).build());
+        }
+        return store.saveAll(created);
+    }
+
+    private static Execution completed(Execution e, int n) {
+        Instant end = Instant.ofEpochMilli(1_700_000_000_000L + n);
+        return e.toBuilder().status(ExecutionStatus.COMPLETED).stepCount(1).currentStepId("a")
+                .context(Map.of("n", n, "done", true, "ratio", new java.math.BigDecimal("0.125"))).completedAt(end)
+                .build();
+    }
+
+    private long transactionsThatWrote(List<Execution> executions) throws SQLException {
+        String ids = String.join("','", executions.stream().map(Execution::id).toList());
+        return PG.queryLong("SELECT count(DISTINCT xmin::text) FROM executions WHERE id IN ('" + ids + "')");
+    }
+
+    @Test
+    void saveAllVersioned_writes_every_row_in_one_transaction_at_the_next_version() throws SQLException {
+        List<Execution> before = stored(20);
+        List<Execution> next = new ArrayList<>();
+        for (int i = 0; i < before.size(); i++) {
+            next.add(completed(before.get(i), i));
+        }
+
+        List<SaveOutcome> outcomes = store.saveAllVersioned(next);
+
+        assertThat(outcomes).hasSize(20).allSatisfy(o -> assertThat(o.failure()).isNull());
+        for (int i = 0; i < next.size(); i++) {
+            Execution saved = outcomes.get(i).saved();
+            assertThat(saved.id()).isEqualTo(next.get(i).id());
+            assertThat(saved.version()).isEqualTo(next.get(i).version() + 1);
+            assertThat(store.load(saved.id()).orElseThrow()).as("stored exactly as returned").isEqualTo(saved);
+        }
+        assertThat(transactionsThatWrote(next)).as("one statement, one commit").isEqualTo(1);
+    }
+
+    @Test
+    void a_row_saved_by_someone_else_meanwhile_fails_alone_with_ConcurrentUpdateException() {
+        List<Execution> before = stored(5);
+        Execution raced = store.save(before.get(2).toBuilder().context(Map.of("by", "someone else")).build());
+        List<Execution> next = before.stream().map(e -> completed(e, 1)).toList();
+
+        List<SaveOutcome> outcomes = store.saveAllVersioned(next);
+
+        assertThat(outcomes.get(2).failure()).isInstanceOf(ConcurrentUpdateException.class)
+                .hasMessageContaining(raced.id()).hasMessageContaining("expected version 1, found 2");
+        assertThatThrownBy(outcomes.get(2)::orThrow).isSameAs(outcomes.get(2).failure());
+        assertThat(store.load(raced.id()).orElseThrow()).as("the other writer's save stands").isEqualTo(raced);
+        for (int i : new int[] {0, 1, 3, 4}) {
+            assertThat(outcomes.get(i).orThrow().status()).isEqualTo(ExecutionStatus.COMPLETED);
+            assertThat(store.load(next.get(i).id()).orElseThrow().status()).isEqualTo(ExecutionStatus.COMPLETED);
+        }
+    }
+
+    @Test
+    void a_row_that_was_deleted_fails_alone_with_ExecutionNotFoundException() {
+        List<Execution> before = stored(3);
+        store.delete(before.get(0).id());
+
+        List<SaveOutcome> outcomes = store.saveAllVersioned(before.stream().map(e -> completed(e, 2)).toList());
+
+        assertThat(outcomes.get(0).failure()).isInstanceOf(ExecutionNotFoundException.class);
+        assertThat(outcomes.subList(1, 3)).allSatisfy(o -> assertThat(o.saved()).isNotNull());
+        assertThat(store.load(before.get(0).id())).isEmpty();
+    }
+
+    @Test
+    void an_unstorable_row_is_refused_alone_and_nothing_of_it_is_written() {
+        List<Execution> before = stored(3);
+        List<Execution> next = new ArrayList<>(before.stream().map(e -> completed(e, 3)).toList());
+        next.set(1, next.get(1).toBuilder().context(Map.of("bad", "nul \0 inside")).build());
+
+        List<SaveOutcome> outcomes = store.saveAllVersioned(next);
+
+        assertThat(outcomes.get(1).failure()).isInstanceOf(ExecutionDataException.class)
+                .satisfies(f -> assertThat(((ExecutionDataException) f).column()).isEqualTo("context"))
+                .hasMessageContaining(next.get(1).id());
+        assertThat(store.load(next.get(1).id()).orElseThrow()).as("untouched").isEqualTo(before.get(1));
+        assertThat(outcomes.get(0).orThrow().version()).isEqualTo(2);
+        assertThat(outcomes.get(2).orThrow().version()).isEqualTo(2);
+    }
+
+    @Test
+    void a_row_PostgreSQL_refuses_fails_alone_when_the_rows_are_then_saved_one_by_one() throws SQLException {
+        List<Execution> before = stored(4);
+        PG.execute("ALTER TABLE executions ADD CONSTRAINT no_refused_tenant CHECK (tenant_id IS DISTINCT FROM 'refused')");
+        try {
+            List<Execution> next = new ArrayList<>(before.stream().map(e -> completed(e, 4)).toList());
+            next.set(3, next.get(3).toBuilder().tenantId("refused").build());
+
+            List<SaveOutcome> outcomes = store.saveAllVersioned(next);
+
+            assertThat(outcomes.get(3).failure()).isInstanceOf(StoreException.class)
+                    .hasMessageContaining(next.get(3).id());
+            assertThat(store.load(next.get(3).id()).orElseThrow()).isEqualTo(before.get(3));
+            for (int i = 0; i < 3; i++) {
+                assertThat(store.load(next.get(i).id()).orElseThrow()).isEqualTo(outcomes.get(i).orThrow());
+            }
+        } finally {
+            PG.execute("ALTER TABLE executions DROP CONSTRAINT no_refused_tenant");
+        }
+    }
+
+    @Test
+    void the_second_save_of_one_id_in_a_batch_loses_to_the_first() {
+        List<Execution> before = stored(2);
+        Execution first = completed(before.get(0), 5);
+        Execution second = before.get(0).toBuilder().status(ExecutionStatus.FAILED).build();
+
+        List<SaveOutcome> outcomes = store.saveAllVersioned(List.of(first, before.get(1), second));
+
+        assertThat(outcomes.get(0).orThrow()).isEqualTo(store.load(first.id()).orElseThrow());
+        assertThat(outcomes.get(1).saved()).isNotNull();
+        assertThat(outcomes.get(2).failure()).isInstanceOf(ConcurrentUpdateException.class)
+                .hasMessageContaining("more than once");
+    }
+
+    @Test
+    void an_execution_never_stored_is_refused_before_anything_is_saved() {
+        List<Execution> before = stored(1);
+        Execution fresh = Execution.builder("never-stored", "flow", "1").build();
+
+        assertThatThrownBy(() -> store.saveAllVersioned(List.of(completed(before.get(0), 6), fresh)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("never-stored")
+                .hasMessageContaining("version 0");
+        assertThat(store.load(before.get(0).id()).orElseThrow()).isEqualTo(before.get(0));
+        assertThat(store.load("never-stored")).isEmpty();
+    }
+
+    @Test
+    void a_batched_save_that_ends_or_parks_an_execution_gives_up_its_lease_as_a_single_save_does() {
+        List<Execution> before = stored(3);
+        List<Execution> claimed = store.claimDue("w1", List.of(new FlowVersion("flow", "1")), Duration.ofMinutes(5), 3)
+                .executions();
+        assertThat(claimed).hasSize(3).allSatisfy(e -> assertThat(e.leaseOwner()).isEqualTo("w1"));
+        Execution byId0 = claimed.stream().filter(e -> e.id().equals(before.get(0).id())).findFirst().orElseThrow();
+        Execution byId1 = claimed.stream().filter(e -> e.id().equals(before.get(1).id())).findFirst().orElseThrow();
+        Execution byId2 = claimed.stream().filter(e -> e.id().equals(before.get(2).id())).findFirst().orElseThrow();
+        Instant wakeAt = Instant.now().plusSeconds(3600);
+
+        List<SaveOutcome> outcomes = store.saveAllVersioned(List.of(
+                completed(byId0, 7),
+                byId1.toBuilder().status(ExecutionStatus.WAITING)
+                        .waitMetadata(new WaitMetadata(wakeAt, "timer", Instant.now(), null)).build(),
+                byId2.toBuilder().status(ExecutionStatus.RUNNING).stepCount(1).build()));
+
+        assertThat(outcomes).allSatisfy(o -> assertThat(o.failure()).isNull());
+        assertThat(store.load(byId0.id()).orElseThrow().leaseOwner()).as("completed: released (V5)").isNull();
+        Execution parked = store.load(byId1.id()).orElseThrow();
+        assertThat(parked.leaseOwner()).as("waiting: released (V5)").isNull();
+        assertThat(parked.waitMetadata().wakeAt()).isEqualTo(Instant.ofEpochMilli(wakeAt.toEpochMilli()));
+        assertThat(store.load(byId2.id()).orElseThrow().leaseOwner()).as("still running: still leased").isEqualTo("w1");
+        assertThat(store.renewLeases("w1", List.of(byId0.id(), byId1.id(), byId2.id()), Duration.ofMinutes(5)))
+                .containsExactly(byId2.id());
+    }
+
+    @Test
+    void in_a_transaction_the_rows_are_saved_one_by_one_and_a_lost_race_leaves_the_transaction_usable() {
+        List<Execution> before = stored(3);
+        store.save(before.get(0).toBuilder().context(Map.of("by", "someone else")).build());
+
+        List<SaveOutcome> outcomes = store.inTransaction(tx -> {
+            List<SaveOutcome> inside = ((PgExecutionStore) tx).saveAllVersioned(
+                    before.stream().map(e -> completed(e, 8)).toList());
+            tx.save(completed(inside.get(1).orThrow(), 9));
+            return inside;
+        });
+
+        assertThat(outcomes.get(0).failure()).isInstanceOf(ConcurrentUpdateException.class);
+        assertThat(store.load(before.get(1).id()).orElseThrow().version()).as("saved twice in the transaction")
+                .isEqualTo(3);
+        assertThat(outcomes.get(2).orThrow()).isEqualTo(store.load(before.get(2).id()).orElseThrow());
+    }
+
+    @Test
+    void a_row_beyond_the_stores_read_limits_is_refused_alone_as_a_single_save_would_be() {
+        List<Execution> before = stored(3);
+        PgExecutionStore limited = new PgExecutionStore(PG.dataSource(), PgStoreOptions.builder().maxStringLength(1_000)
+                .build());
+        List<Execution> next = new ArrayList<>(before.stream().map(e -> completed(e, 10)).toList());
+        next.set(0, next.get(0).toBuilder().context(Map.of("long", "y".repeat(1_001))).build());
+
+        List<SaveOutcome> outcomes = limited.saveAllVersioned(next);
+
+        assertThat(outcomes.get(0).failure()).isInstanceOf(ExecutionDataException.class)
+                .hasMessageContaining(next.get(0).id());
+        assertThat(store.load(next.get(0).id()).orElseThrow()).as("nothing written that could not be read back")
+                .isEqualTo(before.get(0));
+        assertThat(outcomes.subList(1, 3)).allSatisfy(o -> assertThat(o.saved()).isNotNull());
+    }
+}
