@@ -62,6 +62,22 @@ class PgSaveAllVersionedTest {
     }
 
     @Test
+    void saveAllVersioned_stores_every_column_a_single_save_stores_priority_included() {
+        List<Execution> before = stored(2);
+        Execution raised = before.get(0).toBuilder().priority(Execution.MAX_PRIORITY).build();
+        Execution lowered = before.get(1).toBuilder().priority(Execution.MIN_PRIORITY).tenantId("t").build();
+
+        List<SaveOutcome> outcomes = store.saveAllVersioned(List.of(raised, lowered));
+
+        Execution first = store.load(raised.id()).orElseThrow();
+        Execution second = store.load(lowered.id()).orElseThrow();
+        assertThat(first).isEqualTo(outcomes.get(0).saved());
+        assertThat(first.priority()).isEqualTo(Execution.MAX_PRIORITY);
+        assertThat(second.priority()).isEqualTo(Execution.MIN_PRIORITY);
+        assertThat(second.tenantId()).isEqualTo("t");
+    }
+
+    @Test
     void saveAllVersioned_writes_every_row_in_one_transaction_at_the_next_version() throws SQLException {
         List<Execution> before = stored(20);
         List<Execution> next = new ArrayList<>();
