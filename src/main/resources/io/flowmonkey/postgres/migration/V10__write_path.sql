@@ -9,8 +9,11 @@
 --
 -- Filling pages to half on insert keeps room for the next versions of the rows on them. Measured with
 -- the benchmark's enqueue-then-drain of 1-step executions at 16 worker threads (docs/PERFORMANCE.md):
--- WAL per execution 4.8 KB -> 2.9 KB. The price is space for rows that are never updated again, which
--- in this table are few.
+-- WAL per execution 4.8 KB -> 2.9 KB. The price is space: inserts leave half of each page free, and
+-- what an ended execution's updates leave of it is not filled again by inserts until VACUUM frees it,
+-- so the heap of a table of ended executions can take up to twice the space it did (indexes and
+-- TOAST are unchanged). Purging ended executions keeps it bounded; set fillfactor back with
+-- ALTER TABLE ... SET (fillfactor = 100) to trade the WAL back for the space.
 --
 -- Changes no existing page: it applies to pages filled from now on. SHARE UPDATE EXCLUSIVE lock only,
 -- which blocks neither reads nor writes. To repack an existing table at the new fill, run
