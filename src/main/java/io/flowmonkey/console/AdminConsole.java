@@ -271,7 +271,7 @@ public final class AdminConsole implements AutoCloseable {
             } else if (parts.size() == 2 && parts.get(0).equals("executions")) {
                 Execution e = ops.load(parts.get(1));
                 html = pages.execution(session, e, ops.children(e), ops.pendingSignals(e), r.param("done"),
-                        ops.diagnose(e.id()));
+                        ops.diagnoseForPage(e.id()));
             } else if (parts.size() == 1 && parts.get(0).equals("charts")) {
                 html = pages.charts(session, ops.lastHour(), ops.keepsWorkers());
             } else if (parts.size() == 1 && parts.get(0).equals("workers")) {

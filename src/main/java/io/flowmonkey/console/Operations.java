@@ -9,6 +9,7 @@ import io.flowmonkey.engine.RunResult;
 import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionNotFoundException;
+import io.flowmonkey.execution.StoreException;
 import io.flowmonkey.execution.ExecutionQuery;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
@@ -210,6 +211,18 @@ final class Operations {
     /** Whether the store keeps worker heartbeats, and so claim lateness. */
     boolean keepsWorkers() {
         return store instanceof WorkerRegistry;
+    }
+
+    /**
+     * The diagnosis the execution page shows: a store failure while diagnosing (a corrupt heartbeat
+     * row, a child that cannot be read) is the sentence, so that the rest of the page still shows.
+     */
+    String diagnoseForPage(String id) {
+        try {
+            return diagnose(id).sentence();
+        } catch (StoreException e) {
+            return "no diagnosis: " + e.getMessage();
+        }
     }
 
     /** Why an execution is where it is ({@link Engine#diagnose(String)}), or a 404. */

@@ -5,7 +5,6 @@ import static io.flowmonkey.console.Html.param;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectWriter;
-import io.flowmonkey.engine.Diagnosis;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionError;
 import io.flowmonkey.execution.ExecutionQuery;
@@ -122,14 +121,14 @@ final class Pages {
     }
 
     String execution(Sessions.Session session, Execution e, List<Execution> children, List<Signal> signals,
-                     String done, Diagnosis diagnosis) {
+                     String done, String diagnosis) {
         StringBuilder b = new StringBuilder();
         if (done != null) {
             b.append("<div class=\"msg\" id=\"done\">").append(esc(done)).append("</div>");
         }
         b.append("<h1>Execution <code>").append(esc(e.id())).append("</code></h1><table><tbody>")
                 .append(row("Status", status(e.status())))
-                .append("<tr><th>Why</th><td id=\"diagnosis\">").append(esc(diagnosis.sentence())).append("</td></tr>")
+                .append("<tr><th>Why</th><td id=\"diagnosis\">").append(esc(diagnosis)).append("</td></tr>")
                 .append(row("Flow", esc(e.flowId()) + "@" + esc(e.flowVersion())))
                 .append(row("Tenant", esc(e.tenantId())))
                 .append(row("Current step", esc(e.currentStepId()) + " (" + e.stepCount() + " steps run)"))

@@ -72,6 +72,8 @@ final class Diagnoser {
         if (e.leaseOwner() != null && e.leaseExpiresAt() != null && e.leaseExpiresAt().isAfter(now)) {
             return of(e, Kind.LEASED, "leased by " + Diagnostics.id(e.leaseOwner()) + " until " + e.leaseExpiresAt()
                     + (e.status() == io.flowmonkey.execution.ExecutionStatus.WAITING || e.currentStepId() == null ? ""
+                    : e.status() == io.flowmonkey.execution.ExecutionStatus.PENDING
+                    ? ", starting with step '" + e.currentStepId() + "'"
                     : ", running step '" + e.currentStepId() + "'"), e.leaseExpiresAt());
         }
         return switch (e.status()) {

@@ -648,21 +648,20 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Advances an execution an {@link EngineWorker} has just claimed, without loading it again. */
-    RunResult runClaimed(Execution claimed) {
-        return new RunResult(drive(claimed, null, false, true));
-    }
 
     /** The listeners' fan-out, for the {@link EngineWorker}s of this engine. */
     EngineEvents events() {
         return events;
     }
 
-    /** As {@link #runClaimed(Execution)}, with the step saves that carry nothing else handed to {@code saves}. */
+    /**
+     * Advances an execution an {@link EngineWorker} has just claimed, without loading it again, with the
+     * step saves that carry nothing else handed to {@code saves}.
+     */
     RunResult runClaimed(Execution claimed, SaveCommitter saves) {
         committer.set(saves);
         try {
-            return runClaimed(claimed);
+            return new RunResult(drive(claimed, null, false, true));
         } finally {
             committer.remove();
         }

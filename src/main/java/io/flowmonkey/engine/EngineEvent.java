@@ -153,7 +153,7 @@ public sealed interface EngineEvent {
      * @param workerId the worker
      * @param status its status as claimed: {@code PENDING} (new work), {@code WAITING} (a due wait or a
      *     buffered signal), {@code RUNNING} or {@code CANCELLING} (abandoned by a worker that died)
-     * @param dueAt since when it was due, where that is known: {@code createdAt} for a pending
+     * @param dueAt since when it was due, where that is known: {@code updatedAt} (its last save) for a pending
      *     execution, {@code wakeAt} for a timed wait; otherwise null. {@code at - dueAt} is how late it was
      *     claimed.
      */

@@ -59,7 +59,8 @@ final class EngineEvents {
         }
         Instant now = clock.instant();
         WaitMetadata wait = e.waitMetadata();
-        Instant dueAt = e.status() == ExecutionStatus.PENDING ? e.createdAt()
+        // A pending execution fell due at its last save: its create, or the retry that made it pending again.
+        Instant dueAt = e.status() == ExecutionStatus.PENDING ? e.updatedAt()
                 : e.status() == ExecutionStatus.WAITING && wait != null && wait.wakeAt() != null
                 && !wait.wakeAt().isAfter(now) ? wait.wakeAt() : null;
         tell(new EngineEvent.ExecutionClaimed(e.id(), e.flowId(), e.flowVersion(), now, workerId, e.status(), dueAt));

@@ -87,6 +87,8 @@ public final class EngineWorker implements AutoCloseable {
     public static final int DEFAULT_SAVE_BATCH_SIZE = 64;
     /** The largest claim-ahead buffer or save batch a worker accepts. */
     public static final int MAX_BATCH = 1_000;
+    /** How long a claimed execution may wait in the buffer before its lease is checked as it starts. */
+    private static final long BUFFERED_CHECK_AFTER_NANOS = Duration.ofMillis(200).toNanos();
     /** The longest poll interval, lease or shutdown timeout a worker accepts: 365 days. */
     public static final Duration MAX_SETTING = Duration.ofDays(365);
 
@@ -234,6 +236,7 @@ public final class EngineWorker implements AutoCloseable {
         for (Execution e : claim.executions()) {
             claimed.incrementAndGet();
             inFlight.add(e.id());
+            engine.events().claimed(e, workerId);
             runClaimed(e);
         }
         WorkerStats after = stats();
@@ -360,6 +363,7 @@ public final class EngineWorker implements AutoCloseable {
                         continue;
                     }
                     claimed.incrementAndGet();
+                    engine.events().claimed(e, workerId);
                     runners.execute(new ClaimedRun(e));
                 }
                 if (backlog) {
@@ -481,6 +485,7 @@ public final class EngineWorker implements AutoCloseable {
     /** A claimed execution handed to the runners, waiting in their queue (the buffer) until one is free. */
     private final class ClaimedRun implements Runnable {
         final Execution execution;
+        final long claimedAt = System.nanoTime();
 
         ClaimedRun(Execution execution) {
             this.execution = execution;
@@ -491,6 +496,13 @@ public final class EngineWorker implements AutoCloseable {
             if (backlog && runners.getQueue().size() * 2 < claimAhead) {
                 schedule.wake(null); // the buffer runs low: the loop may claim ahead again
             }
+            // A row that sat in the buffer may have been cancelled or taken over meanwhile: its copy is
+            // stale, and its step must not run on it (the save after would be refused, but the handler
+            // would have run). One renewal tells; rows started at once are not asked, to keep claims cheap.
+            if (System.nanoTime() - claimedAt > BUFFERED_CHECK_AFTER_NANOS && !leases.stillHeld(execution.id())) {
+                finished(execution.id(), false);
+                return;
+            }
             runClaimed(execution);
         }
     }
@@ -498,7 +510,6 @@ public final class EngineWorker implements AutoCloseable {
     private void runClaimed(Execution claimedExecution) {
         String id = claimedExecution.id();
         boolean lookAgain = false;
-        engine.events().claimed(claimedExecution, workerId);
         try {
             Execution result = engine.runClaimed(claimedExecution, committer).execution();
             switch (result.status()) {
@@ -535,13 +546,17 @@ public final class EngineWorker implements AutoCloseable {
                 throw fatal;
             }
         } finally {
-            inFlight.remove(id);
-            leases.released(id);
-            schedule.wake(null); // there is room: a loop waiting for some may claim
-            if (lookAgain) {
-                // After inFlight no longer holds it, so that claiming it again here cannot be undone above.
-                schedule.onDue(id, null);
-            }
+            finished(id, lookAgain);
+        }
+    }
+
+    private void finished(String id, boolean lookAgain) {
+        inFlight.remove(id);
+        leases.released(id);
+        schedule.wake(null); // there is room: a loop waiting for some may claim
+        if (lookAgain) {
+            // After inFlight no longer holds it, so that claiming it again here cannot be undone above.
+            schedule.onDue(id, null);
         }
     }
 

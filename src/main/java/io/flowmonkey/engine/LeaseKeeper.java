@@ -6,6 +6,7 @@ import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.LeasingExecutionStore;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -60,6 +61,26 @@ final class LeaseKeeper {
     void heartbeat() {
         renewLeases();
         retryRevocations();
+    }
+
+    /**
+     * Whether this worker still holds the lease of an execution about to start after waiting in the
+     * buffer, renewing it: a cancel or a takeover meanwhile gave it up. A store that cannot tell is
+     * taken at its last word (the run's save is version-checked all the same).
+     */
+    boolean stillHeld(String id) {
+        if (!unrenewed.contains(id)) {
+            try {
+                if (store.renewLeases(workerId, List.of(id), leaseTtl).contains(id)) {
+                    return true;
+                }
+            } catch (RuntimeException e) {
+                LOG.debug("Worker {} could not check its lease on execution {}: {}", workerId, id, e.getMessage());
+                return true;
+            }
+        }
+        explainLoss(id, "its step was not run");
+        return false;
     }
 
     /** Forgets what was known of a run that has just ended. */

@@ -67,6 +67,7 @@ final class SaveCommitter {
                             wait();
                         } catch (InterruptedException stop) {
                             if (queue.remove(mine)) {
+                                Thread.currentThread().interrupt();
                                 throw new CancellationException("interrupted before the save of execution " + e.id()
                                         + " was written; nothing of it was saved");
                             }

@@ -80,7 +80,7 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
     public static final String STEP_DURATION = "flowmonkey.step.duration";
     /** Counter of events, by type. */
     public static final String EVENTS = "flowmonkey.events";
-    /** Histogram of how late pending executions were claimed, from their {@code createdAt}. */
+    /** Histogram of how late pending executions were claimed, from their last save ({@code updatedAt}). */
     public static final String CLAIM_LATENESS = "flowmonkey.claim.lateness";
     /** Histogram of how late timed waits were claimed, from their {@code wakeAt}. */
     public static final String WAKE_LATENESS = "flowmonkey.wake.lateness";
@@ -200,7 +200,7 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
         } else if (event instanceof EngineEvent.ExecutionClaimed c && c.dueAt() != null) {
             String name = c.status() == ExecutionStatus.PENDING ? CLAIM_LATENESS : WAKE_LATENESS;
             timers.computeIfAbsent(name + '\u0000' + flow, k -> Timer.builder(name)
-                    .description(name.equals(CLAIM_LATENESS) ? "claim time minus createdAt of pending executions"
+                    .description(name.equals(CLAIM_LATENESS) ? "claim time minus the last save of pending executions"
                             : "claim time minus wakeAt of timed waits")
                     .tags("flow", flow).publishPercentileHistogram().register(meters))
                     .record(nonNegative(Duration.between(c.dueAt(), c.at())));

@@ -802,7 +802,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         for (ExecutionRow row : rows) {
             Execution e = row.execution;
             boolean saved = updated.contains(e.id());
-            outcomes.add(saved ? SaveOutcome.saved(e.toBuilder().updatedAt(now).version(e.version() + 1).build()) : null);
+            outcomes.add(saved ? SaveOutcome.saved(e.toBuilder().updatedAt(row.updatedAt(now)).version(e.version() + 1).build()) : null);
             if (!saved) {
                 missed.add(row);
             }

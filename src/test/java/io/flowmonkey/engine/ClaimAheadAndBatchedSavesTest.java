@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.testing.PostgresExtension;
@@ -143,6 +145,48 @@ class ClaimAheadAndBatchedSavesTest {
                     .isLessThanOrEqualTo(150);
             assertThat(claims).as("never more than the runner and its buffer").allSatisfy(n ->
                     assertThat(n).isLessThanOrEqualTo(5));
+        });
+    }
+
+    @Test
+    void an_execution_cancelled_while_it_waits_in_the_buffer_never_runs_its_step() {
+        assertTimeoutPreemptively(Duration.ofMinutes(2), () -> {
+            PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+            List<String> ids = enqueue(store, 5);
+            CountDownLatch entered = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            WorkerFlows flows = new WorkerFlows();
+            Engine engine = flows.engine(store, ctx -> {
+                entered.countDown();
+                release.await();
+                return StepResult.success("b");
+            }, Duration.ofMillis(300));
+            String running;
+            List<String> buffered;
+            try (EngineWorker worker = EngineWorker.builder(engine).workerId("buffering").threads(1).claimAhead(4)
+                    .pollInterval(Duration.ofMillis(100)).build().start()) {
+                assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
+                awaitTrue(Duration.ofSeconds(30), () -> count("lease_owner = 'buffering'") == 5);
+                running = ids.stream().filter(id -> flows.callsOf(id, "a") == 1).findFirst().orElseThrow();
+                buffered = ids.stream().filter(id -> !id.equals(running)).toList();
+                for (String id : buffered) {
+                    engine.cancel(id, Cancellation.Source.USER, "not wanted any more");
+                }
+                // Past the time after which a buffered execution's lease is looked at as it starts.
+                long cancelledAt = System.nanoTime();
+                awaitTrue(Duration.ofSeconds(5), () -> System.nanoTime() - cancelledAt > Duration.ofMillis(400).toNanos());
+                release.countDown();
+                awaitTrue(Duration.ofSeconds(30), () -> count("status = 'completed'") == 1
+                        && worker.stats().inFlight() == 0);
+                assertThat(worker.stats().cancelled()).as("each told apart from a lost lease").isEqualTo(4);
+                assertThat(worker.stats().leaseLost()).isZero();
+            } finally {
+                release.countDown();
+            }
+            for (String id : buffered) {
+                assertThat(flows.callsOf(id, "a")).as("first step of cancelled %s", id).isZero();
+                assertThat(store.load(id).orElseThrow().status()).isEqualTo(ExecutionStatus.CANCELLED);
+            }
         });
     }
 

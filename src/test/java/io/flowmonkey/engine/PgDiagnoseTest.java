@@ -157,7 +157,8 @@ class PgDiagnoseTest {
         Diagnosis d = engine.diagnose(id);
 
         assertThat(d.kind()).isEqualTo(Kind.LEASED);
-        assertThat(d.sentence()).isEqualTo("leased by orders-3 until " + claimed.leaseExpiresAt() + ", running step '"
+        assertThat(d.sentence()).as("pending: its first step has not been saved as begun")
+                .isEqualTo("leased by orders-3 until " + claimed.leaseExpiresAt() + ", starting with step '"
                 + claimed.currentStepId() + "'");
         assertThat(d.at()).isEqualTo(claimed.leaseExpiresAt());
     }

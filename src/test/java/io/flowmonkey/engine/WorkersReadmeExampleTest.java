@@ -33,7 +33,7 @@ class WorkersReadmeExampleTest {
         try (EngineWorker worker = EngineWorker.builder(engine).workerId("orders-1").build().start()) {
             for (WorkerInfo w : store.workers()) {                  // live workers, from their heartbeat rows
                 out.println(w.workerId() + " on " + w.reported().host() + " serves " + w.reported().serves() + ", "
-                        + w.reported().inFlight() + "/" + w.reported().threads() + " busy, seen " + w.lastHeartbeat());
+                        + w.reported().inFlight() + " held for " + w.reported().threads() + " threads, seen " + w.lastHeartbeat());
             }
             Diagnosis why = engine.diagnose(executionId);
             out.println(why.kind() + ": " + why.sentence());       // NO_LIVE_WORKER: no live worker serves order-flow@2 ...
