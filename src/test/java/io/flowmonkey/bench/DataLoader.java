@@ -69,7 +69,7 @@ final class DataLoader {
                        created, created,
                        CASE WHEN status = 'completed' THEN created END,
                        CASE WHEN status = 'failed' THEN created END,
-                       NULL, 1
+                       NULL, 0, 1
                 FROM (SELECT i,
                              CASE WHEN i %% 10 <= 3 THEN 'completed' WHEN i %% 10 <= 5 THEN 'running'
                                   WHEN i %% 10 <= 7 THEN 'waiting' WHEN i %% 10 = 8 THEN 'failed'

@@ -111,6 +111,7 @@ final class RawJdbc {
             ps.setNull(i++, Types.BIGINT); // completed_at
             ps.setNull(i++, Types.BIGINT); // failed_at
             ps.setNull(i++, Types.BIGINT); // cancelled_at
+            ps.setInt(i++, 0); // priority
             ps.setLong(i++, row.version + 1);
             ps.setString(i++, row.id);
             ps.setLong(i, row.version);
