@@ -45,7 +45,7 @@ public final class Bench {
     private final BenchSql sql = BenchSql.of(options);
     private final Report report = new Report();
 
-    private Bench(BenchConfig config, BenchServer server) {
+    Bench(BenchConfig config, BenchServer server) {
         this.config = config;
         this.server = server;
     }
@@ -65,7 +65,8 @@ public final class Bench {
         }
     }
 
-    private void run() throws Exception {
+    /** Runs what the configuration asks for, writes the report to its output directory and returns it. */
+    Report run() throws Exception {
         Instant started = Instant.now();
         boolean storeTable = config.runsStoreTable();
         describeEnvironment(storeTable);
@@ -109,6 +110,7 @@ public final class Bench {
         System.out.println();
         System.out.println(report.markdown());
         System.out.println("Written to " + out.resolve("results.md") + " and " + out.resolve("results.json"));
+        return report;
     }
 
     /** The 1, 5 and 15 minute load averages, where the machine tells them: what else was running. */
