@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -188,7 +189,7 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
     @Override
     public void onEvent(EngineEvent event) {
         String flow = event.flowId() == null ? OTHER : flows.tag(event.flowId());
-        counters.computeIfAbsent(event.type().tagValue() + '\u0000' + flow, k -> Counter.builder(EVENTS)
+        cached(counters, event.type().tagValue() + '\u0000' + flow, k -> Counter.builder(EVENTS)
                 .description("execution events by type").tags("event", event.type().tagValue(), "flow", flow)
                 .register(meters)).increment();
         if (event instanceof EngineEvent.StepSucceeded s) {
@@ -199,7 +200,7 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
             stepEnded(flow, s.stepId(), "retry", s.duration(), s.errorCode());
         } else if (event instanceof EngineEvent.ExecutionClaimed c && c.dueAt() != null) {
             String name = c.status() == ExecutionStatus.PENDING ? CLAIM_LATENESS : WAKE_LATENESS;
-            timers.computeIfAbsent(name + '\u0000' + flow, k -> Timer.builder(name)
+            cached(timers, name + '\u0000' + flow, k -> Timer.builder(name)
                     .description(name.equals(CLAIM_LATENESS) ? "claim time minus the last save of pending executions"
                             : "claim time minus wakeAt of timed waits")
                     .tags("flow", flow).publishPercentileHistogram().register(meters))
@@ -211,15 +212,24 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
 
     @Override
     public void onStoreCall(StoreCall call) {
-        timers.computeIfAbsent(call.operation().tagValue() + '\u0000' + call.outcome().tagValue(),
+        cached(timers, call.operation().tagValue() + '\u0000' + call.outcome().tagValue(),
                 k -> Timer.builder(STORE_OPERATION).description("store calls of the engine and its workers")
                         .tags("operation", call.operation().tagValue(), "outcome", call.outcome().tagValue())
                         .register(meters)).record(call.duration());
     }
 
+    /**
+     * A meter from its cache: a plain read first, since ConcurrentHashMap.computeIfAbsent may lock the
+     * key's bin even when the key is there, and every event of every runner passes here.
+     */
+    private static <M> M cached(Map<String, M> cache, String key, Function<String, M> make) {
+        M meter = cache.get(key);
+        return meter != null ? meter : cache.computeIfAbsent(key, make);
+    }
+
     private void stepEnded(String flow, String stepId, String outcome, Duration took, String errorCode) {
         String step = steps.tag(flow + '\u0000' + stepId) == OTHER ? OTHER : stepId;
-        timers.computeIfAbsent(flow + '\u0000' + step + '\u0000' + outcome, k -> Timer.builder(STEP_DURATION)
+        cached(timers, flow + '\u0000' + step + '\u0000' + outcome, k -> Timer.builder(STEP_DURATION)
                 .description("step attempts, handler time").tags("flow", flow, "step", step, "outcome", outcome)
                 .register(meters)).record(took);
         if (observations != null) {
