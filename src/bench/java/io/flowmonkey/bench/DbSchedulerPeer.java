@@ -147,22 +147,7 @@ public final class DbSchedulerPeer implements Peer {
                 .pollUsingLockAndFetch(0.5, 1.0);
         Scheduler scheduler = builder.build();
         scheduler.start();
-        return new Running() {
-            @Override
-            public long finished() {
-                return finished.get();
-            }
-
-            @Override
-            public long steps() {
-                return steps.get();
-            }
-
-            @Override
-            public void close() {
-                scheduler.stop();
-            }
-        };
+        return Running.counting(finished, steps, scheduler::stop);
     }
 
     @Override

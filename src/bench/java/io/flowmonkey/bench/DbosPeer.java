@@ -167,22 +167,7 @@ public final class DbosPeer implements Peer {
         dbos.registerProxy(Jobs.class, impl);
         dbos.registerQueue(new Queue(QUEUE).withWorkerConcurrency(threads).withPollingInterval(pollInterval));
         dbos.launch();
-        return new Running() {
-            @Override
-            public long finished() {
-                return finished.get();
-            }
-
-            @Override
-            public long steps() {
-                return steps.get();
-            }
-
-            @Override
-            public void close() {
-                dbos.close();
-            }
-        };
+        return Running.counting(finished, steps, dbos::close);
     }
 
     @Override

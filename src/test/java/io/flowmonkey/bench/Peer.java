@@ -1,5 +1,6 @@
 package io.flowmonkey.bench;
 
+import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 
 /**
@@ -55,6 +56,26 @@ public interface Peer {
 
         @Override
         void close() throws Exception;
+
+        /** A running peer that counts into two counters and stops with {@code stop}. */
+        static Running counting(AtomicLong finished, AtomicLong steps, AutoCloseable stop) {
+            return new Running() {
+                @Override
+                public long finished() {
+                    return finished.get();
+                }
+
+                @Override
+                public long steps() {
+                    return steps.get();
+                }
+
+                @Override
+                public void close() throws Exception {
+                    stop.close();
+                }
+            };
+        }
     }
 
     /** The peer's name in the report. */

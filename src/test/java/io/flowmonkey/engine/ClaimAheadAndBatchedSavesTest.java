@@ -65,6 +65,15 @@ class ClaimAheadAndBatchedSavesTest {
                 });
     }
 
+    /** A middle step that says it has begun and then holds its runner until released. */
+    private static StepHandler heldUntil(CountDownLatch entered, CountDownLatch release) {
+        return ctx -> {
+            entered.countDown();
+            release.await();
+            return StepResult.success("b");
+        };
+    }
+
     private static List<String> enqueue(PgExecutionStore store, int n) {
         List<Execution> pending = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -156,11 +165,7 @@ class ClaimAheadAndBatchedSavesTest {
             CountDownLatch entered = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
             WorkerFlows flows = new WorkerFlows();
-            Engine engine = flows.engine(store, ctx -> {
-                entered.countDown();
-                release.await();
-                return StepResult.success("b");
-            }, Duration.ofMillis(300));
+            Engine engine = flows.engine(store, heldUntil(entered, release), Duration.ofMillis(300));
             String running;
             List<String> buffered;
             try (EngineWorker worker = EngineWorker.builder(engine).workerId("buffering").threads(1).claimAhead(4)
@@ -198,11 +203,7 @@ class ClaimAheadAndBatchedSavesTest {
             CountDownLatch entered = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
             WorkerFlows flows = new WorkerFlows();
-            Engine engine = flows.engine(store, ctx -> {
-                entered.countDown();
-                release.await();
-                return StepResult.success("b");
-            }, Duration.ofMillis(300));
+            Engine engine = flows.engine(store, heldUntil(entered, release), Duration.ofMillis(300));
             EngineWorker worker = EngineWorker.builder(engine).workerId("holder").threads(1).claimAhead(4)
                     .leaseTtl(Duration.ofMillis(600)).pollInterval(Duration.ofMillis(100))
                     .shutdownTimeout(Duration.ofMinutes(1)).build().start();
@@ -299,11 +300,7 @@ class ClaimAheadAndBatchedSavesTest {
             CountDownLatch entered = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
             WorkerFlows flows = new WorkerFlows();
-            Engine engine = flows.engine(store, ctx -> {
-                entered.countDown();
-                release.await();
-                return StepResult.success("b");
-            }, Duration.ofMillis(300));
+            Engine engine = flows.engine(store, heldUntil(entered, release), Duration.ofMillis(300));
             try (EngineWorker worker = EngineWorker.builder(engine).workerId("busy").threads(1)
                     .pollInterval(Duration.ofSeconds(60)).build().start()) {
                 String waiting = engine.create(WorkerFlows.TIMED_WAIT, java.util.Map.of()).execution().id();
