@@ -37,6 +37,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.MDC;
@@ -240,7 +241,21 @@ abstract class AbstractEngineTest {
     void concurrent_creates_with_one_idempotency_key_store_one_execution() throws Exception {
         registerApprovalFlow();
         String key = "order-" + UUID.randomUUID();
-        int threads = 32;
+
+        List<CreateResult> results = racingCreates(32, n -> engine.create("approval", Map.of("caller", n),
+                CreateOptions.builder().idempotencyKey(key).build()));
+
+        assertThat(results).filteredOn(CreateResult::created).hasSize(1);
+        String id = results.stream().filter(CreateResult::created).findFirst().orElseThrow().execution().id();
+        assertThat(results).extracting(r -> r.execution().id()).containsOnly(id);
+        assertThat(store.findByIdempotencyKey(key)).map(Execution::id).contains(id);
+        assertThat(store.findByStatus(ExecutionStatus.PENDING, 1000))
+                .filteredOn(e -> key.equals(e.idempotencyKey())).hasSize(1);
+    }
+
+    /** Runs {@code create} on {@code threads} threads released at once; what each returned, in order. */
+    private static List<CreateResult> racingCreates(int threads, IntFunction<CreateResult> create)
+            throws Exception {
         CountDownLatch start = new CountDownLatch(1);
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
@@ -249,8 +264,7 @@ abstract class AbstractEngineTest {
                 int n = i;
                 futures.add(pool.submit(() -> {
                     start.await();
-                    return engine.create("approval", Map.of("caller", n),
-                            CreateOptions.builder().idempotencyKey(key).build());
+                    return create.apply(n);
                 }));
             }
             start.countDown();
@@ -258,13 +272,7 @@ abstract class AbstractEngineTest {
             for (Future<CreateResult> f : futures) {
                 results.add(f.get(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS));
             }
-
-            assertThat(results).filteredOn(CreateResult::created).hasSize(1);
-            String id = results.stream().filter(CreateResult::created).findFirst().orElseThrow().execution().id();
-            assertThat(results).extracting(r -> r.execution().id()).containsOnly(id);
-            assertThat(store.findByIdempotencyKey(key)).map(Execution::id).contains(id);
-            assertThat(store.findByStatus(ExecutionStatus.PENDING, 1000))
-                    .filteredOn(e -> key.equals(e.idempotencyKey())).hasSize(1);
+            return results;
         } finally {
             pool.shutdownNow();
         }
@@ -1518,33 +1526,16 @@ abstract class AbstractEngineTest {
     void concurrent_creates_with_one_chosen_id_store_one_execution() throws Exception {
         registerHoldFlow();
         String id = "order-" + UUID.randomUUID();
-        int threads = 32;
-        CountDownLatch start = new CountDownLatch(1);
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try {
-            List<Future<CreateResult>> futures = new ArrayList<>();
-            for (int i = 0; i < threads; i++) {
-                int n = i;
-                futures.add(pool.submit(() -> {
-                    start.await();
-                    return engine.create("hold", Map.of("caller", n), CreateOptions.builder().executionId(id).build());
-                }));
-            }
-            start.countDown();
-            List<CreateResult> results = new ArrayList<>();
-            for (Future<CreateResult> f : futures) {
-                results.add(f.get(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS));
-            }
 
-            assertThat(results).filteredOn(CreateResult::created).hasSize(1);
-            Execution winner = results.stream().filter(CreateResult::created).findFirst().orElseThrow().execution();
-            assertThat(results).extracting(CreateResult::execution).containsOnly(winner);
-            assertThat(stored(id).context()).isEqualTo(winner.context());
-            assertThat(store.findByStatus(ExecutionStatus.PENDING, 1000)).extracting(Execution::id)
-                    .containsOnlyOnce(id);
-        } finally {
-            pool.shutdownNow();
-        }
+        List<CreateResult> results = racingCreates(32, n -> engine.create("hold", Map.of("caller", n),
+                CreateOptions.builder().executionId(id).build()));
+
+        assertThat(results).filteredOn(CreateResult::created).hasSize(1);
+        Execution winner = results.stream().filter(CreateResult::created).findFirst().orElseThrow().execution();
+        assertThat(results).extracting(CreateResult::execution).containsOnly(winner);
+        assertThat(stored(id).context()).isEqualTo(winner.context());
+        assertThat(store.findByStatus(ExecutionStatus.PENDING, 1000)).extracting(Execution::id)
+                .containsOnlyOnce(id);
     }
 
     @Test
