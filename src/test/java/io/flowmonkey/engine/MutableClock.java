@@ -21,6 +21,24 @@ public final class MutableClock extends Clock {
     }
 
     /**
+     * Starts at {@code start}.
+     *
+     * @param start the first instant it tells
+     */
+    public MutableClock(Instant start) {
+        this.now = start;
+    }
+
+    /**
+     * Sets the clock to an instant, earlier or later.
+     *
+     * @param instant what it tells from now on
+     */
+    public void set(Instant instant) {
+        now = instant;
+    }
+
+    /**
      * Moves the clock forward.
      *
      * @param d how far

@@ -3,11 +3,10 @@ package io.flowmonkey.execution;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.flowmonkey.engine.MutableClock;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.EnumSet;
@@ -27,7 +26,7 @@ public abstract class ExecutionQueryContract {
 
     protected static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
 
-    protected final SettableClock clock = new SettableClock(T0);
+    protected final MutableClock clock = new MutableClock(T0);
     private ExecutionStore store;
 
     /**
@@ -282,31 +281,4 @@ public abstract class ExecutionQueryContract {
                 .isInstanceOf(NullPointerException.class);
     }
 
-    /** A clock the test sets. */
-    protected static final class SettableClock extends Clock {
-        private volatile Instant now;
-
-        SettableClock(Instant start) {
-            this.now = start;
-        }
-
-        void set(Instant instant) {
-            now = instant;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException("a test clock has one zone");
-        }
-    }
 }

@@ -10,6 +10,7 @@ import io.flowmonkey.engine.EngineWorker;
 import io.flowmonkey.engine.Flow;
 import io.flowmonkey.engine.HandlerRegistry;
 import io.flowmonkey.engine.InMemoryFlowRegistry;
+import io.flowmonkey.engine.MutableClock;
 import io.flowmonkey.engine.RetryPolicy;
 import io.flowmonkey.engine.Step;
 import io.flowmonkey.engine.StepResult;
@@ -27,11 +28,8 @@ import io.micrometer.observation.tck.TestObservationRegistry;
 import io.micrometer.observation.tck.TestObservationRegistryAssert;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,28 +45,6 @@ class FlowMonkeyMetricsTest {
     static final PostgresExtension PG = new PostgresExtension();
 
     /** A clock the gauge tests move by hand. */
-    static final class MovableClock extends Clock {
-        private volatile Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException("one zone");
-        }
-    }
 
     private final AtomicInteger failuresLeft = new AtomicInteger();
     private ObservationRegistry handlerObservations = ObservationRegistry.NOOP;
@@ -161,7 +137,7 @@ class FlowMonkeyMetricsTest {
     @Test
     void gauges_count_by_status_and_the_due_backlog_and_ask_the_store_at_most_once_per_refresh() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        MovableClock clock = new MovableClock();
+        MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
         PgExecutionStore store = new PgExecutionStore(PG.dataSource());
         FlowMonkeyMetrics metrics = FlowMonkeyMetrics.builder().store(store).clock(clock)
                 .gaugeRefresh(Duration.ofSeconds(10)).build();
