@@ -1,6 +1,5 @@
 package io.flowmonkey.bench;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.postgres.BenchSql;
@@ -359,15 +358,6 @@ public final class Bench {
     }
 
     private HikariDataSource pool(int size) {
-        HikariConfig c = new HikariConfig();
-        c.setJdbcUrl(server.jdbcUrl());
-        c.setUsername(server.user());
-        c.setPassword(server.password());
-        c.setMaximumPoolSize(size);
-        c.setMinimumIdle(size);
-        c.setPoolName("bench-" + size);
-        // Lets pgjdbc send a batch of inserts as multi-row INSERTs: what saveAll relies on.
-        c.addDataSourceProperty("reWriteBatchedInserts", "true");
-        return new HikariDataSource(c);
+        return server.pool(server.jdbcUrl(), "bench-" + size, size);
     }
 }

@@ -1,5 +1,7 @@
 package io.flowmonkey.bench;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -50,6 +52,22 @@ final class BenchServer implements AutoCloseable {
 
     boolean isEmbedded() {
         return embedded != null;
+    }
+
+    /**
+     * A pool of exactly {@code size} connections to {@code jdbcUrl} (this server's, or one of its other
+     * databases) as this server's user, with the batched-insert rewrite that saveAll relies on.
+     */
+    HikariDataSource pool(String jdbcUrl, String name, int size) {
+        HikariConfig c = new HikariConfig();
+        c.setJdbcUrl(jdbcUrl);
+        c.setUsername(user);
+        c.setPassword(password);
+        c.setMaximumPoolSize(size);
+        c.setMinimumIdle(size);
+        c.setPoolName(name);
+        c.addDataSourceProperty("reWriteBatchedInserts", "true");
+        return new HikariDataSource(c);
     }
 
     Connection connect() throws SQLException {

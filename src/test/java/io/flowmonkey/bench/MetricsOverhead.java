@@ -1,6 +1,5 @@
 package io.flowmonkey.bench;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.flowmonkey.engine.Engine;
 import io.flowmonkey.engine.EngineEvent;
@@ -221,14 +220,6 @@ final class MetricsOverhead {
     }
 
     private HikariDataSource pool(int size) {
-        HikariConfig c = new HikariConfig();
-        c.setJdbcUrl(server.jdbcUrl());
-        c.setUsername(server.user());
-        c.setPassword(server.password());
-        c.setMaximumPoolSize(size);
-        c.setMinimumIdle(size);
-        c.setPoolName("bench-metrics-" + size);
-        c.addDataSourceProperty("reWriteBatchedInserts", "true");
-        return new HikariDataSource(c);
+        return server.pool(server.jdbcUrl(), "bench-metrics-" + size, size);
     }
 }

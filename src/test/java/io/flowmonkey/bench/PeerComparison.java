@@ -1,7 +1,6 @@
 package io.flowmonkey.bench;
 
 import com.sun.management.OperatingSystemMXBean;
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.lang.management.ManagementFactory;
 import java.sql.Connection;
@@ -213,15 +212,7 @@ final class PeerComparison {
     }
 
     private HikariDataSource pool(String db, int size) {
-        HikariConfig c = new HikariConfig();
-        c.setJdbcUrl(jdbcUrl(db));
-        c.setUsername(server.user());
-        c.setPassword(server.password());
-        c.setMaximumPoolSize(size);
-        c.setMinimumIdle(size);
-        c.setPoolName("peer-" + db + "-" + size);
-        c.addDataSourceProperty("reWriteBatchedInserts", "true");
-        return new HikariDataSource(c);
+        return server.pool(jdbcUrl(db), "peer-" + db + "-" + size, size);
     }
 
     private static void print(Row r) {
