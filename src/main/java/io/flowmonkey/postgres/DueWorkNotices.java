@@ -83,7 +83,8 @@ final class DueWorkNotices implements LeasingExecutionStore.Subscription, Runnab
                 if (!open) {
                     return;
                 }
-                if (dataSource instanceof HikariDataSource pool && pool.isClosed()) {
+                HikariDataSource pool = PgDataSources.hikariBehind(dataSource);
+                if (pool != null && pool.isClosed()) {
                     // No connection will ever come back: the application closed the pool before this
                     // subscription. Stop, rather than warn every few seconds for the life of the JVM.
                     LOG.info("Stopped listening for due work on {}: its connection pool was closed", sql.table);

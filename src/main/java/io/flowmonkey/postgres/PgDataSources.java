@@ -2,8 +2,10 @@ package io.flowmonkey.postgres;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Objects;
+import javax.sql.DataSource;
 
 /**
  * Builds the HikariCP pool a {@link PgExecutionStore} runs on, in one call, with the production
@@ -42,6 +44,21 @@ public final class PgDataSources {
     public static final String DEFAULT_POOL_NAME = "flowmonkey";
 
     private static final String URL_PREFIX = "jdbc:postgresql:";
+
+    /**
+     * The HikariCP pool behind a data source, also through a wrapper that unwraps to it (Spring's
+     * transaction-aware proxy does), or null: what the store's pool checks look at.
+     */
+    static HikariDataSource hikariBehind(DataSource ds) {
+        if (ds instanceof HikariDataSource pool) {
+            return pool;
+        }
+        try {
+            return ds.isWrapperFor(HikariDataSource.class) ? ds.unwrap(HikariDataSource.class) : null;
+        } catch (SQLException e) {
+            return null;
+        }
+    }
 
     private PgDataSources() {
     }

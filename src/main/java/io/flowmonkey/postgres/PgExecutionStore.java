@@ -196,7 +196,10 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         try {
             if (bound == null) {
                 try (Connection c = dataSource.getConnection()) {
-                    return transaction(c, new PgExecutionStore(this, c), work);
+                    // A connection that comes in a transaction (Spring's, through a transaction-aware data
+                    // source) is joined under a savepoint: committing it here would end the caller's.
+                    PgExecutionStore tx = new PgExecutionStore(this, c);
+                    return c.getAutoCommit() ? transaction(c, tx, work) : tx.nested(work);
                 }
             }
             return bound.getAutoCommit() ? transaction(bound, this, work) : nested(work);
@@ -846,22 +849,27 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                     columns[column][r] = values[column];
                 }
             }
-            try (PreparedStatement ps = c.prepareStatement(sql.updateRows)) {
-                ps.setArray(1, c.createArrayOf("text", ids));
-                ps.setArray(2, c.createArrayOf("int8", expected)); // expected versions
-                for (int column = 0; column < columns.length; column++) {
-                    String type = ExecutionSql.DATA_COLUMN_ARRAY_TYPES[column];
-                    // JSON as text: the statement casts each element to JSONB.
-                    ps.setArray(3 + column, c.createArrayOf("jsonb".equals(type) ? "text" : type, columns[column]));
-                }
-                Set<String> updated = new HashSet<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        updated.add(rs.getString(1));
+            // In a transaction the caller opened (Spring's), a refused statement must not abort it: under a
+            // savepoint it fails alone, and the row-by-row saves that follow still run.
+            SqlBlock<Set<String>> update = () -> {
+                try (PreparedStatement ps = c.prepareStatement(sql.updateRows)) {
+                    ps.setArray(1, c.createArrayOf("text", ids));
+                    ps.setArray(2, c.createArrayOf("int8", expected)); // expected versions
+                    for (int column = 0; column < columns.length; column++) {
+                        String type = ExecutionSql.DATA_COLUMN_ARRAY_TYPES[column];
+                        // JSON as text: the statement casts each element to JSONB.
+                        ps.setArray(3 + column, c.createArrayOf("jsonb".equals(type) ? "text" : type, columns[column]));
                     }
+                    Set<String> updated = new HashSet<>();
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            updated.add(rs.getString(1));
+                        }
+                    }
+                    return updated;
                 }
-                return updated;
-            }
+            };
+            return c.getAutoCommit() ? update.run() : underSavepoint(c, update);
         });
     }
 
@@ -1077,7 +1085,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
      *
      * <p>Holds one connection of the pool for as long as the subscription is open, and reconnects by
      * itself when that connection fails. The pool must keep one connection free for work besides one
-     * per subscription: when the {@code DataSource} is a HikariCP pool, a subscription that would
+     * per subscription: when the {@code DataSource} is (or unwraps to) a HikariCP pool, a subscription that would
      * leave none is refused. Other pools are not checked.
      *
      * @throws IllegalStateException if the HikariCP pool is too small to hold this subscription's
@@ -1093,7 +1101,8 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     private DueWorkNotices listen(DueWorkListener listener, String channelPrefix) {
         ListenerCount count = ListenerCount.of(dataSource);
         int held = count.acquire();
-        if (dataSource instanceof HikariConfigMXBean hikari && hikari.getMaximumPoolSize() < held + 1) {
+        HikariConfigMXBean hikari = PgDataSources.hikariBehind(dataSource);
+        if (hikari != null && hikari.getMaximumPoolSize() < held + 1) {
             count.release();
             throw new IllegalStateException("the connection pool" + (hikari.getPoolName() == null ? ""
                     : " '" + hikari.getPoolName() + "'") + " allows " + hikari.getMaximumPoolSize()
@@ -1609,11 +1618,15 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         PreparedStatement ps = null;
         ResultSet rs = null;
         boolean own = bound == null;
+        boolean ownTransaction = false;
         try {
             c = own ? dataSource.getConnection() : bound;
-            if (own) {
+            if (own && c.getAutoCommit()) {
+                // The cursor needs a transaction: one of the stream's own, unless the connection came in
+                // one (Spring's), whose reads it then shares and which it leaves open.
                 c.setAutoCommit(false);
-            } else if (c.getAutoCommit()) {
+                ownTransaction = true;
+            } else if (!own && c.getAutoCommit()) {
                 throw new IllegalStateException("stream on a store from using(Connection) needs that connection "
                         + "in a transaction (autocommit off), or the driver reads every row at once");
             }
@@ -1622,11 +1635,12 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
             bindAll(ps, s.params());
             rs = ps.executeQuery();
         } catch (SQLException | RuntimeException e) {
-            closeStream(own, c, ps, rs, e);
+            closeStream(own, ownTransaction, c, ps, rs, e);
             throw e instanceof SQLException sqlFailure ? SqlErrors.translate(sqlFailure, null, "stream", sql.table)
                     : (RuntimeException) e;
         }
         Connection connection = c;
+        boolean endTransaction = ownTransaction;
         PreparedStatement statement = ps;
         ResultSet rows = rs;
         Spliterator<Execution> reader = new Spliterators.AbstractSpliterator<>(Long.MAX_VALUE,
@@ -1646,7 +1660,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         };
         return StreamSupport.stream(reader, false).onClose(() -> {
             RuntimeException failure = new StoreException(null, "closing the stream of " + sql.table + " failed");
-            closeStream(own, connection, statement, rows, failure);
+            closeStream(own, endTransaction, connection, statement, rows, failure);
             if (failure.getSuppressed().length > 0) {
                 throw failure;
             }
@@ -1654,7 +1668,8 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     }
 
     /** Closes what a stream opened, in reverse; what fails is added to {@code failure}. */
-    private static void closeStream(boolean own, Connection c, PreparedStatement ps, ResultSet rs, Throwable failure) {
+    private static void closeStream(boolean own, boolean ownTransaction, Connection c, PreparedStatement ps,
+                                    ResultSet rs, Throwable failure) {
         for (AutoCloseable resource : new AutoCloseable[] {rs, ps}) {
             try {
                 if (resource != null) {
@@ -1665,8 +1680,10 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
             }
         }
         if (own && c != null) {
-            rollbackQuietly(c, failure);
-            restoreAutoCommit(c, failure);
+            if (ownTransaction) {
+                rollbackQuietly(c, failure);
+                restoreAutoCommit(c, failure);
+            }
             try {
                 c.close();
             } catch (SQLException e) {

@@ -12,8 +12,10 @@ import io.flowmonkey.engine.Step;
 import io.flowmonkey.engine.StepHandler;
 import io.flowmonkey.engine.StepResult;
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionQuery;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
+import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.memory.InMemoryExecutionStore;
 import io.flowmonkey.micrometer.FlowMonkeyMetrics;
 import io.flowmonkey.postgres.PgExecutionStore;
@@ -26,6 +28,7 @@ import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.observation.tck.TestObservationRegistry;
 import io.micrometer.observation.tck.TestObservationRegistryAssert;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -200,6 +203,51 @@ class FlowMonkeyAutoConfigurationTest {
             assertThat(jdbc.queryForObject("SELECT count(*) FROM boot_rollback.orders", Long.class)).isZero();
             assertThat(PG.queryLong("SELECT count(*) FROM boot_rollback.executions")).isZero();
         });
+    }
+
+    @Test
+    void store_calls_of_several_statements_join_a_spring_transaction_instead_of_committing_or_ending_it() {
+        withSpringTransactions("boot_nested").run(context -> {
+            JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+            jdbc.execute("CREATE TABLE boot_nested.orders (id TEXT PRIMARY KEY)");
+            TransactionTemplate tx = context.getBean(TransactionTemplate.class);
+            PgExecutionStore store = context.getBean(PgExecutionStore.class);
+
+            assertThatThrownBy(() -> tx.executeWithoutResult(status -> {
+                jdbc.update("INSERT INTO boot_nested.orders (id) VALUES ('order-3')");
+                store.inTransaction(inner -> inner.save(Execution.builder("inner", "tx-flow", "1").build()));
+                store.saveWithSignals(List.of(Execution.builder("with-signals", "tx-flow", "1").build()), List.of(),
+                        List.of());
+                try (var all = store.stream(ExecutionQuery.builder().build())) {
+                    assertThat(all.count()).as("the stream reads the transaction's own writes").isEqualTo(2);
+                }
+                // Still the application's transaction: another connection sees none of it.
+                assertThat(storeIn("boot_nested").load("inner")).isEmpty();
+                jdbc.update("INSERT INTO boot_nested.orders (id) VALUES ('order-4')");
+                throw new IllegalStateException("payment declined");
+            })).hasMessage("payment declined");
+
+            assertThat(jdbc.queryForObject("SELECT count(*) FROM boot_nested.orders", Long.class)).isZero();
+            assertThat(PG.queryLong("SELECT count(*) FROM boot_nested.executions")).isZero();
+        });
+    }
+
+    @Test
+    void the_pool_size_check_sees_the_hikari_pool_through_springs_transaction_aware_proxy() throws Exception {
+        try (var pool = PG.newDataSource(1)) {
+            PgExecutionStore store = new PgExecutionStore(new TransactionAwareDataSourceProxy(pool));
+
+            assertThatThrownBy(() -> store.subscribe(new LeasingExecutionStore.DueWorkListener() {
+                @Override
+                public void onDue(String executionId, Instant wakeAt) {
+                }
+
+                @Override
+                public void onMissedNotices() {
+                }
+            }))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("allows 1 connection(s)");
+        }
     }
 
     @Test
