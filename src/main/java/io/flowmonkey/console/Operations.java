@@ -100,9 +100,13 @@ final class Operations {
         }
     }
 
-    /** An execution, or a 404. */
+    /** An execution, a 404, or a 400 for an id no execution can have (a NUL, an unpaired surrogate). */
     Execution load(String id) {
-        return store.load(id).orElseThrow(() -> new ConsoleException(404, "no execution has id '" + id + "'"));
+        try {
+            return store.load(id).orElseThrow(() -> new ConsoleException(404, "no execution has id '" + id + "'"));
+        } catch (IllegalArgumentException e) {
+            throw new ConsoleException(400, e.getMessage());
+        }
     }
 
     List<Execution> children(Execution e) {

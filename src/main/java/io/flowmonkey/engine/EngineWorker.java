@@ -616,8 +616,8 @@ public final class EngineWorker implements AutoCloseable {
          * @return this builder
          */
         public Builder workerId(String workerId) {
-            Arguments.nonBlank(workerId, "workerId");
-            this.workerId = workerId;
+            // Refused here, not by every claim of a worker that would then never run anything.
+            this.workerId = Options.storableText(Arguments.nonBlank(workerId, "workerId"), "workerId");
             return this;
         }
 

@@ -1037,7 +1037,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     @Override
     public boolean setAside(String executionId, String column, String reason) {
         requireId(executionId, "executionId");
-        Objects.requireNonNull(column, "column must not be null");
+        requireId(column, "column");
         Objects.requireNonNull(reason, "reason must not be null");
         return withConnection(executionId, "setting aside", c -> {
             try (PreparedStatement ps = c.prepareStatement(sql.setAside)) {
@@ -1871,6 +1871,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         Objects.requireNonNull(heartbeat, "heartbeat must not be null");
         requireId(heartbeat.workerId(), "workerId");
         requireId(heartbeat.host(), "host");
+        requireFlows(heartbeat.serves());
         withConnection(null, "heartbeat of worker " + heartbeat.workerId(), c -> {
             try (PreparedStatement ps = c.prepareStatement(sql.heartbeat())) {
                 WorkerRows.bind(ps, heartbeat);

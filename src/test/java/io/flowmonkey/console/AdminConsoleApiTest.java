@@ -352,11 +352,13 @@ class AdminConsoleApiTest {
     void malformed_requests_are_refused_with_400_naming_what_is_wrong() throws Exception {
         Execution held = fx.held(tenant());
         String badEscape = rawGet("/api/executions/%zz");   // no HTTP client sends this: written by hand
+        String nulId = rawGet("/api/executions/a%00b");
         HttpResponse<String> nullBody = fx.postJson(api(base, "/api/executions/" + held.id() + "/cancel"), "null");
         HttpResponse<String> objectName = fx.postJson(api(base, "/api/executions/" + held.id() + "/signal"),
                 "{\"name\":{\"a\":1}}");
 
         assertThat(badEscape).startsWith("HTTP/1.1 400");
+        assertThat(nulId).as("an id no execution can have").startsWith("HTTP/1.1 400").contains("U+0000");
         assertThat(nullBody.statusCode()).isEqualTo(400);
         assertThat(json(nullBody).get("error").asText()).contains("JSON object");
         assertThat(objectName.statusCode()).isEqualTo(400);

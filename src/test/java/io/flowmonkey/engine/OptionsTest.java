@@ -182,4 +182,14 @@ class OptionsTest {
         assertThat(EngineWorker.builder(engine).claimAhead(EngineWorker.MAX_BATCH).saveBatchSize(EngineWorker.MAX_BATCH)
                 .build()).isNotNull();
     }
+
+    @Test
+    void a_worker_id_no_lease_owner_column_can_hold_is_refused_when_set() {
+        Engine engine = new Engine(new io.flowmonkey.memory.InMemoryExecutionStore(), new HandlerRegistry(),
+                new InMemoryFlowRegistry());
+
+        assertThatThrownBy(() -> EngineWorker.builder(engine).workerId("orders\u00001"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("workerId")
+                .hasMessageContaining("U+0000");
+    }
 }

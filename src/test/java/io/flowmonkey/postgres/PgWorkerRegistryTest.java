@@ -44,6 +44,18 @@ class PgWorkerRegistryTest {
     }
 
     @Test
+    void a_heartbeat_or_a_set_aside_holding_a_nul_is_refused_by_name_before_the_database() throws SQLException {
+        WorkerHeartbeat nulFlow = new WorkerHeartbeat("w", "host-1", 1, List.of(new FlowVersion("order\u0000flow", "2")),
+                1, 0, Instant.parse("2026-03-01T10:00:00Z"), null, Duration.ofSeconds(30), List.of());
+
+        assertThatThrownBy(() -> store.heartbeat(nulFlow)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("U+0000");
+        assertThatThrownBy(() -> store.setAside("e-1", "con\u0000text", "why"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("column");
+        assertThat(PG.queryLong("SELECT count(*) FROM executions_workers")).isZero();
+    }
+
+    @Test
     void a_heartbeat_is_read_back_as_written_and_stamped_by_the_database_clock() throws SQLException {
         long before = PG.queryLong("SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint");
         WorkerHeartbeat sent = beat("orders-<script>'", Duration.ofSeconds(30));
