@@ -39,11 +39,12 @@ final class EndWaiters implements SignalStore.EndListener {
             return waiters;
         });
         synchronized (lock) {
-            users++;
-            generation++;
             if (subscription == null) {
+                // Counted once subscribed: a subscription that fails leaves no user behind to keep it open.
                 subscription = store.subscribeToEnds(this);
             }
+            users++;
+            generation++;
         }
         return waiter;
     }

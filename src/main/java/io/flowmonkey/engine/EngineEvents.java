@@ -58,12 +58,8 @@ final class EngineEvents {
             return;
         }
         Instant now = clock.instant();
-        WaitMetadata wait = e.waitMetadata();
-        // A pending execution fell due at its last save: its create, or the retry that made it pending again.
-        Instant dueAt = e.status() == ExecutionStatus.PENDING ? e.updatedAt()
-                : e.status() == ExecutionStatus.WAITING && wait != null && wait.wakeAt() != null
-                && !wait.wakeAt().isAfter(now) ? wait.wakeAt() : null;
-        tell(new EngineEvent.ExecutionClaimed(e.id(), e.flowId(), e.flowVersion(), now, workerId, e.status(), dueAt));
+        tell(new EngineEvent.ExecutionClaimed(e.id(), e.flowId(), e.flowVersion(), now, workerId, e.status(),
+                Presence.dueAt(e, now)));
     }
 
     /** Tells {@link EngineEvent.RunStarted}; the time it returns goes to {@link #runEnded}. */

@@ -226,14 +226,16 @@ public final class EngineOptions {
          * Sets how often {@link Engine#awaitEnd} looks at the store when no notice of the end arrives
          * (a store without notices, or notices lost while its listening connection reconnects).
          *
-         * @param interval at least 10 ms
+         * @param interval at least 10 ms, at most {@link EngineWorker#MAX_SETTING}
          * @return this builder
-         * @throws IllegalArgumentException if shorter than 10 ms
+         * @throws IllegalArgumentException if shorter than 10 ms or longer than {@link EngineWorker#MAX_SETTING}
          */
         public Builder awaitPollInterval(Duration interval) {
             Objects.requireNonNull(interval, "awaitPollInterval must not be null");
-            if (interval.compareTo(Duration.ofMillis(10)) < 0) {
-                throw new IllegalArgumentException("awaitPollInterval must be at least 10 ms, got " + interval);
+            // Capped as the worker's timings are: it is waited out in nanoseconds, which hold 292 years.
+            if (interval.compareTo(Duration.ofMillis(10)) < 0 || interval.compareTo(EngineWorker.MAX_SETTING) > 0) {
+                throw new IllegalArgumentException("awaitPollInterval must be from 10 ms to "
+                        + EngineWorker.MAX_SETTING + ", got " + interval);
             }
             this.awaitPollInterval = interval;
             return this;

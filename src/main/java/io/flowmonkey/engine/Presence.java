@@ -118,7 +118,11 @@ final class Presence {
         }
     }
 
-    private static Instant dueAt(Execution e, Instant now) {
+    /**
+     * Since when a claimed execution was due, where its row says: a pending one since its last save (its
+     * create, or the retry that made it pending again), a timed wait since its {@code wakeAt}.
+     */
+    static Instant dueAt(Execution e, Instant now) {
         if (e.status() == ExecutionStatus.PENDING) {
             return e.updatedAt();
         }

@@ -225,6 +225,7 @@ public sealed interface StepResult {
      * @throws IllegalArgumentException if {@code children} is empty
      */
     static StepResult startChildren(List<ChildSpec> children, ChildFailurePolicy policy) {
+        Objects.requireNonNull(children, "children must not be null");
         return new StartChildren(children, policy, "waiting for " + children.size() + " child execution(s)");
     }
 

@@ -47,21 +47,16 @@ final class StepTransitions {
                 + "' cannot be stored: " + Diagnostics.message(refused));
     }
 
-    /** The execution after a step's result: the result recorded, the next position set. */
-    Execution apply(Execution execution, Flow flow, Step step, int attempt, StepResult result,
-                            Instant startedAt, Instant now) {
-        return applied(execution, flow, step, attempt, result, startedAt, now).execution();
-    }
-
     /**
-     * What {@link #apply} makes of a step's result, and the result as recorded: the engine's own
-     * failure where it replaced the handler's ({@code then(..)} to nowhere, an unstorable output, a
-     * wait past what epoch milliseconds hold), for the listeners to be told the real outcome.
+     * The execution after a step's result (the result recorded, the next position set), and the result
+     * as recorded: the engine's own failure where it replaced the handler's ({@code then(..)} to
+     * nowhere, an unstorable output, a wait past what epoch milliseconds hold), for the listeners to be
+     * told the real outcome.
      */
     record Applied(Execution execution, StepResult recorded) {
     }
 
-    /** As {@link #apply}, with the result as recorded. */
+    /** What a step's result makes of the execution: see {@link Applied}. */
     Applied applied(Execution execution, Flow flow, Step step, int attempt, StepResult result,
                     Instant startedAt, Instant now) {
         Execution.Builder next = execution.toBuilder().currentStepId(step.id()).stepCount(execution.stepCount() + 1);

@@ -172,12 +172,16 @@ public final class InMemoryExecutionStore implements LeasingExecutionStore, Sign
     public boolean delete(String id) {
         requireText(id, "id");
         synchronized (writeLock) {
-            // The signals of a deleted execution go with it, as in the PostgreSQL store.
-            signals.removeIf(s -> s.executionId().equals(id));
-            leases.remove(id);
-            setAside.remove(id);
-            return rows.remove(id) != null;
+            return forget(id);
         }
+    }
+
+    /** Removes an execution and what hangs on it: its signals go with it, as in the PostgreSQL store. */
+    private boolean forget(String id) {
+        signals.removeIf(s -> s.executionId().equals(id));
+        leases.remove(id);
+        setAside.remove(id);
+        return rows.remove(id) != null;
     }
 
     @Override
@@ -408,11 +412,7 @@ public final class InMemoryExecutionStore implements LeasingExecutionStore, Sign
     public BulkResult deleteAll(ExecutionQuery q) {
         synchronized (writeLock) {
             List<String> ids = matching(q).map(Execution::id).toList();
-            ids.forEach(id -> {
-                rows.remove(id);
-                leases.remove(id);
-                setAside.remove(id);
-            });
+            ids.forEach(this::forget);
             return new BulkResult(ids.size(), ids.size(), 0);
         }
     }

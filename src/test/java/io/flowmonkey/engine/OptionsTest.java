@@ -192,4 +192,12 @@ class OptionsTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("workerId")
                 .hasMessageContaining("U+0000");
     }
+
+    @Test
+    void an_await_poll_interval_longer_than_the_worker_settings_allow_is_refused_when_set() {
+        assertThatThrownBy(() -> EngineOptions.builder().awaitPollInterval(Duration.ofDays(400 * 365)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("awaitPollInterval");
+        assertThat(EngineOptions.builder().awaitPollInterval(EngineWorker.MAX_SETTING).build().awaitPollInterval())
+                .isEqualTo(EngineWorker.MAX_SETTING);
+    }
 }

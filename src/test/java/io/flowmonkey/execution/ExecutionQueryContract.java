@@ -232,6 +232,17 @@ public abstract class ExecutionQueryContract {
     }
 
     @Test
+    void deleteAll_takes_the_signals_of_what_it_deletes_with_it() {
+        save("e0", 0, ExecutionStatus.WAITING);
+        SignalStore signals = (SignalStore) store;
+        signals.sendSignal(Signal.of("e0", "go", java.util.Map.of("n", 1)));
+
+        store.deleteAll(ExecutionQuery.builder().status(ExecutionStatus.WAITING).build());
+
+        assertThat(signals.findSignals("e0", "go", 10)).as("a later execution of the same id finds none").isEmpty();
+    }
+
+    @Test
     void a_cursor_with_a_changed_character_is_refused_by_name() {
         for (int i = 0; i < 3; i++) {
             save("e" + i, i, ExecutionStatus.PENDING);
