@@ -622,7 +622,8 @@ public final class EngineWorker implements AutoCloseable {
         }
 
         /**
-         * Sets how many executions run at once; also the most claimed by one statement.
+         * Sets how many executions run at once; one claim takes at most the free runners plus
+         * {@link #claimAhead(int)}.
          *
          * @param threads at least 1
          * @return this builder

@@ -103,7 +103,7 @@ class EngineReadmeExampleTest {
 
         EngineWorker worker = EngineWorker.builder(engine)
                 .workerId("orders-1")                   // default: host name, process id and a random suffix
-                .threads(8)                             // executions run at once; also the most claimed per statement
+                .threads(8)                             // executions run at once (a claim takes up to threads + claimAhead)
                 .pollInterval(Duration.ofSeconds(5))    // fallback when no notice arrives
                 .leaseTtl(Duration.ofSeconds(30))       // how soon a dead worker's executions are taken over
                 .build()

@@ -200,4 +200,14 @@ class OptionsTest {
         assertThat(EngineOptions.builder().awaitPollInterval(EngineWorker.MAX_SETTING).build().awaitPollInterval())
                 .isEqualTo(EngineWorker.MAX_SETTING);
     }
+
+    @Test
+    void the_worker_defaults_are_the_ones_the_readme_configuration_tables_print() {
+        assertThat(EngineWorker.DEFAULT_THREADS).isEqualTo(4);
+        assertThat(EngineWorker.DEFAULT_POLL_INTERVAL).isEqualTo(Duration.ofSeconds(5));
+        assertThat(EngineWorker.DEFAULT_LEASE_TTL).isEqualTo(Duration.ofSeconds(30));
+        assertThat(EngineWorker.DEFAULT_SHUTDOWN_TIMEOUT).isEqualTo(Duration.ofSeconds(30));
+        assertThat(EngineWorker.DEFAULT_CLAIM_AHEAD).isEqualTo(4);
+        assertThat(EngineWorker.DEFAULT_SAVE_BATCH_SIZE).isEqualTo(64);
+    }
 }

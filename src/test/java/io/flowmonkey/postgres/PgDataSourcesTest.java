@@ -22,7 +22,7 @@ class PgDataSourcesTest {
             assertThat(ds.getMaximumPoolSize()).isEqualTo(20);
             assertThat(ds.getIdleTimeout()).isEqualTo(30_000);
             assertThat(ds.getConnectionTimeout()).isEqualTo(2_000);
-            assertThat(ds.getMinimumIdle()).isLessThan(ds.getMaximumPoolSize());
+            assertThat(ds.getMinimumIdle()).as("idle connections shrink to the README's 2").isEqualTo(2);
             assertThat(ds.getDataSourceProperties()).containsEntry("reWriteBatchedInserts", "true");
 
             PgExecutionStore store = new PgExecutionStore(ds);
