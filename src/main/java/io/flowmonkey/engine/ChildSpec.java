@@ -35,7 +35,7 @@ public record ChildSpec(String flowId, Map<String, Object> input, String executi
     public ChildSpec {
         flowId = text(flowId, "child flowId");
         input = input == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(input));
-        executionId = executionId == null ? null : text(executionId, "child executionId");
+        executionId = CreateOptions.chosenId(executionId, "child executionId");
         tenantId = tenantId == null ? null : text(tenantId, "child tenantId");
         idempotencyKey = idempotencyKey == null ? null : text(idempotencyKey, "child idempotencyKey");
     }
@@ -89,6 +89,6 @@ public record ChildSpec(String flowId, Map<String, Object> input, String executi
     }
 
     private static String text(String value, String field) {
-        return Arguments.nonBlank(value, field);
+        return Options.storableText(Arguments.nonBlank(value, field), field);
     }
 }

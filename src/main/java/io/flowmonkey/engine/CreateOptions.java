@@ -25,6 +25,19 @@ public final class CreateOptions {
      */
     public static final CreateOptions DEFAULTS = builder().build();
 
+    /**
+     * A caller-chosen execution id as the store admits it: non-blank, storable, at most
+     * {@value #MAX_EXECUTION_ID_LENGTH} characters; null stays null. For a child's id too.
+     */
+    static String chosenId(String executionId, String field) {
+        Options.storableText(Options.textOrNull(executionId, field), field);
+        if (executionId != null && executionId.length() > MAX_EXECUTION_ID_LENGTH) {
+            throw new IllegalArgumentException(field + " must be at most " + MAX_EXECUTION_ID_LENGTH
+                    + " characters (CreateOptions.MAX_EXECUTION_ID_LENGTH), got " + executionId.length());
+        }
+        return executionId;
+    }
+
     private final String executionId;
     private final String tenantId;
     private final String idempotencyKey;
@@ -178,12 +191,7 @@ public final class CreateOptions {
          * @throws IllegalArgumentException if blank, too long or not storable as text
          */
         public Builder executionId(String executionId) {
-            Options.storableText(Options.textOrNull(executionId, "executionId"), "executionId");
-            if (executionId != null && executionId.length() > MAX_EXECUTION_ID_LENGTH) {
-                throw new IllegalArgumentException("executionId must be at most " + MAX_EXECUTION_ID_LENGTH
-                        + " characters (CreateOptions.MAX_EXECUTION_ID_LENGTH), got " + executionId.length());
-            }
-            this.executionId = executionId;
+            this.executionId = chosenId(executionId, "executionId");
             return this;
         }
 

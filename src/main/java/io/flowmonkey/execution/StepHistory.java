@@ -37,6 +37,7 @@ public record StepHistory(String stepId, String handlerType, String outcome, Ins
         Values.requireText(stepId, "history.stepId");
         handlerType = Values.optionalString(handlerType, "history.handlerType");
         outcome = Values.optionalString(outcome, "history.outcome");
+        nextStepOverride = Values.optionalString(nextStepOverride, "history.nextStepOverride");
         startedAt = Values.millis(startedAt, "history.startedAt", null);
         completedAt = Values.millis(completedAt, "history.completedAt", null);
         // In the history column's document: the list, this entry, then its error.

@@ -210,4 +210,15 @@ class OptionsTest {
         assertThat(EngineWorker.DEFAULT_CLAIM_AHEAD).isEqualTo(4);
         assertThat(EngineWorker.DEFAULT_SAVE_BATCH_SIZE).isEqualTo(64);
     }
+
+    @Test
+    void a_child_id_is_checked_as_a_chosen_execution_id_is() {
+        ChildSpec child = ChildSpec.of("f", java.util.Map.of());
+
+        assertThatThrownBy(() -> child.executionId("child\u00001")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("child executionId").hasMessageContaining("U+0000");
+        assertThatThrownBy(() -> child.executionId("c".repeat(CreateOptions.MAX_EXECUTION_ID_LENGTH + 1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most 255");
+        assertThat(child.executionId("child-1").executionId()).isEqualTo("child-1");
+    }
 }
