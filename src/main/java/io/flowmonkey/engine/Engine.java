@@ -113,8 +113,8 @@ import org.slf4j.MDC;
  *
  * <h2>Events</h2>
  * The {@link EngineOptions#listeners() listeners} of the options are told every step, wait and end of
- * every execution this engine or its workers advance ({@link EngineEvent}), and the time of every store
- * call; nothing they do or throw changes what the engine does (see {@link EngineListener}).
+ * every execution this engine or its workers advance ({@link EngineEvent}), and the time of the store
+ * calls that advance them (create, load, claim, and the saves of steps, waits and ends); nothing they do or throw changes what the engine does (see {@link EngineListener}).
  */
 public final class Engine implements AutoCloseable {
 

@@ -2,8 +2,8 @@ package io.flowmonkey.engine;
 
 /**
  * Told of what the engine and its workers do: the lifecycle of every execution
- * ({@link EngineEvent}) and the time of every store call ({@link StoreCall}). Register listeners with
- * {@link EngineOptions.Builder#listener(EngineListener)}; the engine's {@link EngineWorker}s tell the
+ * ({@link EngineEvent}) and the time of the store calls that advance executions ({@link StoreCall}).
+ * Register listeners with {@link EngineOptions.Builder#listener(EngineListener)}; the engine's {@link EngineWorker}s tell the
  * same listeners. {@link #logging()} is a listener that writes every event to SLF4J;
  * {@code io.flowmonkey.micrometer.FlowMonkeyMetrics} turns them into metrics and traces.
  *

@@ -31,7 +31,7 @@ public record StoreCall(Operation operation, Duration duration, Outcome outcome)
     public enum Operation {
         /** The first save of an execution by {@link Engine#create}. */
         CREATE,
-        /** A save of a step's outcome, a wait, a cancel or a retry (with the signals and children it carries). */
+        /** A save of a step's outcome, a wait or an end, with the signals and children it carries. */
         SAVE,
         /** A load of one execution by id. */
         LOAD,
