@@ -62,6 +62,8 @@ public final class ExecutionQuery {
     private final Map<String, Object> metadata;
     private final int limit;
     private final Position after;
+    /** The filters written out unambiguously: what equality and cursors compare. */
+    private final String canonical;
     /** Binds cursors to these filters; computed once, as every page and cursor needs it. */
     private final String fingerprint;
 
@@ -78,7 +80,8 @@ public final class ExecutionQuery {
         this.errorCode = b.errorCode;
         this.metadata = Map.copyOf(b.metadata);
         this.limit = b.limit;
-        this.fingerprint = fingerprintOf(this);
+        this.canonical = canonicalOf(this);
+        this.fingerprint = fingerprintOf(canonical);
         this.after = after;
     }
 
@@ -352,13 +355,35 @@ public final class ExecutionQuery {
         return new IllegalArgumentException("cursor '" + shown + "' is refused: " + why);
     }
 
-    private static String fingerprintOf(ExecutionQuery q) {
-        // TreeMap and a sorted EnumSet make the text independent of the order filters were set in.
-        String text = EnumSet.copyOf(q.statuses.isEmpty() ? EnumSet.noneOf(ExecutionStatus.class) : q.statuses)
-                + "|" + q.flowId + "|" + q.flowVersion + "|" + q.tenantId + "|" + q.parentExecutionId
-                + "|" + q.createdFrom + "|" + q.createdBefore + "|" + q.updatedFrom + "|" + q.updatedBefore
-                + "|" + q.errorCode + "|" + new TreeMap<>(q.metadata);
-        byte[] hash = sha256(text.getBytes(StandardCharsets.UTF_8));
+    private static String canonicalOf(ExecutionQuery q) {
+        // Each value is length-prefixed and each metadata value typed, so that no two different filter
+        // sets read alike: flow "a|b" is not flow "a" of version "b", and metadata "1" is not 1. Numbers
+        // are written by value, as matching compares them, so 1 and 1L are the same filter. A sorted
+        // EnumSet and a TreeMap make the text independent of the order filters were set in.
+        StringBuilder text = new StringBuilder();
+        field(text, q.statuses.isEmpty() ? null : EnumSet.copyOf(q.statuses).toString());
+        for (Object value : new Object[] {q.flowId, q.flowVersion, q.tenantId, q.parentExecutionId, q.createdFrom,
+                q.createdBefore, q.updatedFrom, q.updatedBefore, q.errorCode}) {
+            field(text, value == null ? null : value.toString());
+        }
+        new TreeMap<>(q.metadata).forEach((key, value) -> {
+            field(text, key);
+            field(text, value instanceof String s ? "s" + s
+                    : value instanceof Boolean b ? "b" + b : "n" + new java.math.BigInteger(value.toString()));
+        });
+        return text.toString();
+    }
+
+    private static void field(StringBuilder text, String value) {
+        if (value == null) {
+            text.append('-');
+        } else {
+            text.append(value.length()).append(':').append(value);
+        }
+    }
+
+    private static String fingerprintOf(String canonical) {
+        byte[] hash = sha256(canonical.getBytes(StandardCharsets.UTF_8));
         return Base64.getUrlEncoder().withoutPadding().encodeToString(java.util.Arrays.copyOf(hash, 9));
     }
 
@@ -384,13 +409,13 @@ public final class ExecutionQuery {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ExecutionQuery q && fingerprint.equals(q.fingerprint) && limit == q.limit
+        return o instanceof ExecutionQuery q && canonical.equals(q.canonical) && limit == q.limit
                 && Objects.equals(after, q.after);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(fingerprint, limit, after);
+        return Objects.hash(canonical, limit, after);
     }
 
     @Override

@@ -31,6 +31,30 @@ class ExecutionQueryTest {
     }
 
     @Test
+    void filters_that_read_alike_are_different_queries_and_refuse_each_others_cursors() {
+        List<ExecutionQuery> different = List.of(
+                ExecutionQuery.builder().metadata("k", "1").build(),
+                ExecutionQuery.builder().metadata("k", 1).build(),
+                ExecutionQuery.builder().metadata("k", "true").build(),
+                ExecutionQuery.builder().metadata("k", true).build(),
+                ExecutionQuery.builder().flow("a|b").build(),
+                ExecutionQuery.builder().flow("a", "b").build(),
+                ExecutionQuery.builder().tenantId("a").build(),
+                ExecutionQuery.builder().parentExecutionId("a").build());
+
+        for (ExecutionQuery a : different) {
+            for (ExecutionQuery b : different) {
+                if (a != b) {
+                    assertThat(a).as("%s vs %s", a, b).isNotEqualTo(b);
+                    assertThatThrownBy(() -> b.after(a.cursorAfter(at("e1", T))))
+                            .as("%s's cursor in %s", a, b).isInstanceOf(IllegalArgumentException.class)
+                            .hasMessageContaining("other filters");
+                }
+            }
+        }
+    }
+
+    @Test
     void an_id_holding_the_cursor_separator_survives_the_round_trip() {
         ExecutionQuery q = ExecutionQuery.builder().build();
 
