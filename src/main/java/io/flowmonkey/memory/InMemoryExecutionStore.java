@@ -217,16 +217,19 @@ public final class InMemoryExecutionStore implements LeasingExecutionStore, Sign
         return find(e -> parentExecutionId.equals(e.parentExecutionId()), OLDEST_FIRST, Integer.MAX_VALUE);
     }
 
-    /** The store's clock; one beyond epoch milliseconds is the store's fault, not the execution's. */
+    /**
+     * The store's clock to the millisecond, as PostgreSQL keeps times (epoch milliseconds): stamps and
+     * leases compare here as they do there. One beyond epoch milliseconds is the store's fault, not the
+     * execution's.
+     */
     private Instant now() {
         Instant now = clock.instant();
         try {
-            now.toEpochMilli();
+            return Instant.ofEpochMilli(now.toEpochMilli());
         } catch (ArithmeticException e) {
             throw new StoreException(null, "the store's clock says " + now + ", beyond what epoch milliseconds can "
                     + "hold; give the store a clock that tells the time", e);
         }
-        return now;
     }
 
     /** Refuses, as the PostgreSQL store does, a lookup by a string that no execution could hold. */
