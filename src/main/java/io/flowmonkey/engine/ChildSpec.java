@@ -77,8 +77,9 @@ public record ChildSpec(String flowId, Map<String, Object> input, String executi
 
     /**
      * Returns a copy with an idempotency key for the child, kept for the engine's idempotency TTL.
-     * A key (or an id) that another execution holds fails the parent with
-     * {@link Engine#CHILDREN_NOT_STARTED}, and no child of the step is started.
+     * A key (or an id) that another execution holds fails the step with
+     * {@link Engine#CHILDREN_NOT_STARTED} (its retry policy and {@code onFailure} apply), and no child
+     * of the step is started.
      *
      * @param key a non-blank key
      * @return the copy

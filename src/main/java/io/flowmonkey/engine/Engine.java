@@ -468,7 +468,9 @@ public final class Engine implements AutoCloseable {
      * Ends the wait of a waiting execution and runs on, like {@link #run(String)}. The data, if any, is
      * stored in the context under {@value #RESUME_DATA_KEY}. The execution continues at the waiting
      * step's {@link Step#onResume()}, or runs the waiting step again when that is null; a retry wait
-     * runs its next attempt at once. The wake is saved together with the step that follows it.
+     * runs its next attempt at once. The wake is saved together with the step that follows it, unless
+     * {@code data} is given: then it is saved with the data first, so that data the store refuses is
+     * refused before any handler runs.
      *
      * <p>An execution whose wait or execution timeout has passed is cancelled with source
      * {@code TIMEOUT} instead, and returned.
@@ -781,8 +783,14 @@ public final class Engine implements AutoCloseable {
                 woken.context(Paths.set(current.context(), RESUME_DATA_KEY, resumeData));
             }
             events.woken(current, wait, resumeRequested, awakening != null);
-            // Not saved on its own: the next step's save carries the wake, keeping one write per step.
-            current = woken.build();
+            if (awakening == null && resumeData != null) {
+                // Data from the caller is saved before a step reads it: a store that refuses it (text
+                // PostgreSQL cannot hold) refuses it here, with nothing written and no handler called.
+                current = savePlain(woken.build());
+            } else {
+                // Not saved on its own: the next step's save carries the wake, keeping one write per step.
+                current = woken.build();
+            }
         }
         while (true) {
             switch (current.status()) {
@@ -852,6 +860,13 @@ public final class Engine implements AutoCloseable {
             // If the state before the step is what the store refuses (resume data, say), this save
             // fails the same way and the caller gets the store's exception, with nothing written.
             next = transitions.applied(execution, flow, step, attempt, notStorable(step, refused), startedAt, now);
+            saved = saveStep(next.execution(), consumed);
+        } catch (io.flowmonkey.execution.DuplicateExecutionException | DuplicateIdempotencyKeyException taken) {
+            // No child was started: the step failed, as when it names an unregistered flow, so that its
+            // retry policy and onFailure decide what follows.
+            next = transitions.applied(execution, flow, step, attempt, StepResult.failure(CHILDREN_NOT_STARTED,
+                    "children of step '" + Diagnostics.id(step.id()) + "' were not started: " + taken.getMessage()),
+                    startedAt, now);
             saved = saveStep(next.execution(), consumed);
         }
         events.stepEnded(saved, step, attempt, next.recorded(), startedAt, now);
@@ -1371,18 +1386,11 @@ public final class Engine implements AutoCloseable {
             for (Object spec : specs) {
                 batch.add(child(parent, (Map<?, ?>) spec));
             }
-            try {
-                List<Execution> saved = events.timed(StoreCall.Operation.SAVE,
-                        () -> signals.saveWithSignals(batch, consumed, List.of()));
-                saved.subList(1, saved.size()).forEach(events::created);
-                return saved.get(0);
-            } catch (io.flowmonkey.execution.DuplicateExecutionException
-                     | DuplicateIdempotencyKeyException taken) {
-                // Nothing was written; the step fails instead, as a step does, with the conflict named.
-                return saveStep(fail(next, CHILDREN_NOT_STARTED, "children of step '" + next.currentStepId()
-                        + "' were not started: " + taken.getMessage(), next.currentStepId(), null,
-                        clock.instant()).build(), consumed);
-            }
+            // A taken child id or key throws with nothing written; runStep turns it into the step's failure.
+            List<Execution> saved = events.timed(StoreCall.Operation.SAVE,
+                    () -> signals.saveWithSignals(batch, consumed, List.of()));
+            saved.subList(1, saved.size()).forEach(events::created);
+            return saved.get(0);
         }
         List<Signal> sent = next.status().isTerminal() && next.parentExecutionId() != null && awaitedByParent(next)
                 ? List.of(Signal.of(next.parentExecutionId(), CHILD_ENDED, Map.of("child", next.id(),

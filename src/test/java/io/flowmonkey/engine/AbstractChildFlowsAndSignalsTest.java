@@ -201,17 +201,37 @@ abstract class AbstractChildFlowsAndSignalsTest {
     }
 
     @Test
-    void a_child_id_that_is_taken_fails_the_parent_and_starts_no_child_of_that_step() {
+    void a_child_id_that_is_taken_fails_the_step_which_its_onFailure_handles_and_starts_no_child_of_it() {
         String taken = engine.create("child", Map.of("n", 9)).execution().id();
         handle("parent.spawn", ctx -> StepResult.startChildren(List.of(
                 ChildSpec.of("child", Map.of("n", 1)), ChildSpec.of("child", Map.of("n", 2)).executionId(taken))));
         String parent = engine.create("parent", Map.of()).execution().id();
 
+        Execution recovered = engine.run(parent).execution();
+
+        assertThat(recovered.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(recovered.context()).containsEntry("outcome", "recovered");
+        assertThat(recovered.history().get(0).outcome()).isEqualTo("failure");
+        assertThat(String.valueOf(recovered.history().get(0).error())).contains(Engine.CHILDREN_NOT_STARTED)
+                .contains(taken);
+        assertThat(store.findChildren(parent)).isEmpty();
+    }
+
+    @Test
+    void a_child_id_that_is_taken_is_a_step_failure_its_retry_policy_retries() {
+        String taken = engine.create("child", Map.of("n", 9)).execution().id();
+        handle("retried.spawn", ctx -> StepResult.startChildren(List.of(ChildSpec.of("child", Map.of()).executionId(taken))));
+        flows.register(Flow.builder("retried", "1").initialStep("spawn")
+                .step(Step.builder("spawn", "retried.spawn").retry(RetryPolicy.builder().maxAttempts(2).backoff(Duration.ZERO).build()).build())
+                .build());
+        String parent = engine.create("retried", Map.of()).execution().id();
+
         Execution failed = engine.run(parent).execution();
 
         assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
         assertThat(failed.error().code()).isEqualTo(Engine.CHILDREN_NOT_STARTED);
-        assertThat(failed.error().message()).contains(taken);
+        assertThat(failed.history()).as("both attempts the policy allows").hasSize(2)
+                .allSatisfy(h -> assertThat(h.outcome()).isEqualTo("failure"));
         assertThat(store.findChildren(parent)).isEmpty();
     }
 

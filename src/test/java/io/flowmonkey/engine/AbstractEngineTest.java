@@ -150,7 +150,7 @@ abstract class AbstractEngineTest {
     }
 
     @Test
-    void create_is_one_save_and_each_step_is_one_save_including_the_wake() {
+    void create_is_one_save_and_each_step_is_one_save_including_the_wake_but_resume_data_is_saved_first() {
         registerApprovalFlow();
         String id = engine.create("approval", Map.of("orderId", 1)).execution().id();
         assertThat(faulty.saves()).isEqualTo(1);
@@ -159,8 +159,25 @@ abstract class AbstractEngineTest {
         assertThat(faulty.saves()).isEqualTo(1 + 2);
 
         engine.resume(id, Map.of("approved", true, "by", "a"));
-        assertThat(faulty.saves()).isEqualTo(1 + 2 + 2);
-        assertThat(stored(id).version()).isEqualTo(5);
+        assertThat(faulty.saves()).as("the wake with its data, then the two steps").isEqualTo(1 + 2 + 1 + 2);
+        assertThat(stored(id).version()).isEqualTo(6);
+    }
+
+    @Test
+    void a_resume_without_data_saves_its_wake_with_the_step_after_it() {
+        handlers.register("park", ctx -> StepResult.waitForSignal("go"))
+                .register("finish", ctx -> StepResult.success("done"));
+        flows.register(Flow.builder("parked", "1").initialStep("park")
+                .step(Step.builder("park", "park").onResume("finish").build())
+                .step(Step.builder("finish", "finish").build()).build());
+        String id = engine.create("parked", Map.of()).execution().id();
+        engine.run(id);
+        int before = faulty.saves();
+
+        Execution done = engine.resume(id, null).execution();
+
+        assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(faulty.saves() - before).as("the wake and the finishing step, together").isEqualTo(1);
     }
 
     @Test
@@ -318,11 +335,12 @@ abstract class AbstractEngineTest {
     }
 
     @Test
-    void two_concurrent_resumes_apply_one_signal_and_the_loser_gets_ConcurrentUpdateException() {
-        CyclicBarrier bothDeciding = new CyclicBarrier(2);
+    void two_concurrent_resumes_apply_one_signal_the_loser_gets_ConcurrentUpdateException_and_runs_nothing() {
+        CyclicBarrier bothWaking = new CyclicBarrier(2);
+        AtomicInteger decided = new AtomicInteger();
         handlers.register("wait", ctx -> StepResult.waitForSignal("approval"))
                 .register("decide", ctx -> {
-                    bothDeciding.await(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS);
+                    decided.incrementAndGet();
                     return StepResult.success(((Map<?, ?>) ctx.input()).get("by"));
                 });
         flows.register(Flow.builder("signal", "1").initialStep("wait")
@@ -332,6 +350,16 @@ abstract class AbstractEngineTest {
                 .build());
         String id = engine.create("signal", Map.of()).execution().id();
         engine.run(id);
+        // Both resumes have loaded the waiting execution before either saves its wake.
+        faulty.beforeSave(e -> {
+            if (e.context().containsKey(Engine.RESUME_DATA_KEY) && e.history().size() == 1) {
+                try {
+                    bothWaking.await(CONCURRENCY_BOUND.toSeconds(), TimeUnit.SECONDS);
+                } catch (Exception broken) {
+                    throw new IllegalStateException(broken);
+                }
+            }
+        });
 
         List<Object> outcomes = new CopyOnWriteArrayList<>();
         assertTimeoutPreemptively(CONCURRENCY_BOUND, () -> {
@@ -350,6 +378,7 @@ abstract class AbstractEngineTest {
         assertThat(done.status()).isEqualTo(ExecutionStatus.COMPLETED);
         assertThat(stepIds(done)).containsExactly("wait", "decide");
         assertThat(done.context().get("by")).isEqualTo(((Map<?, ?>) done.context().get(Engine.RESUME_DATA_KEY)).get("by"));
+        assertThat(decided).as("the loser's data was never saved, so no step ran on it").hasValue(1);
     }
 
     private Object resumeCatching(String id, String by) {

@@ -122,9 +122,13 @@ class PgStepOutcomeTest {
     }
 
     @Test
-    void resume_data_PostgreSQL_cannot_hold_is_refused_and_the_execution_keeps_waiting() {
+    void resume_data_PostgreSQL_cannot_hold_is_refused_before_the_next_step_runs_and_the_execution_keeps_waiting() {
+        java.util.concurrent.atomic.AtomicInteger echoed = new java.util.concurrent.atomic.AtomicInteger();
         handlers.register("wait", ctx -> StepResult.waitForSignal("approval"))
-                .register("echo", ctx -> StepResult.success(ctx.input()));
+                .register("echo", ctx -> {
+                    echoed.incrementAndGet();
+                    return StepResult.success(ctx.input());
+                });
         flows.register(Flow.builder("signal", "1").initialStep("wait")
                 .step(Step.builder("wait", "wait").onResume("decide").build())
                 .step(Step.builder("decide", "echo").outputKey("decided").build()).build());
@@ -136,6 +140,8 @@ class PgStepOutcomeTest {
                         e -> assertThat(e.executionId()).isEqualTo(id));
 
         assertThat(stored(id)).isEqualTo(waiting);
+        assertThat(echoed).as("the step after the wait never ran on refused data").hasValue(0);
         assertThat(engine.resume(id, Map.of("by", "ab")).execution().status()).isEqualTo(ExecutionStatus.COMPLETED);
+        assertThat(echoed).hasValue(1);
     }
 }
