@@ -267,11 +267,12 @@ public final class AdminConsole implements AutoCloseable {
             String html;
             if (parts.isEmpty()) {
                 ExecutionQuery q = ops.query(r);
-                html = pages.list(session, r, q, ops.store.query(q), ops.countsByStatus());
+                html = pages.list(session, r, q, ops.store.query(q), ops.countsByStatus(),
+                        sessions.takeNotice(session));
             } else if (parts.size() == 2 && parts.get(0).equals("executions")) {
                 Execution e = ops.load(parts.get(1));
-                html = pages.execution(session, e, ops.children(e), ops.pendingSignals(e), r.param("done"),
-                        ops.diagnoseForPage(e.id()));
+                html = pages.execution(session, e, ops.children(e), ops.pendingSignals(e),
+                        sessions.takeNotice(session), ops.diagnoseForPage(e.id()));
             } else if (parts.size() == 1 && parts.get(0).equals("charts")) {
                 html = pages.charts(session, ops.lastHour(), ops.keepsWorkers());
             } else if (parts.size() == 1 && parts.get(0).equals("workers")) {
@@ -316,12 +317,14 @@ public final class AdminConsole implements AutoCloseable {
         }
         Map<String, Object> outcome = ops.perform(action, id, r);
         if (id == null) {
-            redirect(r.exchange, "/?done=" + enc("purged " + outcome.get("deleted") + " executions"));
+            sessions.notice(session, "purged " + outcome.get("deleted") + " executions");
+            redirect(r.exchange, "/");
         } else if (outcome.get("newExecutionId") instanceof String fork) {
-            redirect(r.exchange, "/executions/" + enc(fork) + "?done=" + enc("restarted from execution " + id));
+            sessions.notice(session, "restarted from execution " + id);
+            redirect(r.exchange, "/executions/" + enc(fork));
         } else {
-            redirect(r.exchange, "/executions/" + enc(id) + "?done=" + enc(action + ": done, now "
-                    + outcome.getOrDefault("status", "signalled")));
+            sessions.notice(session, action + ": done, now " + outcome.getOrDefault("status", "signalled"));
+            redirect(r.exchange, "/executions/" + enc(id));
         }
     }
 

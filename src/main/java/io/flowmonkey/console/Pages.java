@@ -64,10 +64,10 @@ final class Pages {
     }
 
     String list(Sessions.Session session, Request r, ExecutionQuery q, Page<Execution> page,
-                Map<ExecutionStatus, Operations.Count> counts) {
+                Map<ExecutionStatus, Operations.Count> counts, String done) {
         StringBuilder b = new StringBuilder();
-        if (r.param("done") != null) {
-            b.append("<div class=\"msg\" id=\"done\">").append(esc(r.param("done"))).append("</div>");
+        if (done != null) {
+            b.append("<div class=\"msg\" id=\"done\">").append(esc(done)).append("</div>");
         }
         b.append("<h1>Executions</h1><div class=\"counts\">");
         counts.forEach((s, c) -> b.append("<div><span class=\"st st-").append(esc(s.wireName())).append("\">")

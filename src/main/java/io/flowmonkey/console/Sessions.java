@@ -25,6 +25,11 @@ final class Sessions {
     private final Duration ttl;
     private final Clock clock;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    /**
+     * What an action did, by session, shown once by the page it redirects to. Kept here rather than
+     * in the redirect's URL, so that a link someone else made cannot make the console say anything.
+     */
+    private final Map<String, String> notices = new ConcurrentHashMap<>();
 
     Sessions(String token, Duration ttl, Clock clock) {
         this.token = token.getBytes(StandardCharsets.UTF_8);
@@ -42,6 +47,7 @@ final class Sessions {
         Instant now = clock.instant();
         // Expired sessions go at each login: only a token holder can add one, so this bounds the map.
         sessions.values().removeIf(s -> !s.expiresAt().isAfter(now));
+        notices.keySet().retainAll(sessions.keySet());
         Session s = new Session(randomText(), randomText(), now.plus(ttl));
         sessions.put(s.id(), s);
         return s;
@@ -57,10 +63,20 @@ final class Sessions {
             return null;
         }
         if (!s.expiresAt().isAfter(clock.instant())) {
-            sessions.remove(sessionId);
+            close(s);
             return null;
         }
         return s;
+    }
+
+    /** Keeps what an action did, for the next page of this session to show. */
+    void notice(Session s, String text) {
+        notices.put(s.id(), text);
+    }
+
+    /** What the last action of this session did, once: null when already shown or when there was none. */
+    String takeNotice(Session s) {
+        return s == null ? null : notices.remove(s.id());
     }
 
     /** Whether a form's CSRF token is its session's, compared in constant time. */
@@ -72,6 +88,7 @@ final class Sessions {
     void close(Session s) {
         if (s != null) {
             sessions.remove(s.id());
+            notices.remove(s.id());
         }
     }
 

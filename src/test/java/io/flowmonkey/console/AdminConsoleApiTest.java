@@ -515,8 +515,24 @@ class AdminConsoleApiTest {
                 Map.of("csrf", token, "reason", "from the page", "confirm", "yes"));
         assertThat(done.statusCode()).isEqualTo(303);
         assertThat(fx.store.load(held.id()).orElseThrow().status()).isEqualTo(ExecutionStatus.CANCELLED);
-        HttpResponse<String> after = fx.page(base, done.headers().firstValue("Location").orElseThrow(), cookie);
+        String location = done.headers().firstValue("Location").orElseThrow();
+        assertThat(location).isEqualTo("/executions/" + held.id());
+        HttpResponse<String> after = fx.page(base, location, cookie);
         assertThat(after.body()).contains("cancel: done, now cancelled");
+        assertThat(fx.page(base, location, cookie).body()).as("told once").doesNotContain("cancel: done");
+    }
+
+    @Test
+    void a_link_cannot_make_a_page_say_what_an_action_did() throws Exception {
+        String cookie = fx.login(base);
+        Execution e = fx.store.save(Execution.builder("e-" + java.util.UUID.randomUUID(), "f", "1").build());
+
+        String list = fx.page(base, "/?done=" + java.net.URLEncoder.encode("your token expired: log in at evil.example",
+                java.nio.charset.StandardCharsets.UTF_8), cookie).body();
+        String page = fx.page(base, "/executions/" + e.id() + "?done=purged+everything", cookie).body();
+
+        assertThat(list).doesNotContain("evil.example").doesNotContain("id=\"done\"");
+        assertThat(page).doesNotContain("purged everything").doesNotContain("id=\"done\"");
     }
 
     @Test
@@ -539,7 +555,7 @@ class AdminConsoleApiTest {
                 Map.of("csrf", token, "stepId", "ship", "confirm", "yes"));
         assertThat(done.statusCode()).isEqualTo(303);
         String location = done.headers().firstValue("Location").orElseThrow();
-        String fork = location.substring("/executions/".length(), location.indexOf('?'));
+        String fork = location.substring("/executions/".length());
         assertThat(fork).isNotEqualTo(failed.id());
         assertThat(fx.store.load(fork).orElseThrow().status()).isEqualTo(ExecutionStatus.COMPLETED);
         assertThat(fx.page(base, location, cookie).body()).contains("restarted from execution " + failed.id());
