@@ -1333,6 +1333,11 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     }
 
     @FunctionalInterface
+    private interface SqlRead<T> {
+        T apply(ResultSet rs) throws SQLException;
+    }
+
+    @FunctionalInterface
     private interface Binder {
         void bind(PreparedStatement ps) throws SQLException;
     }
@@ -1559,13 +1564,17 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
 
     @Override
     public long count(ExecutionQuery q) {
-        ExecutionSql.Bound s = statementOf(q, ExecutionSql.Shape.COUNT);
-        return withConnection(null, "count", c -> {
+        return firstRow("count", statementOf(q, ExecutionSql.Shape.COUNT), rs -> rs.getLong(1));
+    }
+
+    /** Runs a statement of one result row and reads it. */
+    private <T> T firstRow(String operation, ExecutionSql.Bound s, SqlRead<T> read) {
+        return withConnection(null, operation, c -> {
             try (PreparedStatement ps = c.prepareStatement(s.sql())) {
                 bindAll(ps, s.params());
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
-                    return rs.getLong(1);
+                    return read.apply(rs);
                 }
             }
         });
@@ -1581,18 +1590,13 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
      */
     @Override
     public long countEstimate(ExecutionQuery q) {
-        ExecutionSql.Bound s = statementOf(q, ExecutionSql.Shape.ESTIMATE);
-        return withConnection(null, "count estimate", c -> {
-            try (PreparedStatement ps = c.prepareStatement(s.sql())) {
-                bindAll(ps, s.params());
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    JsonNode plan = PLAN_READER.readValue(rs.getString(1));
-                    return Math.max(0L, Math.round(plan.path(0).path("Plan").path("Plan Rows").asDouble()));
-                } catch (java.io.IOException e) {
-                    throw new StoreException(null, "the plan PostgreSQL returned for a count estimate cannot be "
-                            + "read: " + e.getMessage(), e);
-                }
+        return firstRow("count estimate", statementOf(q, ExecutionSql.Shape.ESTIMATE), rs -> {
+            try {
+                JsonNode plan = PLAN_READER.readValue(rs.getString(1));
+                return Math.max(0L, Math.round(plan.path(0).path("Plan").path("Plan Rows").asDouble()));
+            } catch (java.io.IOException e) {
+                throw new StoreException(null, "the plan PostgreSQL returned for a count estimate cannot be "
+                        + "read: " + e.getMessage(), e);
             }
         });
     }
