@@ -80,6 +80,10 @@ final class ExecutionSql {
     /** The worker table (V9), quoted. */
     final String workers;
 
+    // --- updated ranges (V12) ---
+    /** True where V12's BRIN index on (updated_at, created_at) exists: PostgreSQL 16 and later. */
+    private final String updatedIndexPresent;
+
     ExecutionSql(PgStoreOptions options) {
         this.table = '"' + options.schema() + "\".\"" + options.tableName() + '"';
         this.insertPrefix = "INSERT INTO " + table + " (id, idempotency_key, idempotency_expires_at, " + DATA_COLUMNS
@@ -212,6 +216,9 @@ final class ExecutionSql {
         // --- batched completion (issue 13) ---
         this.updateRows = updateRows(table);
         this.versionsOf = "SELECT id, version FROM " + table + " WHERE id = ANY (?)";
+        // --- updated ranges (V12) ---
+        this.updatedIndexPresent = "(to_regclass('\"" + options.schema() + "\".\"idx_" + options.tableName()
+                + "_updated\"') IS NOT NULL)";
     }
 
     // ---- Batched completion (issue 13): many executions' saves in one statement ----
@@ -408,6 +415,9 @@ final class ExecutionSql {
                         ? List.copyOf(EnumSet.copyOf(q.statuses())) : java.util.Collections.singletonList(null);
                 String limit = shape == Shape.STREAM ? "" : " LIMIT ?";
                 long rows = (long) q.limit() + (shape == Shape.PAGE ? 1 : 0);
+                if (q.updatedFrom() != null && shape != Shape.STREAM) {
+                    return new Bound(updatedSince(q, metadataJson, columns, branches, rows, params), params);
+                }
                 if (branches.size() == 1) {
                     sql = "SELECT " + columns + " FROM " + table + where(q, metadataJson, null, true, params)
                             + NEWEST_FIRST + limit;
@@ -431,6 +441,79 @@ final class ExecutionSql {
             }
         }
         return new Bound(sql, params);
+    }
+
+    // ---- Updated ranges (V12): a page of "updated since" that never reads the created index to its end ----
+
+    /**
+     * A page (or batch of keys) of a query with an updated range's start, {@code from}. Without an index
+     * on {@code updated_at} (V7: it would make every save non-HOT), such a page reads an index in order
+     * and checks {@code updated_at} on the way; nothing bounds {@code created_at} from below, so a page
+     * past the last match reads the rest of that index. Where V12's BRIN index exists (PostgreSQL 16 and
+     * later, where a save that changes only BRIN-indexed columns stays HOT), the matches are read in two
+     * disjoint parts instead, each with the query's filters and position, merged in the query's order:
+     * <ul>
+     * <li>rows created since {@code from}, read in order from the same indexes as any query, bounded
+     * below by {@code created_at >= from}. {@code updated_at} is checked as {@code updated_at + 0}, which
+     * no index answers: else the planner, which takes the two bounds for independent, expects a handful
+     * of matches and fetches them all through the BRIN index to sort them;</li>
+     * <li>rows created before {@code from} and updated since (those in flight at {@code from}, or touched
+     * since): found through the BRIN index, whose block ranges hold their rows' lowest {@code created_at}
+     * and highest {@code updated_at}, then checked against the query's filters and sorted. A MATERIALIZED
+     * CTE is planned on its own, without the order and limit, so reading the created index in order (and
+     * to its end) gains nothing there. Inside it, the candidates are a subquery of those two bounds alone
+     * (and {@code created_at <= } the position's, a key the BRIN index can use), fenced by OFFSET 0 so
+     * that it is planned by itself: given a status or tenant too, the planner, again taking the bounds
+     * for independent, would rather read every row of that status created before {@code from} through
+     * its B-tree than the few ranges the BRIN index selects.</li>
+     * </ul>
+     * Each part is guarded by whether the BRIN index exists (a one-time filter, evaluated when the
+     * statement runs): without it the statement is the query's usual one, so that PostgreSQL 15 keeps
+     * its plan, and a table whose index is missing is read correctly either way.
+     */
+    private String updatedSince(ExecutionQuery q, String metadataJson, String columns, List<ExecutionStatus> branches,
+                                long rows, List<Object> params) {
+        long from = q.updatedFrom().toEpochMilli();
+        StringBuilder sql = new StringBuilder("WITH older_updated AS MATERIALIZED (SELECT ").append(columns)
+                .append(" FROM (SELECT * FROM ").append(table).append(" WHERE updated_at >= ? AND created_at < ?");
+        params.add(from);
+        params.add(from);
+        if (q.position().isPresent()) {
+            sql.append(" AND created_at <= ?");
+            params.add(q.position().get().createdAt().toEpochMilli());
+        }
+        sql.append(" AND ").append(updatedIndexPresent).append(" OFFSET 0) AS candidates")
+                .append(where(q, metadataJson, null, true, params)).append(") SELECT ").append(columns).append(" FROM (");
+        // Without the index: the usual branches.
+        for (ExecutionStatus status : branches) {
+            sql.append('(').append("SELECT ").append(columns).append(" FROM ").append(table)
+                    .append(and(where(q, metadataJson, status, true, params), "NOT " + updatedIndexPresent))
+                    .append(NEWEST_FIRST).append(" LIMIT ?) UNION ALL ");
+            params.add(rows);
+        }
+        // With it: rows created since from, per status, then the CTE's.
+        ExecutionQuery createdSince = q.toBuilder().updatedBetween(null, q.updatedBefore()).build()
+                .afterPosition(q.position().orElse(null));
+        for (ExecutionStatus status : branches) {
+            sql.append('(').append("SELECT ").append(columns).append(" FROM ").append(table)
+                    .append(and(where(createdSince, metadataJson, status, true, params), "created_at >= ?"))
+                    .append(" AND updated_at + 0 >= ? AND ").append(updatedIndexPresent)
+                    .append(NEWEST_FIRST).append(" LIMIT ?) UNION ALL ");
+            params.add(from);
+            params.add(from);
+            params.add(rows);
+        }
+        // Guarded here too, so that without the index the CTE is never run (only planned).
+        sql.append("(SELECT ").append(columns).append(" FROM older_updated WHERE ").append(updatedIndexPresent)
+                .append(NEWEST_FIRST).append(" LIMIT ?)) AS branches").append(NEWEST_FIRST).append(" LIMIT ?");
+        params.add(rows);
+        params.add(rows);
+        return sql.toString();
+    }
+
+    /** {@code where} (" WHERE ..." or empty) with one more condition. */
+    private static String and(String where, String condition) {
+        return (where.isEmpty() ? " WHERE " : where + " AND ") + condition;
     }
 
     /**

@@ -1552,8 +1552,8 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
      * {@inheritDoc}
      *
      * <p>One statement on a pooled connection. Which index serves which filters, and why
-     * {@code updatedAt} ranges are checked rather than indexed, is in the README's "Operating" section
-     * and in migration V7.
+     * {@code updatedAt} ranges have no B-tree but, from PostgreSQL 16, a BRIN index, is in the README's
+     * "Operating" section and in migrations V7 and V12.
      */
     @Override
     public Page<Execution> query(ExecutionQuery q) {

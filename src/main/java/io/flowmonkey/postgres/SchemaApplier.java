@@ -81,7 +81,9 @@ public final class SchemaApplier {
             // Worker heartbeats (issue 12)
             new Migration(9, "V9__worker_heartbeats.sql", "worker heartbeats"),
             // write path (issue 13)
-            new Migration(10, "V10__write_path.sql", "write path"));
+            new Migration(10, "V10__write_path.sql", "write path"),
+            // updated-range index (issue 12)
+            new Migration(12, "V12__updated_range_index.sql", "updated range index"));
 
     private SchemaApplier() {
     }

@@ -184,6 +184,32 @@ public abstract class ExecutionQueryContract {
     }
 
     @Test
+    void updated_since_pages_merge_rows_created_before_the_start_and_saved_after_it_with_newer_rows_in_order() {
+        // Each saved when it is created: a, b, c at minute 0, d and e at 10, f at 20, g at 30.
+        for (String id : List.of("a", "b", "c", "d", "e", "f", "g")) {
+            int minutes = List.of(0, 0, 0, 10, 10, 20, 30).get(id.charAt(0) - 'a');
+            clock.set(T0.plus(Duration.ofMinutes(minutes)));
+            save(id, minutes, ExecutionStatus.PENDING);
+        }
+        clock.set(T0.plus(Duration.ofMinutes(14)));
+        store.save(store.load("c").orElseThrow().toBuilder().stepCount(1).build());
+        clock.set(T0.plus(Duration.ofMinutes(40)));
+        store.save(store.load("b").orElseThrow().toBuilder().status(ExecutionStatus.RUNNING).build());
+        store.save(store.load("d").orElseThrow().toBuilder().stepCount(1).build());
+        Instant from = T0.plus(Duration.ofMinutes(15));
+
+        ExecutionQuery since = ExecutionQuery.builder().updatedBetween(from, null).limit(2).build();
+        assertThat(all(since)).containsExactly("g", "f", "d", "b");
+        assertThat(ids(store.query(since.after(store.query(since).nextCursor())))).containsExactly("d", "b");
+        assertThat(store.count(since)).isEqualTo(4);
+        assertThat(all(ExecutionQuery.builder().status(ExecutionStatus.RUNNING).updatedBetween(from, null).limit(1)
+                .build())).containsExactly("b");
+        assertThat(all(ExecutionQuery.builder().updatedBetween(from, T0.plus(Duration.ofMinutes(35))).limit(1)
+                .build())).containsExactly("g", "f");
+        assertThat(all(ExecutionQuery.builder().updatedBetween(T0.plus(Duration.ofMinutes(41)), null).build())).isEmpty();
+    }
+
+    @Test
     void count_matches_the_filters_and_ignores_position_and_limit() {
         for (int i = 0; i < 7; i++) {
             save("e" + i, i, i % 2 == 0 ? ExecutionStatus.COMPLETED : ExecutionStatus.FAILED);
