@@ -131,7 +131,9 @@ public final class InMemoryExecutionStore implements LeasingExecutionStore, Sign
                     + "else: expected version " + e.version() + ", found " + stored.version()
                     + "; reload it and apply the change again");
         }
-        Execution.Builder saved = e.toBuilder().updatedAt(now).version(e.version() + 1);
+        // Never before createdAt, as the PostgreSQL store stamps it (an updated range bounds the created one).
+        Execution.Builder saved = e.toBuilder().updatedAt(now.isBefore(e.createdAt()) ? e.createdAt() : now)
+                .version(e.version() + 1);
         if (stored == null) {
             if (e.idempotencyKey() != null) {
                 claimKey(e, table, now);

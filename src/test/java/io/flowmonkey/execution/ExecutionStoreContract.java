@@ -70,6 +70,19 @@ public abstract class ExecutionStoreContract {
     }
 
     @Test
+    void an_execution_created_ahead_of_the_stores_clock_is_stamped_updated_no_earlier_than_created() {
+        Instant ahead = now().plus(java.time.Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        Execution saved = store().save(execution().createdAt(ahead).updatedAt(ahead).build());
+        Execution again = store().save(saved.toBuilder().status(ExecutionStatus.RUNNING).build());
+
+        assertThat(saved.updatedAt()).isEqualTo(ahead);
+        assertThat(again.updatedAt()).isEqualTo(ahead);
+        assertThat(store().load(saved.id()).orElseThrow().updatedAt()).isEqualTo(ahead);
+        assertThat(store().query(ExecutionQuery.builder().updatedBetween(ahead, ahead.plusMillis(1)).build()).items())
+                .extracting(Execution::id).containsExactly(saved.id());
+    }
+
+    @Test
     void save_inserts_a_new_execution_at_version_1() {
         Execution saved = store().save(execution().build());
 
