@@ -81,7 +81,9 @@ public final class SchemaApplier {
             // Worker heartbeats (issue 12)
             new Migration(9, "V9__worker_heartbeats.sql", "worker heartbeats"),
             // write path (issue 13)
-            new Migration(10, "V10__write_path.sql", "write path"));
+            new Migration(10, "V10__write_path.sql", "write path"),
+            // error code column (issue 12, counts by error code index-only)
+            new Migration(11, "V11__error_code_column.sql", "error code column"));
 
     private SchemaApplier() {
     }
