@@ -17,12 +17,18 @@
 -- error_code never. Only UPDATEs that name error or error_code in their SET list run the clause at
 -- all (claims and lease renewals do not); a writer that changes error in a trigger of its own must set
 -- error_code too. A stored generated column would keep it right as well, but adding one rewrites the
--- whole table under an exclusive lock; adding a column without a default changes no row.
+-- whole table under an exclusive lock; adding a column without a default changes no row. Measured:
+-- an UPDATE of 100,000 rows that names error and leaves it as it was took 0.60-0.71 s with the trigger
+-- and 0.44-0.74 s with it disabled, six runs each: no difference beyond the run-to-run noise of the
+-- shared 2-core machine.
 --
 -- Cost of this migration: the ALTER TABLE takes the table's exclusive lock, and holds it until the
 -- migration commits, so reads and writes of the table wait for the backfill of every row with an
--- error and the build of the new index (a scan of the table). Measured on a million-row table with
--- 50,000 failed rows: about X s. On a large table, prepare by hand first, each in its own
+-- error and the build of the new index (a scan of the table). Measured on QueryAtScaleTest's table
+-- (1,000,000 rows, 470 MB, 50,000 of them failed), PostgreSQL 17: 1.8 s in all, of which the backfill
+-- 1.3 s (its updates change no indexed column, so they are HOT), the index 0.3 s, ANALYZE 0.1 s; run
+-- again on that table with nothing to backfill, 0.8 s (the backfill's scan). Both grow with the table
+-- and the backfill with its rows with an error. On a large table, prepare by hand first, each in its own
 -- transaction: the ALTER TABLE, function and trigger below (instant), the backfill in batches of a few
 -- thousand rows (UPDATE ... WHERE id IN (SELECT id ... WHERE error IS NOT NULL AND error_code IS
 -- DISTINCT FROM (error ->> 'code') LIMIT 5000), repeated until it updates nothing), then the index by
