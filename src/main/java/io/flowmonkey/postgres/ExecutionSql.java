@@ -464,7 +464,7 @@ final class ExecutionSql {
      * happens to be in a histogram of whole metadata objects), and the two plans it chooses between are
      * far apart when it is wrong: the created index read in order, metadata checked on each row, reads
      * about {@code rows x table / matches} rows (a value held by 1,000 rows of a million: 50,000 rows,
-     * 25-55 ms); the GIN index, then a sort, reads every match (the same value: 2-8 ms), which for a
+     * 16-55 ms); the GIN index, then a sort, reads every match (the same value: 2-8 ms), which for a
      * value held by one row in fifty is 20,000 rows where reading in order takes 2,500. So the statement
      * does both, bounded: first the newest rows in the created order ({@code head}: 100 per row of the
      * page, at most {@link #METADATA_HEAD_MAX}, after the position and in the created range), with every
@@ -475,6 +475,8 @@ final class ExecutionSql {
      */
     private Bound newestFirstForMetadata(ExecutionQuery q, String metadataJson, String columns, long rows) {
         List<Object> params = new ArrayList<>();
+        // Only the conditions the created index reads as a range bound the head; every filter is checked
+        // on the rows it read.
         List<String> window = new ArrayList<>();
         add(window, params, F_CREATED_FROM, q.createdFrom() == null ? null : q.createdFrom().toEpochMilli());
         add(window, params, F_CREATED_BEFORE, q.createdBefore() == null ? null : q.createdBefore().toEpochMilli());
