@@ -82,6 +82,8 @@ public final class SchemaApplier {
             new Migration(9, "V9__worker_heartbeats.sql", "worker heartbeats"),
             // write path (issue 13)
             new Migration(10, "V10__write_path.sql", "write path"),
+            // error code column (issue 12, counts by error code index-only)
+            new Migration(11, "V11__error_code_column.sql", "error code column"),
             // updated-range index (issue 12)
             new Migration(12, "V12__updated_range_index.sql", "updated range index"));
 

@@ -169,6 +169,42 @@ public abstract class ExecutionQueryContract {
                 .flow("invoice-flow", "1").build())).containsExactly("c");
     }
 
+    /**
+     * 600 executions, one a minute: "dense" on every 5th, "sparse" on every 150th, "old" on three of the
+     * oldest ten, every 4th failed. A PostgreSQL page of one row reads the newest 200 rows (100 per row
+     * of the page, and one more row than the page) in order first, and turns to the GIN index when they
+     * do not fill it: dense values fill it from those, sparse ones do on some pages and not on others,
+     * old ones never do. Whichever way a page was read, it must be the same.
+     */
+    @Test
+    void metadata_filters_page_in_order_whether_their_matches_are_dense_sparse_or_only_among_the_oldest() {
+        List<Execution> saved = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            String tag = i % 150 == 0 ? "sparse" : i % 5 == 0 ? "dense" : i == 1 || i == 4 || i == 7 ? "old" : "none";
+            saved.add(save(Execution.builder(String.format("m%03d", i), "order-flow", "1").metadata(Map.of("tag", tag))
+                    .status(i % 4 == 0 ? ExecutionStatus.FAILED : ExecutionStatus.COMPLETED), i));
+        }
+        for (String tag : List.of("dense", "sparse", "old")) {
+            for (ExecutionQuery q : List.of(ExecutionQuery.builder().metadata("tag", tag).limit(1).build(),
+                    ExecutionQuery.builder().metadata("tag", tag).limit(7).build(),
+                    ExecutionQuery.builder().metadata("tag", tag).status(ExecutionStatus.FAILED).limit(2).build(),
+                    ExecutionQuery.builder().metadata("tag", tag)
+                            .statuses(EnumSet.of(ExecutionStatus.FAILED, ExecutionStatus.COMPLETED)).limit(3).build(),
+                    ExecutionQuery.builder().metadata("tag", tag).createdBetween(T0.plus(Duration.ofMinutes(5)),
+                            T0.plus(Duration.ofMinutes(450))).limit(2).build())) {
+                List<String> expected = saved.stream().filter(q::matches)
+                        .sorted(java.util.Comparator.comparing(Execution::createdAt).reversed())
+                        .map(Execution::id).toList();
+                assertThat(all(q)).as("%s", q).isNotEmpty().isEqualTo(expected);
+                assertThat(store.count(q)).as("count of %s", q).isEqualTo(expected.size());
+            }
+        }
+        assertThat(store.deleteAll(ExecutionQuery.builder().metadata("tag", "sparse").limit(1).build()))
+                .isEqualTo(new BulkResult(4, 4, 0));
+        assertThat(all(ExecutionQuery.builder().metadata("tag", "old").limit(1).build()))
+                .containsExactly("m007", "m004", "m001");
+    }
+
     @Test
     void updated_range_compares_the_time_of_the_last_save() {
         Execution a = save("a", 1, ExecutionStatus.PENDING);
