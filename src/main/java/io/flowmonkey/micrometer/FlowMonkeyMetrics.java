@@ -207,7 +207,8 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
         } else if (event instanceof EngineEvent.StepRetrying s) {
             stepEnded(flow, s.stepId(), StepOutcome.RETRY, s.duration(), s.errorCode());
         } else if (event instanceof EngineEvent.ExecutionClaimed c && c.dueAt() != null) {
-            flow.lateness(c.status() == ExecutionStatus.PENDING).record(nonNegative(Duration.between(c.dueAt(), c.at())));
+            flow.lateness(c.status() == ExecutionStatus.PENDING)
+                    .record(nonNegative(Duration.between(c.dueAt(), c.at())));
         } else if (observations != null) {
             observe(event, flow);
         }
