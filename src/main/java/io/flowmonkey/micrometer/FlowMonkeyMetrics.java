@@ -27,8 +27,8 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -104,6 +104,9 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
     public static final Duration DEFAULT_GAUGE_REFRESH = Duration.ofSeconds(15);
 
     private static final Logger LOG = LoggerFactory.getLogger(FlowMonkeyMetrics.class);
+    private static final EngineEvent.Type[] EVENT_TYPES = EngineEvent.Type.values();
+    private static final StoreCall.Operation[] OPERATIONS = StoreCall.Operation.values();
+    private static final StoreCall.Outcome[] OUTCOMES = StoreCall.Outcome.values();
 
     private final ExecutionStore store;
     private final Duration gaugeRefresh;
@@ -114,8 +117,15 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
 
     /** Every meter, registered once here; each registry bound is added to it and gets them all. */
     private final CompositeMeterRegistry meters = new CompositeMeterRegistry();
-    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
-    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    /**
+     * The meters of each {@code flow} tag value, keyed by that value: at most {@code maxFlowTags} flow ids
+     * and {@value #OTHER}. Every event of every runner looks here, so the lookup is one map read by the
+     * flow id as told, and the meters of a flow are then found by index, not by a key built per event.
+     */
+    private final Map<String, FlowMeters> byFlow = new ConcurrentHashMap<>();
+    /** {@value #STORE_OPERATION} timers by operation and outcome, made on first use. */
+    private final AtomicReferenceArray<Timer> storeTimers =
+            new AtomicReferenceArray<>(OPERATIONS.length * OUTCOMES.length);
     /** The runs and step attempts open on each thread: events of one run come on the thread that runs it. */
     private final ThreadLocal<ArrayDeque<Span>> open = ThreadLocal.withInitial(ArrayDeque::new);
 
@@ -188,22 +198,16 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
 
     @Override
     public void onEvent(EngineEvent event) {
-        String flow = event.flowId() == null ? OTHER : flows.tag(event.flowId());
-        cached(counters, event.type().tagValue() + '\u0000' + flow, k -> Counter.builder(EVENTS)
-                .description("execution events by type").tags("event", event.type().tagValue(), "flow", flow)
-                .register(meters)).increment();
+        FlowMeters flow = flowMeters(event.flowId());
+        flow.event(event.type()).increment();
         if (event instanceof EngineEvent.StepSucceeded s) {
-            stepEnded(flow, s.stepId(), "success", s.duration(), null);
+            stepEnded(flow, s.stepId(), StepOutcome.SUCCESS, s.duration(), null);
         } else if (event instanceof EngineEvent.StepFailed s) {
-            stepEnded(flow, s.stepId(), "failure", s.duration(), s.errorCode());
+            stepEnded(flow, s.stepId(), StepOutcome.FAILURE, s.duration(), s.errorCode());
         } else if (event instanceof EngineEvent.StepRetrying s) {
-            stepEnded(flow, s.stepId(), "retry", s.duration(), s.errorCode());
+            stepEnded(flow, s.stepId(), StepOutcome.RETRY, s.duration(), s.errorCode());
         } else if (event instanceof EngineEvent.ExecutionClaimed c && c.dueAt() != null) {
-            String name = c.status() == ExecutionStatus.PENDING ? CLAIM_LATENESS : WAKE_LATENESS;
-            cached(timers, name + '\u0000' + flow, k -> Timer.builder(name)
-                    .description(name.equals(CLAIM_LATENESS) ? "claim time minus the last save of pending executions"
-                            : "claim time minus wakeAt of timed waits")
-                    .tags("flow", flow).publishPercentileHistogram().register(meters))
+            flow.lateness(c.status() == ExecutionStatus.PENDING)
                     .record(nonNegative(Duration.between(c.dueAt(), c.at())));
         } else if (observations != null) {
             observe(event, flow);
@@ -212,30 +216,47 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
 
     @Override
     public void onStoreCall(StoreCall call) {
-        cached(timers, call.operation().tagValue() + '\u0000' + call.outcome().tagValue(),
-                k -> Timer.builder(STORE_OPERATION).description("store calls of the engine and its workers")
-                        .tags("operation", call.operation().tagValue(), "outcome", call.outcome().tagValue())
-                        .register(meters)).record(call.duration());
+        int i = call.operation().ordinal() * OUTCOMES.length + call.outcome().ordinal();
+        Timer timer = storeTimers.get(i);
+        if (timer == null) {
+            // Registering an id again returns the meter registered first, so a race makes no second one.
+            timer = Timer.builder(STORE_OPERATION).description("store calls of the engine and its workers")
+                    .tags("operation", call.operation().tagValue(), "outcome", call.outcome().tagValue())
+                    .register(meters);
+            storeTimers.set(i, timer);
+        }
+        timer.record(call.duration());
     }
 
-    /**
-     * A meter from its cache: a plain read first, since ConcurrentHashMap.computeIfAbsent may lock the
-     * key's bin even when the key is there, and every event of every runner passes here.
-     */
-    private static <M> M cached(Map<String, M> cache, String key, Function<String, M> make) {
-        M meter = cache.get(key);
-        return meter != null ? meter : cache.computeIfAbsent(key, make);
+    /** The meters of the flow tag of {@code flowId}: its own within the cap, else those of {@value #OTHER}. */
+    private FlowMeters flowMeters(String flowId) {
+        String key = flowId == null ? OTHER : flowId;
+        FlowMeters known = byFlow.get(key);
+        if (known != null) {
+            return known;
+        }
+        String tag = flowId == null ? OTHER : flows.tag(flowId);
+        return byFlow.computeIfAbsent(tag, FlowMeters::new);
     }
 
-    private void stepEnded(String flow, String stepId, String outcome, Duration took, String errorCode) {
-        String step = steps.tag(flow + '\u0000' + stepId) == OTHER ? OTHER : stepId;
-        cached(timers, flow + '\u0000' + step + '\u0000' + outcome, k -> Timer.builder(STEP_DURATION)
-                .description("step attempts, handler time").tags("flow", flow, "step", step, "outcome", outcome)
-                .register(meters)).record(took);
+    /** The meters of the step tag of {@code stepId} in {@code flow}: its own within the cap, else {@value #OTHER}. */
+    private StepMeters stepMeters(FlowMeters flow, String stepId) {
+        StepMeters step = flow.steps.get(stepId);
+        if (step != null) {
+            return step;
+        }
+        if (steps.tag(flow.tag + '\u0000' + stepId) == OTHER) {
+            return flow.otherStep();
+        }
+        return flow.steps.computeIfAbsent(stepId, id -> new StepMeters(flow.tag, id));
+    }
+
+    private void stepEnded(FlowMeters flow, String stepId, StepOutcome outcome, Duration took, String errorCode) {
+        stepMeters(flow, stepId).timer(outcome).record(took);
         if (observations != null) {
             Span span = open.get().peek();
             if (span != null && span.step != null) {
-                span.step.lowCardinalityKeyValue("outcome", outcome);
+                span.step.lowCardinalityKeyValue("outcome", outcome.tagValue);
                 if (errorCode != null) {
                     span.step.highCardinalityKeyValue("error.code", errorCode);
                 }
@@ -245,7 +266,8 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
     }
 
     /** Runs and step attempts as observations; step outcomes close theirs in {@link #stepEnded}. */
-    private void observe(EngineEvent event, String flow) {
+    private void observe(EngineEvent event, FlowMeters flowMeters) {
+        String flow = flowMeters.tag;
         ArrayDeque<Span> stack = open.get();
         if (event instanceof EngineEvent.RunStarted r) {
             Observation run = Observation.createNotStarted(RUN_OBSERVATION, observations)
@@ -260,7 +282,7 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
             if (span == null || !span.executionId.equals(s.executionId())) {
                 return;
             }
-            String step = steps.tag(flow + '\u0000' + s.stepId()) == OTHER ? OTHER : s.stepId();
+            String step = stepMeters(flowMeters, s.stepId()).tag;
             span.closeStep();
             span.step = Observation.createNotStarted(STEP_OBSERVATION, observations)
                     .contextualName("flowmonkey step " + step)
@@ -366,10 +388,100 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
         }
     }
 
+    /** The outcomes a step attempt's timer is tagged with. */
+    private enum StepOutcome {
+        SUCCESS("success"), FAILURE("failure"), RETRY("retry");
+
+        final String tagValue;
+
+        StepOutcome(String tagValue) {
+            this.tagValue = tagValue;
+        }
+    }
+
+    /**
+     * The meters of one {@code flow} tag value, each registered on first use. Registering an id again
+     * returns the meter registered first, so two threads racing to make one get the same meter.
+     */
+    private final class FlowMeters {
+        final String tag;
+        private final AtomicReferenceArray<Counter> events = new AtomicReferenceArray<>(EVENT_TYPES.length);
+        /** By step id, only those within the step cap: the steps past it must not grow the map. */
+        final Map<String, StepMeters> steps = new ConcurrentHashMap<>();
+        private volatile StepMeters otherStep;
+        private volatile Timer claimLateness;
+        private volatile Timer wakeLateness;
+
+        FlowMeters(String tag) {
+            this.tag = tag;
+        }
+
+        Counter event(EngineEvent.Type type) {
+            Counter counter = events.get(type.ordinal());
+            if (counter == null) {
+                counter = Counter.builder(EVENTS).description("execution events by type")
+                        .tags("event", type.tagValue(), "flow", tag).register(meters);
+                events.set(type.ordinal(), counter);
+            }
+            return counter;
+        }
+
+        /** The meters of the steps of this flow past the step cap, tagged {@value #OTHER}. */
+        StepMeters otherStep() {
+            StepMeters step = otherStep;
+            if (step == null) {
+                step = new StepMeters(tag, OTHER);
+                otherStep = step;
+            }
+            return step;
+        }
+
+        /** {@value #CLAIM_LATENESS} if {@code pending}, else {@value #WAKE_LATENESS}. */
+        Timer lateness(boolean pending) {
+            Timer timer = pending ? claimLateness : wakeLateness;
+            if (timer == null) {
+                timer = Timer.builder(pending ? CLAIM_LATENESS : WAKE_LATENESS)
+                        .description(pending ? "claim time minus the last save of pending executions"
+                                : "claim time minus wakeAt of timed waits")
+                        .tags("flow", tag).publishPercentileHistogram().register(meters);
+                if (pending) {
+                    claimLateness = timer;
+                } else {
+                    wakeLateness = timer;
+                }
+            }
+            return timer;
+        }
+    }
+
+    /** The {@value #STEP_DURATION} timers of one (flow, step) tag pair, by outcome, each made on first use. */
+    private final class StepMeters {
+        final String flow;
+        final String tag;
+        private final AtomicReferenceArray<Timer> byOutcome = new AtomicReferenceArray<>(StepOutcome.values().length);
+
+        StepMeters(String flow, String tag) {
+            this.flow = flow;
+            this.tag = tag;
+        }
+
+        Timer timer(StepOutcome outcome) {
+            Timer timer = byOutcome.get(outcome.ordinal());
+            if (timer == null) {
+                timer = Timer.builder(STEP_DURATION).description("step attempts, handler time")
+                        .tags("flow", flow, "step", tag, "outcome", outcome.tagValue).register(meters);
+                byOutcome.set(outcome.ordinal(), timer);
+            }
+            return timer;
+        }
+    }
+
     /** Caps the distinct values of one tag: the first {@code max} seen keep their name, later ones are {@link #OTHER}. */
     private static final class TagLimiter {
         private final int max;
         private final Map<String, Boolean> seen = new ConcurrentHashMap<>();
+        /** Set once {@code max} values are seen: from then on no value is added, and none takes the lock. */
+        private volatile boolean full;
 
         TagLimiter(int max) {
             this.max = max;
@@ -379,9 +491,14 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
             if (seen.containsKey(value)) {
                 return value;
             }
+            if (full) {
+                // Looked at again: the value may have been added between the first look and the flag.
+                return seen.containsKey(value) ? value : OTHER;
+            }
             synchronized (this) {
                 if (seen.size() < max) {
                     seen.put(value, Boolean.TRUE);
+                    full = seen.size() == max;
                     return value;
                 }
                 return seen.containsKey(value) ? value : OTHER;

@@ -3,8 +3,10 @@ package io.flowmonkey.micrometer;
 import static io.flowmonkey.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.flowmonkey.engine.Engine;
+import io.flowmonkey.engine.EngineEvent;
 import io.flowmonkey.engine.EngineOptions;
 import io.flowmonkey.engine.EngineWorker;
 import io.flowmonkey.engine.Flow;
@@ -14,13 +16,16 @@ import io.flowmonkey.engine.MutableClock;
 import io.flowmonkey.engine.RetryPolicy;
 import io.flowmonkey.engine.Step;
 import io.flowmonkey.engine.StepResult;
+import io.flowmonkey.engine.StoreCall;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.ExecutionStore;
 import io.flowmonkey.memory.InMemoryExecutionStore;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.postgres.StoreHealth;
 import io.flowmonkey.testing.PostgresExtension;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
@@ -31,8 +36,11 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -306,5 +314,135 @@ class FlowMonkeyMetricsTest {
 
         assertThat(count(first, FlowMonkeyMetrics.EVENTS, "event", "completed", "flow", "f1")).isEqualTo(1);
         assertThat(count(second, FlowMonkeyMetrics.EVENTS, "event", "completed", "flow", "f1")).isEqualTo(1);
+    }
+
+    // --- The listener's own bookkeeping: meters found by index, tag caps without a lock once full ---
+
+    @Test
+    void every_store_operation_and_outcome_is_timed_in_its_own_timer() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        FlowMonkeyMetrics metrics = FlowMonkeyMetrics.builder().build();
+        metrics.bindTo(registry);
+        int n = 0;
+        for (StoreCall.Operation operation : StoreCall.Operation.values()) {
+            for (StoreCall.Outcome outcome : StoreCall.Outcome.values()) {
+                n++;
+                for (int i = 0; i < n; i++) {
+                    metrics.onStoreCall(new StoreCall(operation, Duration.ofMillis(n), outcome));
+                }
+            }
+        }
+
+        n = 0;
+        for (StoreCall.Operation operation : StoreCall.Operation.values()) {
+            for (StoreCall.Outcome outcome : StoreCall.Outcome.values()) {
+                n++;
+                Timer timer = registry.get(FlowMonkeyMetrics.STORE_OPERATION)
+                        .tags("operation", operation.tagValue(), "outcome", outcome.tagValue()).timer();
+                assertThat(timer.count()).as("%s %s", operation, outcome).isEqualTo(n);
+                assertThat(timer.totalTime(TimeUnit.MILLISECONDS)).as("%s %s", operation, outcome)
+                        .isEqualTo((double) n * n);
+            }
+        }
+        assertThat(registry.find(FlowMonkeyMetrics.STORE_OPERATION).timers())
+                .hasSize(StoreCall.Operation.values().length * StoreCall.Outcome.values().length);
+    }
+
+    @Test
+    void each_event_type_counts_under_its_own_flow_and_step_outcomes_are_timed_apart() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        FlowMonkeyMetrics metrics = FlowMonkeyMetrics.builder().build();
+        metrics.bindTo(registry);
+        Instant at = Instant.parse("2026-01-01T00:00:00Z");
+        for (String flow : List.of("f1", "f2")) {
+            metrics.onEvent(new EngineEvent.StepSucceeded("e", flow, "1", at, "s", 1, Duration.ofMillis(5)));
+            metrics.onEvent(new EngineEvent.StepFailed("e", flow, "1", at, "s", 2, "BOOM", Duration.ofMillis(7)));
+            metrics.onEvent(new EngineEvent.StepRetrying("e", flow, "1", at, "s", 1, "AGAIN", Duration.ofMillis(3),
+                    at.plusSeconds(1)));
+            metrics.onEvent(new EngineEvent.ExecutionCompleted("e", flow, "1", at, Duration.ofSeconds(1)));
+        }
+        metrics.onEvent(new EngineEvent.ExecutionCompleted("e", "f1", "1", at, Duration.ofSeconds(1)));
+        metrics.onEvent(new EngineEvent.ExecutionSetAside("e", null, null, at, "context"));
+
+        assertThat(count(registry, FlowMonkeyMetrics.EVENTS, "event", "completed", "flow", "f1")).isEqualTo(2);
+        assertThat(count(registry, FlowMonkeyMetrics.EVENTS, "event", "completed", "flow", "f2")).isEqualTo(1);
+        assertThat(count(registry, FlowMonkeyMetrics.EVENTS, "event", "step.failed", "flow", "f2")).isEqualTo(1);
+        // An event of an execution whose row could not be read has no flow: it counts as _other.
+        assertThat(count(registry, FlowMonkeyMetrics.EVENTS, "event", "set.aside", "flow", FlowMonkeyMetrics.OTHER))
+                .isEqualTo(1);
+        for (String flow : List.of("f1", "f2")) {
+            assertThat(registry.get(FlowMonkeyMetrics.STEP_DURATION).tags("flow", flow, "step", "s", "outcome", "success")
+                    .timer().totalTime(TimeUnit.MILLISECONDS)).isEqualTo(5);
+            assertThat(registry.get(FlowMonkeyMetrics.STEP_DURATION).tags("flow", flow, "step", "s", "outcome", "failure")
+                    .timer().totalTime(TimeUnit.MILLISECONDS)).isEqualTo(7);
+            assertThat(registry.get(FlowMonkeyMetrics.STEP_DURATION).tags("flow", flow, "step", "s", "outcome", "retry")
+                    .timer().totalTime(TimeUnit.MILLISECONDS)).isEqualTo(3);
+        }
+        assertThat(registry.find(FlowMonkeyMetrics.EVENTS).counters()).hasSize(9);
+        assertThat(registry.find(FlowMonkeyMetrics.STEP_DURATION).timers()).hasSize(6);
+    }
+
+    @Test
+    void many_threads_telling_at_once_lose_no_count_and_register_each_meter_once() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        FlowMonkeyMetrics metrics = FlowMonkeyMetrics.builder().maxFlowTags(2).maxStepTags(3).build();
+        metrics.bindTo(registry);
+        List<String> flowIds = List.of("f1", "f2", "f3", "f4");
+        List<String> stepIds = List.of("a", "b");
+        int threads = 8;
+        int rounds = 2_000;
+        Instant at = Instant.parse("2026-01-01T00:00:00Z");
+        CountDownLatch go = new CountDownLatch(1);
+        List<Thread> tellers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int offset = t;
+            Thread teller = new Thread(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                for (int i = 0; i < rounds; i++) {
+                    // Each thread starts at another flow, so that they race for the caps' first places.
+                    String flow = flowIds.get((i + offset) % flowIds.size());
+                    String step = stepIds.get(i % stepIds.size());
+                    metrics.onEvent(new EngineEvent.StepSucceeded("e", flow, "1", at, step, 1, Duration.ofMillis(1)));
+                    metrics.onEvent(new EngineEvent.ExecutionClaimed("e", flow, "1", at, "w", ExecutionStatus.PENDING,
+                            at.minusMillis(2)));
+                    metrics.onStoreCall(new StoreCall(StoreCall.Operation.SAVE, Duration.ofMillis(1),
+                            StoreCall.Outcome.OK));
+                }
+            });
+            tellers.add(teller);
+            teller.start();
+        }
+
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            go.countDown();
+            for (Thread teller : tellers) {
+                teller.join();
+            }
+        });
+
+        long told = (long) threads * rounds;
+        Collection<Counter> succeeded = registry.find(FlowMonkeyMetrics.EVENTS).tags("event", "step.succeeded").counters();
+        // Two flows keep their names, the other two are counted as _other: three counters, one each.
+        assertThat(succeeded).extracting(c -> c.getId().getTag("flow")).hasSize(3).doesNotHaveDuplicates()
+                .contains(FlowMonkeyMetrics.OTHER);
+        assertThat(succeeded.stream().mapToDouble(Counter::count).sum()).isEqualTo((double) told);
+        assertThat(count(registry, FlowMonkeyMetrics.EVENTS, "event", "step.succeeded", "flow", FlowMonkeyMetrics.OTHER))
+                .isEqualTo(told / 2.0);
+        Collection<Timer> steps = registry.find(FlowMonkeyMetrics.STEP_DURATION).timers();
+        assertThat(steps.stream().mapToLong(Timer::count).sum()).isEqualTo(told);
+        // Three (flow, step) pairs keep their step's name; the rest of each flow's steps are _other.
+        assertThat(steps).filteredOn(timer -> !FlowMonkeyMetrics.OTHER.equals(timer.getId().getTag("step")))
+                .hasSize(3);
+        assertThat(steps).extracting(timer -> timer.getId().getTag("flow") + "/" + timer.getId().getTag("step"))
+                .doesNotHaveDuplicates();
+        assertThat(registry.find(FlowMonkeyMetrics.CLAIM_LATENESS).timers().stream().mapToLong(Timer::count).sum())
+                .isEqualTo(told);
+        assertThat(timerCount(registry, FlowMonkeyMetrics.STORE_OPERATION, "operation", "save", "outcome", "ok"))
+                .isEqualTo(told);
     }
 }
