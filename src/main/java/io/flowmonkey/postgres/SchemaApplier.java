@@ -81,7 +81,9 @@ public final class SchemaApplier {
             // Worker heartbeats (issue 12)
             new Migration(9, "V9__worker_heartbeats.sql", "worker heartbeats"),
             // write path (issue 13)
-            new Migration(10, "V10__write_path.sql", "write path"));
+            new Migration(10, "V10__write_path.sql", "write path"),
+            // write path, server CPU (issue 13)
+            new Migration(13, "V13__one_end_trigger.sql", "one end trigger"));
 
     private SchemaApplier() {
     }
