@@ -83,7 +83,7 @@ public final class SchemaApplier {
             // write path (issue 13)
             new Migration(10, "V10__write_path.sql", "write path"),
             // write path, server CPU (issue 13)
-            new Migration(13, "V13__one_end_trigger.sql", "one end trigger"));
+            new Migration(13, "V13__lighter_ending_save.sql", "lighter ending save"));
 
     private SchemaApplier() {
     }

@@ -22,7 +22,8 @@ import java.util.stream.Stream;
  * started with {@code pg_stat_statements} (nested statements of triggers included, planning timed)
  * and {@code track_functions=all}, and each window reports, per execution, the calls, time and WAL of
  * every statement and trigger function, the CPU of PostgreSQL's background processes, and the
- * autovacuum and autoanalyze runs on the peer's tables. Off by default: {@code pg_stat_statements}
+ * autovacuum and autoanalyze runs on the peer's tables, and the window's WAL by record type
+ * ({@code pg_walinspect}). Off by default: {@code pg_stat_statements}
  * costs every statement a little, so the figures of a run with it are not the run's headline figures.
  *
  * <p>Statement times are wall-clock time inside the executor and planner (pg_stat_statements does not
@@ -53,16 +54,17 @@ final class StatementCost {
     }
 
     /** What is read before a window, to take differences from. */
-    record Before(Map<String, double[]> functions, Map<String, Long> background, long[] vacuums) {
+    record Before(Map<String, double[]> functions, Map<String, Long> background, long[] vacuums, String walLsn) {
     }
 
     /** Installs the extension (once per server) and clears its counts; reads the counters kept as totals. */
     static Before start(Connection postgresDb, Connection peerDb, long postmaster) throws SQLException {
         try (Statement st = postgresDb.createStatement()) {
             st.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+            st.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
             st.execute("SELECT pg_stat_statements_reset()");
         }
-        return new Before(functions(peerDb), background(postmaster), vacuums(peerDb));
+        return new Before(functions(peerDb), background(postmaster), vacuums(peerDb), lsn(postgresDb));
     }
 
     /** The per-execution report of one window, as markdown. */
@@ -118,6 +120,23 @@ final class StatementCost {
         long[] vacuums = vacuums(peerDb);
         md.append(String.format(Locale.ROOT, " autovacuum runs %d, autoanalyze runs %d in the window.%n",
                 vacuums[0] - before.vacuums()[0], vacuums[1] - before.vacuums()[1]));
+        md.append("\n| WAL record | records / execution | bytes / execution (of which full-page images) |\n"
+                + "| --- | ---: | ---: |\n");
+        // Server-wide, from the window's first LSN on: the peer's work and PostgreSQL's own.
+        try (PreparedStatement ps = postgresDb.prepareStatement("""
+                SELECT "resource_manager/record_type", count, record_size + fpi_size, fpi_size
+                FROM pg_get_wal_stats(?::pg_lsn, pg_current_wal_lsn(), true)
+                WHERE count > 0 ORDER BY record_size + fpi_size DESC""")) {
+            ps.setString(1, before.walLsn());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (rs.getDouble(3) / executions >= 1) {
+                        md.append(String.format(Locale.ROOT, "| %s | %.2f | %,.0f (%,.0f) |%n", rs.getString(1),
+                                rs.getDouble(2) / executions, rs.getDouble(3) / executions, rs.getDouble(4) / executions));
+                    }
+                }
+            }
+        }
         return md.toString();
     }
 
@@ -131,6 +150,13 @@ final class StatementCost {
             }
         }
         return out;
+    }
+
+    private static String lsn(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+            rs.next();
+            return rs.getString(1);
+        }
     }
 
     private static long[] vacuums(Connection c) throws SQLException {
