@@ -1,6 +1,4 @@
--- Write path (issue 13): what the save that ends an execution costs the server.
---
--- 1. One trigger at an execution's end instead of two.
+-- Write path (issue 13): one trigger at an execution's end instead of two.
 --
 -- V6 gave the save that ends an execution two deferred triggers, each a PL/pgSQL call at commit with a
 -- query of its own: one announced the end to callers of Engine.awaitEnd that watch it, the other
@@ -44,14 +42,3 @@ CREATE CONSTRAINT TRIGGER "${table}_ended"
   FOR EACH ROW
   WHEN (NEW.status IN ('completed', 'failed', 'cancelled'))
   EXECUTE FUNCTION "${schema}"."${table}_ended"();
-
--- 2. The metadata index (V7) takes each entry into its tree at once instead of through its pending list.
---    The save that ends an execution changes its status, so it is not HOT and adds an entry to every
---    index, this one included, even though metadata did not change. With the pending list (GIN's
---    default, fastupdate) each such entry also rewrote the index's meta page in the WAL: 166 bytes per
---    1-step execution in the benchmark drain, against 63 for the entry itself without it. Without the
---    list there is nothing to merge later (an insert that finds the list past gin_pending_list_limit
---    merges it, a pause of its own), and a metadata query need not scan it. The cost is on inserts of
---    many distinct metadata keys, each placed in the tree at once; metadata holds a few keys.
---    Takes effect at once for new entries; what the list holds is merged by the next VACUUM.
-ALTER INDEX "${schema}"."idx_${table}_metadata" SET (fastupdate = off);
