@@ -85,7 +85,9 @@ public final class SchemaApplier {
             // error code column (issue 12, counts by error code index-only)
             new Migration(11, "V11__error_code_column.sql", "error code column"),
             // updated-range index (issue 12)
-            new Migration(12, "V12__updated_range_index.sql", "updated range index"));
+            new Migration(12, "V12__updated_range_index.sql", "updated range index"),
+            // write path, server CPU (issue 13)
+            new Migration(13, "V13__lighter_ending_save.sql", "lighter ending save"));
 
     private SchemaApplier() {
     }

@@ -59,7 +59,11 @@ public final class Bench {
         BenchConfig config = BenchConfig.fromSystemProperties();
         System.out.printf("FlowMonkey benchmark: %,d rows, %d s per measurement (+%d s warm-up), threads %s%n",
                 config.rows(), config.seconds(), config.warmupSeconds(), config.threads());
-        try (BenchServer server = BenchServer.builder().start()) {
+        BenchServer.Builder builder = BenchServer.builder();
+        if (StatementCost.enabled()) {
+            StatementCost.configure(builder);
+        }
+        try (BenchServer server = builder.start()) {
             new Bench(config, server).run();
         }
     }

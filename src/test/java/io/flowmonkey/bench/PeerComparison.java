@@ -4,6 +4,7 @@ import com.sun.management.OperatingSystemMXBean;
 import com.zaxxer.hikari.HikariDataSource;
 import java.lang.management.ManagementFactory;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -30,7 +31,9 @@ import org.HdrHistogram.Histogram;
  * but PostgreSQL's own background work. Before each enqueue: the peer's tables emptied and a
  * {@code CHECKPOINT}, so that every window starts from the same state of its pages: the first change
  * of a page after a checkpoint writes the whole page to the WAL, and here the enqueue pays for that,
- * as it would in a steady state where checkpoints are minutes apart.
+ * as it would in a steady state where checkpoints are minutes apart. After the enqueue, an
+ * {@code ANALYZE} of the peer's database, so that its statements are planned with statistics of the
+ * rows they will find, as on a table in use that autovacuum analyzes.
  */
 final class PeerComparison {
 
@@ -51,6 +54,8 @@ final class PeerComparison {
     private final Map<String, String> settings = new LinkedHashMap<>();
     private final OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     private final String payload;
+    /** What {@link StatementCost} found in each measured window, when it is enabled. */
+    private final List<String> statementReports = new ArrayList<>();
 
     PeerComparison(BenchServer server, BenchConfig config, EngineScenarios engine, String payload) {
         this.server = server;
@@ -58,6 +63,12 @@ final class PeerComparison {
         this.payload = payload;
         peers.add(new FlowMonkeyPeer(engine));
         ServiceLoader.load(Peer.class).forEach(peers::add);
+        // -Dbench.peers=FlowMonkey,db-scheduler: only the peers whose names start with one of these.
+        String only = System.getProperty("bench.peers", "").trim();
+        if (!only.isEmpty()) {
+            List<String> prefixes = List.of(only.split(","));
+            peers.removeIf(p -> prefixes.stream().noneMatch(prefix -> p.name().startsWith(prefix.trim())));
+        }
     }
 
     void run(Report report) throws Exception {
@@ -77,20 +88,26 @@ final class PeerComparison {
                 peer.install(setup);
             }
             for (Peer.Workload workload : Peer.Workload.values()) {
-                if (!peer.supports(workload)) {
+                if (!peer.supports(workload) || !asked(workload)) {
                     continue;
                 }
                 // Unmeasured: warms the JIT and the peer's caches.
-                window(peer, workload, 4, Math.max(100, config.peerExecutions() / 10), serverCpu);
+                window(peer, workload, 4, Math.max(100, config.peerExecutions() / 10), serverCpu, false);
                 for (int threads : config.threads()) {
-                    Row row = window(peer, workload, threads, executions(workload), serverCpu);
+                    Row row = window(peer, workload, threads, executions(workload), serverCpu, true);
                     rows.add(row);
                     print(row);
                 }
             }
         }
-        report.section(markdown());
+        report.section(markdown() + String.join("", statementReports));
         report.json("peers", json());
+    }
+
+    /** {@code -Dbench.workloads=1-step,3-step}: only these workloads (by label); all when unset. */
+    private static boolean asked(Peer.Workload workload) {
+        String only = System.getProperty("bench.workloads", "").trim();
+        return only.isEmpty() || List.of(only.split(",")).stream().anyMatch(w -> w.trim().equals(workload.label()));
     }
 
     private int executions(Peer.Workload workload) {
@@ -99,7 +116,7 @@ final class PeerComparison {
                 : config.peerExecutions();
     }
 
-    private Row window(Peer peer, Peer.Workload workload, int threads, int count, ServerCpu serverCpu)
+    private Row window(Peer peer, Peer.Workload workload, int threads, int count, ServerCpu serverCpu, boolean measured)
             throws Exception {
         String db = peer.database();
         try (HikariDataSource setup = pool(db, 2)) {
@@ -112,6 +129,21 @@ final class PeerComparison {
         Stats beforeEnqueue = stats(db, serverCpu);
         try (HikariDataSource setup = pool(db, 2)) {
             peer.enqueue(setup, workload, count, payload);
+            // Statistics of the tables as they are now, as autovacuum keeps them for a table in use: without,
+            // a table just emptied by TRUNCATE and filled by the enqueue is planned for on guesses.
+            // -Dbench.analyzeAfterEnqueue=false measures that state instead.
+            if (!"false".equals(System.getProperty("bench.analyzeAfterEnqueue", "true").trim())) {
+                try (Connection c = setup.getConnection(); Statement st = c.createStatement()) {
+                    st.execute("ANALYZE");
+                }
+            }
+        }
+        StatementCost.Before statementsBefore = null;
+        if (measured && StatementCost.enabled()) {
+            try (Connection postgres = server.connect(); Connection peerDb = DriverManager.getConnection(jdbcUrl(db),
+                    server.user(), server.password())) {
+                statementsBefore = StatementCost.start(postgres, peerDb, serverCpu.postmaster());
+            }
         }
         Stats before = stats(db, serverCpu);
         peer.wakeups().reset();
@@ -144,6 +176,15 @@ final class PeerComparison {
         }
         Double serverMicros = before.serverCpuNanos.isPresent() && after.serverCpuNanos.isPresent()
                 ? (after.serverCpuNanos.getAsLong() - before.serverCpuNanos.getAsLong()) / 1e3 / done : null;
+        if (statementsBefore != null) {
+            try (Connection postgres = server.connect(); Connection peerDb = DriverManager.getConnection(jdbcUrl(db),
+                    server.user(), server.password())) {
+                String md = StatementCost.finish(postgres, peerDb, serverCpu.postmaster(), statementsBefore, db,
+                        peer.name() + ", " + workload.label() + ", " + threads + " threads", done);
+                System.out.println(md);
+                statementReports.add(md);
+            }
+        }
         Lateness lateness = peer.wakeups();
         return new Row(peer.name(), workload, threads, done, elapsed / 1e9,
                 (after.commits - before.commits) / done, counter.statements() / done,

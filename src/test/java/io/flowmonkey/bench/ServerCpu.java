@@ -49,6 +49,11 @@ final class ServerCpu {
         return new ServerCpu(parent);
     }
 
+    /** The postmaster's process id, or a non-positive value where it could not be found. */
+    long postmaster() {
+        return postmaster;
+    }
+
     /** CPU nanoseconds used by the server since it started, or empty where that cannot be read. */
     OptionalLong total() {
         if (postmaster <= 0) {

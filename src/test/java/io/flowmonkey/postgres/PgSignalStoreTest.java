@@ -12,11 +12,17 @@ import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.SignalStoreContract;
 import io.flowmonkey.execution.WaitMetadata;
 import io.flowmonkey.testing.PostgresExtension;
+import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -62,6 +68,60 @@ class PgSignalStoreTest extends SignalStoreContract {
         assertThat(store.findSignals("ends", "never-awaited", 10)).as("unconsumable once ended").isEmpty();
         assertThat(store.findSignals("ends", SignalStore.WATCH_END_SIGNAL, 10)).as("the caller's watch").hasSize(1);
         assertThat(store.findSignals("lives", "never-awaited", 10)).as("a live execution's").hasSize(1);
+    }
+
+    @Test
+    void an_end_is_announced_at_commit_to_a_watch_committed_meanwhile_and_not_from_a_session_that_opted_out()
+            throws Exception {
+        BlockingQueue<String> ends = new LinkedBlockingQueue<>();
+        CountDownLatch listening = new CountDownLatch(1);
+        try (LeasingExecutionStore.Subscription ignored = store.subscribeToEnds(new SignalStore.EndListener() {
+            @Override
+            public void onEnded(String executionId) {
+                ends.add(executionId);
+            }
+
+            @Override
+            public void onMissedNotices() {
+                listening.countDown();
+            }
+        })) {
+            assertThat(listening.await(30, TimeUnit.SECONDS)).isTrue();
+            Execution late = awaiting("late-watch", "go");
+            store.sendSignal(Signal.of("late-watch", "never-awaited", null));
+            Execution quiet = awaiting("quiet", "go");
+            store.sendSignal(Signal.of("quiet", SignalStore.WATCH_END_SIGNAL, null));
+            Execution marker = awaiting("marker", "go");
+            store.sendSignal(Signal.of("marker", SignalStore.WATCH_END_SIGNAL, null));
+
+            try (Connection c = PG.dataSource().getConnection()) {
+                c.setAutoCommit(false);
+                store.using(c).save(ended(late));
+                // Committed by another connection while the ending transaction is still open.
+                store.sendSignal(Signal.of("late-watch", SignalStore.WATCH_END_SIGNAL, null));
+                c.commit();
+                c.setAutoCommit(true);
+            }
+            try (Connection c = PG.dataSource().getConnection()) {
+                try (Statement st = c.createStatement()) {
+                    st.execute("SET flowmonkey.notify = 'off'");
+                }
+                store.using(c).save(ended(quiet));
+                try (Statement st = c.createStatement()) {
+                    st.execute("RESET flowmonkey.notify");
+                }
+            }
+            store.save(ended(marker));
+
+            assertThat(ends.poll(30, TimeUnit.SECONDS)).isEqualTo("late-watch");
+            assertThat(ends.poll(30, TimeUnit.SECONDS)).as("nothing from the session that opted out").isEqualTo("marker");
+        }
+        assertThat(store.findSignals("late-watch", "never-awaited", 10)).as("unconsumable once ended").isEmpty();
+        assertThat(store.findSignals("quiet", SignalStore.WATCH_END_SIGNAL, 10)).as("watches stay").hasSize(1);
+    }
+
+    private static Execution ended(Execution e) {
+        return e.toBuilder().status(ExecutionStatus.COMPLETED).completedAt(Instant.now()).waitMetadata(null).build();
     }
 
     @Test

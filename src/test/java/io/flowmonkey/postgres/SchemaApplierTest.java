@@ -40,6 +40,25 @@ class SchemaApplierTest {
     }
 
     @Test
+    void version_13_leaves_one_deferred_trigger_at_an_executions_end_in_place_of_v6s_two() throws SQLException {
+        assertThat(SchemaApplier.apply(PG.dataSource(), in("one_end"))).isEqualTo(13).isEqualTo(SchemaApplier.latestVersion());
+
+        assertThat(PG.queryLong("""
+                SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'one_end' AND c.relname = 'executions' AND t.tgdeferrable AND t.tginitdeferred
+                  AND t.tgname = 'executions_ended'""")).as("the end trigger, deferred to commit").isEqualTo(1);
+        assertThat(PG.queryLong("""
+                SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'one_end' AND t.tgname IN ('executions_notify_end', 'executions_signals_end')""")).isZero();
+        assertThat(PG.queryLong("""
+                SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname = 'one_end' AND p.proname IN ('executions_notify_end', 'executions_signals_end')"""))
+                .as("V6's functions go with their triggers").isZero();
+    }
+
+    @Test
     void applying_twice_is_a_no_op_the_second_time() throws SQLException {
         assertThat(SchemaApplier.apply(PG.dataSource(), in("twice"))).isEqualTo(SchemaApplier.latestVersion());
         assertThat(SchemaApplier.apply(PG.dataSource(), in("twice"))).isEqualTo(SchemaApplier.latestVersion());

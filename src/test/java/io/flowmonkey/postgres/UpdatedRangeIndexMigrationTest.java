@@ -43,9 +43,9 @@ class UpdatedRangeIndexMigrationTest {
     }
 
     @Test
-    void the_newest_schema_version_is_twelve() {
-        assertThat(SchemaApplier.latestVersion()).isEqualTo(12);
-        assertThat(SchemaApplier.apply(PG.dataSource())).isEqualTo(12);
+    void the_schema_applied_includes_version_twelve() {
+        assertThat(SchemaApplier.apply(PG.dataSource())).isEqualTo(SchemaApplier.latestVersion())
+                .isGreaterThanOrEqualTo(12);
     }
 
     @Test
