@@ -41,7 +41,7 @@ class InMemoryLeasingStoreTest extends LeasingStoreContract {
     @Test
     void stamps_and_leases_are_kept_to_the_millisecond_as_postgresql_keeps_them() {
         clock.set(Instant.parse("2026-03-01T10:00:00.123456789Z"));
-        Execution saved = store.save(execution().build());
+        Execution saved = store.save(execution().createdAt(Instant.parse("2026-03-01T09:00:00Z")).build());
 
         Execution claimed = store.claimDue("w", List.of(new LeasingExecutionStore.FlowVersion("flow", "1")),
                 Duration.ofSeconds(30), 1).executions().get(0);
