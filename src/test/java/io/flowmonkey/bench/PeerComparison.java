@@ -2,6 +2,7 @@ package io.flowmonkey.bench;
 
 import com.sun.management.OperatingSystemMXBean;
 import com.zaxxer.hikari.HikariDataSource;
+import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -33,7 +34,8 @@ import org.HdrHistogram.Histogram;
  * of a page after a checkpoint writes the whole page to the WAL, and here the enqueue pays for that,
  * as it would in a steady state where checkpoints are minutes apart. After the enqueue, an
  * {@code ANALYZE} of the peer's database, so that its statements are planned with statistics of the
- * rows they will find, as on a table in use that autovacuum analyzes.
+ * rows they will find, as on a table in use that autovacuum analyzes. Before each peer's workload is
+ * measured, one unmeasured drain of the same size at 4 threads warms the JIT and the peer's caches.
  */
 final class PeerComparison {
 
@@ -52,7 +54,13 @@ final class PeerComparison {
     private final List<Peer> peers = new ArrayList<>();
     private final List<Row> rows = new ArrayList<>();
     private final Map<String, String> settings = new LinkedHashMap<>();
+    /** A warm-up in which the JIT compiled for less than this share of its time ends the warm-up. */
+    private static final double QUIET_JIT_SHARE = 0.05;
+    private static final int MAX_WARM_UPS = 8;
+
     private final OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    /** The most warm-up drains a workload of each peer took. */
+    private final Map<String, Integer> warmUps = new LinkedHashMap<>();
     private final String payload;
     /** What {@link StatementCost} found in each measured window, when it is enabled. */
     private final List<String> statementReports = new ArrayList<>();
@@ -91,8 +99,7 @@ final class PeerComparison {
                 if (!peer.supports(workload) || !asked(workload)) {
                     continue;
                 }
-                // Unmeasured: warms the JIT and the peer's caches.
-                window(peer, workload, 4, Math.max(100, config.peerExecutions() / 10), serverCpu, false);
+                warmUp(peer, workload, serverCpu);
                 for (int threads : config.threads()) {
                     Row row = window(peer, workload, threads, executions(workload), serverCpu, true);
                     rows.add(row);
@@ -102,6 +109,29 @@ final class PeerComparison {
         }
         report.section(markdown() + String.join("", statementReports));
         report.json("peers", json());
+    }
+
+    /**
+     * Unmeasured drains of the measured size at 4 threads until the JIT is quiet: until one in which it
+     * compiled for less than {@value #QUIET_JIT_SHARE} of the drain's time, at most {@value #MAX_WARM_UPS}.
+     * With a single short warm-up, the JIT compiled through the first measured window (1 thread): 1.6 s
+     * of its 2.4 s of client CPU (JFR's CompilerStatistics), counted as the peer's and taken from the 2
+     * cores the peer and PostgreSQL share, and more so for the first peer measured, whose run compiles the
+     * driver and pool code the others then find compiled.
+     */
+    private void warmUp(Peer peer, Peer.Workload workload, ServerCpu serverCpu) throws Exception {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        for (int round = 1; round <= MAX_WARM_UPS; round++) {
+            long compiledBefore = jit.getTotalCompilationTime();
+            long started = System.nanoTime();
+            window(peer, workload, 4, executions(workload), serverCpu, false);
+            double share = (jit.getTotalCompilationTime() - compiledBefore) / ((System.nanoTime() - started) / 1e6);
+            if (share < QUIET_JIT_SHARE) {
+                warmUps.merge(peer.name(), round, Math::max);
+                return;
+            }
+        }
+        warmUps.merge(peer.name(), MAX_WARM_UPS, Math::max);
     }
 
     /** {@code -Dbench.workloads=1-step,3-step}: only these workloads (by label); all when unset. */
@@ -324,7 +354,11 @@ final class PeerComparison {
                 .append(config.peerExecutions()).append(" executions per drain (a quarter as many timed waits) or ")
                 .append(config.peerSeconds()).append(" s, whichever ends first. A drain cut short counts its steps run "
                         + "as executions (3 steps of a 3-step flow are one): some peers run the first step of every "
-                        + "execution before the second of any. Figures are per execution.\n");
+                        + "execution before the second of any. Figures are per execution. Before each peer's "
+                        + "workload, unmeasured drains of the same size at 4 threads until one in which the JIT "
+                        + "compiled for under 5 % of its time (at most 8); the most any workload took: ");
+        md.append(String.join(", ", warmUps.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList()))
+                .append(".\n");
         return md.toString();
     }
 
