@@ -470,7 +470,10 @@ public final class Engine implements AutoCloseable {
      * step's {@link Step#onResume()}, or runs the waiting step again when that is null; a retry wait
      * runs its next attempt at once. The wake is saved together with the step that follows it, unless
      * {@code data} is given: then it is saved with the data first, so that data the store refuses is
-     * refused before any handler runs.
+     * refused before any handler runs. From then on the execution is running, as after any step: if
+     * the step after the wake is lost (the process dies, or its save loses a race), the data is kept,
+     * {@code resume} is refused (the execution no longer waits), and {@link #run(String)} or a worker
+     * (once it has not been saved for a lease) runs that step again with it.
      *
      * <p>An execution whose wait or execution timeout has passed is cancelled with source
      * {@code TIMEOUT} instead, and returned.
@@ -861,7 +864,7 @@ public final class Engine implements AutoCloseable {
             // fails the same way and the caller gets the store's exception, with nothing written.
             next = transitions.applied(execution, flow, step, attempt, notStorable(step, refused), startedAt, now);
             saved = saveStep(next.execution(), consumed);
-        } catch (io.flowmonkey.execution.DuplicateExecutionException | DuplicateIdempotencyKeyException taken) {
+        } catch (DuplicateExecutionException | DuplicateIdempotencyKeyException taken) {
             // No child was started: the step failed, as when it names an unregistered flow, so that its
             // retry policy and onFailure decide what follows.
             next = transitions.applied(execution, flow, step, attempt, StepResult.failure(CHILDREN_NOT_STARTED,

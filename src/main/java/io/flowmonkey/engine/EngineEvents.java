@@ -120,10 +120,6 @@ final class EngineEvents {
                     attempt, failure.code(), took, saved.waitMetadata() == null ? null : saved.waitMetadata().wakeAt())
                     : new EngineEvent.StepFailed(saved.id(), saved.flowId(), saved.flowVersion(), now, step.id(),
                     attempt, failure.code(), took));
-        } else if (saved.status() == ExecutionStatus.FAILED && saved.error() != null) {
-            // Its children could not be started: the save turned the step into a failure.
-            tell(new EngineEvent.StepFailed(saved.id(), saved.flowId(), saved.flowVersion(), now, step.id(), attempt,
-                    saved.error().code(), took));
         } else {
             tell(new EngineEvent.StepSucceeded(saved.id(), saved.flowId(), saved.flowVersion(), now, step.id(),
                     attempt, took));

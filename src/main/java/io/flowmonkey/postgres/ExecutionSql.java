@@ -493,14 +493,15 @@ final class ExecutionSql {
         }
         sql.append(" AND ").append(updatedIndexPresent).append(" OFFSET 0) AS candidates")
                 .append(where(q, metadataJson, null, true, params)).append(") SELECT ").append(columns).append(" FROM (");
-        // Without the index: the usual branches.
+        // Without the index (PostgreSQL 15) the guard runs only these: the plan the statement has always had.
         for (ExecutionStatus status : branches) {
             sql.append('(').append("SELECT ").append(columns).append(" FROM ").append(table)
                     .append(and(where(q, metadataJson, status, true, params), "NOT " + updatedIndexPresent))
                     .append(NEWEST_FIRST).append(" LIMIT ?) UNION ALL ");
             params.add(rows);
         }
-        // With it: rows created since from, per status, then the CTE's.
+        // With it, the two disjoint parts: rows created since from, read in order per status (bounded below
+        // by from, so no page reads to the index's end), then the older rows the BRIN ranges found.
         ExecutionQuery createdSince = q.toBuilder().updatedBetween(null, q.updatedBefore()).build()
                 .afterPosition(q.position().orElse(null));
         for (ExecutionStatus status : branches) {
