@@ -7,7 +7,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -46,24 +45,9 @@ class PgLeasingStoreTest extends LeasingStoreContract {
         }
     }
 
-    /**
-     * Saves probes until the subscription hears one, so that no notice of the test is sent before it
-     * listens, then forgets the probes.
-     */
+    /** Waits until the subscription hears a probe, then forgets the probes. */
     @Override
     protected void awaitListening(BlockingQueue<String> heard) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            String probe = store.save(execution().build()).id();
-            // Notices arrive in commit order: once this probe is heard, every earlier one is queued too.
-            for (String h = heard.poll(200, TimeUnit.MILLISECONDS); h != null; h = heard.poll(50, TimeUnit.MILLISECONDS)) {
-                if (h.equals(probe + "@now")) {
-                    heard.clear();
-                    PG.execute("DELETE FROM executions");
-                    return;
-                }
-            }
-        }
-        throw new AssertionError("the subscription heard nothing within 10 s");
+        DueWorkProbe.awaitListening(store, () -> execution().build(), PG, heard);
     }
 }

@@ -376,24 +376,9 @@ class PgLeasingTest {
         };
     }
 
-    /**
-     * Waits until the subscription hears a probe, so that no notice of the test is sent before it
-     * listens, then forgets the probes.
-     */
+    /** Waits until the subscription hears a probe, then forgets the probes. */
     private void awaitListening(BlockingQueue<String> heard) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            String probe = store.save(execution().build()).id();
-            // Notices arrive in commit order: once this probe is heard, every earlier one is queued too.
-            for (String h = heard.poll(200, TimeUnit.MILLISECONDS); h != null; h = heard.poll(50, TimeUnit.MILLISECONDS)) {
-                if (h.equals(probe + "@now")) {
-                    heard.clear();
-                    PG.execute("DELETE FROM executions");
-                    return;
-                }
-            }
-        }
-        throw new AssertionError("the subscription heard nothing within 10 s");
+        DueWorkProbe.awaitListening(store, () -> execution().build(), PG, heard);
     }
 
     private List<Execution> claim(String workerId, List<FlowVersion> flows, Duration lease, int limit) {

@@ -640,15 +640,7 @@ class QueryAtScaleTest {
     }
 
     private static JsonNode explain(ExecutionQuery q, ExecutionSql.Shape shape) throws Exception {
-        ExecutionSql.Bound s = store.statementOf(q, shape);
-        try (Connection c = PG.dataSource().getConnection();
-             PreparedStatement ps = c.prepareStatement("EXPLAIN (FORMAT JSON) " + s.sql())) {
-            PgExecutionStore.bindAll(ps, s.params());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return MAPPER.readTree(rs.getString(1)).path(0).path("Plan");
-            }
-        }
+        return plan("EXPLAIN (FORMAT JSON) ", q, shape);
     }
 
     /** EXPLAIN (ANALYZE, BUFFERS) of a page: the statement runs. */
@@ -658,9 +650,12 @@ class QueryAtScaleTest {
 
     /** The plan of running a query's statement, with the rows each node returned and the pages it read. */
     private static JsonNode explainAnalyze(ExecutionQuery q, ExecutionSql.Shape shape) throws Exception {
+        return plan("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ", q, shape);
+    }
+
+    private static JsonNode plan(String explain, ExecutionQuery q, ExecutionSql.Shape shape) throws Exception {
         ExecutionSql.Bound s = store.statementOf(q, shape);
-        try (Connection c = PG.dataSource().getConnection();
-             PreparedStatement ps = c.prepareStatement("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + s.sql())) {
+        try (Connection c = PG.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(explain + s.sql())) {
             PgExecutionStore.bindAll(ps, s.params());
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
