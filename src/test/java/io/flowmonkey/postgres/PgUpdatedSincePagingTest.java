@@ -15,7 +15,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -199,13 +198,6 @@ class PgUpdatedSincePagingTest {
     }
 
     private static List<String> ids(String sql) throws SQLException {
-        List<String> ids = new ArrayList<>();
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery(sql)) {
-            while (rs.next()) {
-                ids.add(rs.getString(1));
-            }
-        }
-        return ids;
+        return PG.queryStrings(sql);
     }
 }

@@ -717,14 +717,7 @@ class QueryAtScaleTest {
     }
 
     private static List<String> ids(String sql) throws SQLException {
-        List<String> ids = new ArrayList<>();
-        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery(sql)) {
-            while (rs.next()) {
-                ids.add(rs.getString(1));
-            }
-        }
-        return ids;
+        return PG.queryStrings(sql);
     }
 
     /** The rows the node that read {@code index} returned, or -1 when it never ran (or is not in the plan). */

@@ -158,6 +158,24 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
     }
 
     /**
+     * Runs a query and returns the first column of every row, as text.
+     *
+     * @param query the query
+     * @return the values, in the query's order
+     * @throws SQLException if PostgreSQL refuses it
+     */
+    public List<String> queryStrings(String query) throws SQLException {
+        List<String> values = new ArrayList<>();
+        try (Connection c = dataSource.getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(query)) {
+            while (rs.next()) {
+                values.add(rs.getString(1));
+            }
+        }
+        return values;
+    }
+
+    /**
      * Makes the open transaction on {@code c} look, to every other transaction that commits pending
      * rows of the table {@code executions} in the next ten seconds, like one committing and announcing
      * pending work: it takes the table's advisory locks of those 20 ms slots, as the V4 trigger does
