@@ -35,7 +35,8 @@ import org.HdrHistogram.Histogram;
  * as it would in a steady state where checkpoints are minutes apart. After the enqueue, an
  * {@code ANALYZE} of the peer's database, so that its statements are planned with statistics of the
  * rows they will find, as on a table in use that autovacuum analyzes. Before each peer's workload is
- * measured, one unmeasured drain of the same size at 4 threads warms the JIT and the peer's caches.
+ * measured, unmeasured drains of the same size at 4 threads warm the JIT and the peer's caches, until one
+ * in which the JIT compiled for under {@value #QUIET_JIT_SHARE} of its time (at most {@value #MAX_WARM_UPS}).
  */
 final class PeerComparison {
 
