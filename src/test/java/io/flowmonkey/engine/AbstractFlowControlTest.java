@@ -222,7 +222,8 @@ abstract class AbstractFlowControlTest {
         Engine realEngine = newEngine(realStore, real);
         try (EngineWorker worker = EngineWorker.builder(realEngine).workerId("timely").threads(2)
                 .pollInterval(Duration.ofSeconds(30)).build().start()) {
-            Instant startAt = real.instant().plusMillis(400);
+            // Whole milliseconds, as both stores keep times: the wake is compared, and stored, at that precision.
+            Instant startAt = real.instant().plusMillis(400).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
             String id = realEngine.create(FLOW, Map.of(), startingAt(startAt)).execution().id();
 
             Execution done = assertTimeoutPreemptively(Duration.ofSeconds(60),
