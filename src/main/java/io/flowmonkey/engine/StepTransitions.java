@@ -13,6 +13,7 @@ import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.execution.TimeoutConfig;
 import io.flowmonkey.execution.WaitMetadata;
+import io.flowmonkey.internal.json.Values;
 import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
 import java.time.Duration;
@@ -69,11 +70,10 @@ final class StepTransitions {
                     + "' has no such step; defined steps: " + Diagnostics.list(flow.steps().keySet())).nonRetryable();
         }
         if (recordHistory) {
-            List<StepHistory> history = new ArrayList<>(execution.history());
-            history.add(new StepHistory(step.id(), step.handlerType(), outcome(recorded), startedAt, now,
-                    Duration.between(startedAt, now).toMillis(), historyError(recorded),
-                    recorded == result ? override : null));
-            next.history(history);
+            // Appended, not copied: a store that knows the history's text so far encodes this entry alone.
+            next.history(Values.appended(execution.history(), new StepHistory(step.id(), step.handlerType(),
+                    outcome(recorded), startedAt, now, Duration.between(startedAt, now).toMillis(),
+                    historyError(recorded), recorded == result ? override : null)));
         }
         try {
             if (recorded instanceof StepResult.Success success) {

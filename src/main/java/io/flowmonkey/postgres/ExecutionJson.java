@@ -25,6 +25,7 @@ import io.flowmonkey.execution.StepHistory;
 import io.flowmonkey.execution.TimeoutConfig;
 import io.flowmonkey.execution.WaitMetadata;
 import io.flowmonkey.internal.json.ExecutionValuesModule;
+import io.flowmonkey.internal.json.KnownJson;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -116,9 +117,46 @@ final class ExecutionJson {
         return value == null ? null : modelWriter.writeValueAsString(value);
     }
 
-    /** Writes a caller's JSON object: {@code context} or {@code metadata}. */
+    /**
+     * Writes a caller's JSON object: {@code context} or {@code metadata}. An object this store read or
+     * wrote before is not encoded again ({@link KnownJson}).
+     */
     String writeValues(Map<String, Object> value) throws JsonProcessingException {
-        return value == null ? null : valueWriter.writeValueAsString(value);
+        if (value == null) {
+            return null;
+        }
+        String json = KnownJson.of(value, this);
+        if (json == null) {
+            json = valueWriter.writeValueAsString(value);
+            KnownJson.written(value, this, json);
+        }
+        return json;
+    }
+
+    /**
+     * Writes a history. A history this store read or wrote before is not encoded again, and one made
+     * from such a history by appending ({@code Values.appended}) is that text with only the new entries
+     * encoded, as an array of their own so that nesting counts as in the whole.
+     */
+    String writeHistory(List<StepHistory> history) throws JsonProcessingException {
+        String json = KnownJson.of(history, this);
+        if (json == null) {
+            KnownJson.Prefix known = KnownJson.prefixOf(history, this);
+            json = known == null ? modelWriter.writeValueAsString(history)
+                    : known.followedBy(modelWriter.writeValueAsString(history.subList(known.size(), history.size())));
+            KnownJson.written(history, this, json);
+        }
+        return json;
+    }
+
+    /**
+     * Remembers the column bytes a container of an execution was decoded from, so that saving it
+     * unchanged sends them back as they are.
+     */
+    void remember(Object container, byte[] json) {
+        if (json != null) {
+            KnownJson.read(container, this, json, start(json));
+        }
     }
 
     /*
@@ -155,9 +193,13 @@ final class ExecutionJson {
         if (json == null) {
             return null;
         }
-        // JSONB in binary transfer (when a user enables it in pgjdbc) is its text after a version byte, 1.
-        int start = json.length > 0 && json[0] == JSONB_BINARY_VERSION ? 1 : 0;
+        int start = start(json);
         return reader.readValue(json, start, json.length - start);
+    }
+
+    /** JSONB in binary transfer (when a user enables it in pgjdbc) is its text after a version byte, 1. */
+    private static int start(byte[] json) {
+        return json.length > 0 && json[0] == JSONB_BINARY_VERSION ? 1 : 0;
     }
 
     /**

@@ -42,7 +42,7 @@ final class ExecutionRow {
         requireIndexable(e, "idempotency_key", e.idempotencyKey());
         requireIndexable(e, "parent_execution_id", e.parentExecutionId());
         this.context = toJson(e, "context", () -> json.writeValues(e.context()));
-        this.history = toJson(e, "history", () -> json.writeModel(e.history()));
+        this.history = toJson(e, "history", () -> json.writeHistory(e.history()));
         this.error = toJson(e, "error", () -> json.writeModel(e.error()));
         this.waitMetadata = toJson(e, "wait_metadata", () -> json.writeModel(e.waitMetadata()));
         this.cancellation = toJson(e, "cancellation", () -> json.writeModel(e.cancellation()));
@@ -105,6 +105,47 @@ final class ExecutionRow {
             millis(e.failedAt()), millis(e.cancelledAt()), e.priority()};
     }
 
+    /** Whether each JSON text of the row is null or one bracketed value ({@link #oneBracketedValue}). */
+    boolean jsonIsBracketed() {
+        for (String text : new String[] {context, history, error, waitMetadata, cancellation, metadata, timeoutConfig}) {
+            if (text != null && !oneBracketedValue(text)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether {@code json} is one object or array: it opens with a bracket that closes at its last
+     * character, counting brackets outside strings. Then, between commas in an array, it is one element,
+     * whatever it holds; whether it is valid JSON is left to PostgreSQL, which parses the array whole.
+     */
+    static boolean oneBracketedValue(String json) {
+        int n = json.length();
+        if (n < 2 || json.charAt(0) != '{' && json.charAt(0) != '[') {
+            return false;
+        }
+        int depth = 0;
+        boolean inString = false;
+        for (int i = 0; i < n; i++) {
+            char c = json.charAt(i);
+            if (inString) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == '"') {
+                    inString = false;
+                }
+            } else if (c == '"') {
+                inString = true;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if ((c == '}' || c == ']') && --depth == 0) {
+                return i == n - 1;
+            }
+        }
+        return false;
+    }
+
     private static Long millis(Instant instant) {
         return instant == null ? null : instant.toEpochMilli();
     }
@@ -146,7 +187,8 @@ final class ExecutionRow {
             b.cancellation(json.readCancellation(rs.getBytes(12)));
             b.parentExecutionId(rs.getString(13));
             column = "metadata";
-            b.metadata(json.readValues(rs.getBytes(14)));
+            byte[] metadata = rs.getBytes(14);
+            b.metadata(json.readValues(metadata));
             column = "timeout_config";
             b.timeoutConfig(json.readTimeout(rs.getBytes(15)));
             column = "created_at";
@@ -170,7 +212,11 @@ final class ExecutionRow {
             column = "lease_owner";
             b.lease(rs.getString(25), getMillis(rs, 26));
             column = "row";
-            return b.build();
+            Execution e = b.build();
+            json.remember(e.context(), context);
+            json.remember(e.history(), history);
+            json.remember(e.metadata(), metadata);
+            return e;
         } catch (InvalidFieldException e) {
             // build() checks the text columns and counts: report the column of the field it names.
             throw new ExecutionDataException(id, column.equals("row") ? columnOf(e.field()) : column,

@@ -768,11 +768,26 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                 outcomes[i] = SaveOutcome.failed(refused);
             }
         }
-        List<SaveOutcome> written = rows.size() == 1 ? oneByOne(rows) : rows.isEmpty() ? List.of() : writeBatch(rows);
+        List<SaveOutcome> written = rows.size() == 1 || !batchable(rows) ? oneByOne(rows)
+                : rows.isEmpty() ? List.of() : writeBatch(rows);
         for (int j = 0; j < written.size(); j++) {
             outcomes[positions.get(j)] = written.get(j);
         }
         return List.of(outcomes);
+    }
+
+    /**
+     * Whether every JSON text of the rows is one object or array, as the model's encoders and PostgreSQL
+     * write them: then in one JSON array each is one element. A caller's raw JSON ({@code @JsonRawValue})
+     * may not be; such a batch is saved row by row, where PostgreSQL parses each text by itself.
+     */
+    private static boolean batchable(List<ExecutionRow> rows) {
+        for (ExecutionRow row : rows) {
+            if (!row.jsonIsBracketed()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private List<SaveOutcome> writeBatch(List<ExecutionRow> rows) {
@@ -855,10 +870,17 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                 try (PreparedStatement ps = c.prepareStatement(sql.updateRows)) {
                     ps.setArray(1, c.createArrayOf("text", ids));
                     ps.setArray(2, c.createArrayOf("int8", expected)); // expected versions
+                    int index = 3;
                     for (int column = 0; column < columns.length; column++) {
                         String type = ExecutionSql.DATA_COLUMN_ARRAY_TYPES[column];
-                        // JSON as text: the statement casts each element to JSONB.
-                        ps.setArray(3 + column, c.createArrayOf("jsonb".equals(type) ? "text" : type, columns[column]));
+                        if (!"jsonb".equals(type)) {
+                            ps.setArray(index++, c.createArrayOf(type, columns[column]));
+                        }
+                    }
+                    for (int column = 0; column < columns.length; column++) {
+                        if ("jsonb".equals(ExecutionSql.DATA_COLUMN_ARRAY_TYPES[column])) {
+                            ps.setObject(index++, jsonArray(columns[column]), Types.OTHER);
+                        }
                     }
                     Set<String> updated = new HashSet<>();
                     try (ResultSet rs = ps.executeQuery()) {
@@ -871,6 +893,22 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
             };
             return c.getAutoCommit() ? update.run() : underSavepoint(c, update);
         });
+    }
+
+    /**
+     * One JSON array of the texts, {@code null} for a null; each text is one bracketed value
+     * ({@link #batchable}), so each is one element.
+     */
+    private static String jsonArray(Object[] texts) {
+        int length = 2;
+        for (Object text : texts) {
+            length += (text == null ? 4 : ((String) text).length()) + 1;
+        }
+        StringBuilder array = new StringBuilder(length).append('[');
+        for (int i = 0; i < texts.length; i++) {
+            array.append(i == 0 ? "" : ",").append(texts[i] == null ? "null" : (String) texts[i]);
+        }
+        return array.append(']').toString();
     }
 
     /**

@@ -251,4 +251,57 @@ class PgSaveAllVersionedTest {
                 .isEqualTo(before.get(0));
         assertThat(outcomes.subList(1, 3)).allSatisfy(o -> assertThat(o.saved()).isNotNull());
     }
+
+    @Test
+    void json_columns_left_null_stay_sql_null_and_each_row_gets_its_own_json() throws SQLException {
+        List<Execution> before = stored(3);
+        List<Execution> next = List.of(completed(before.get(0), 0),
+                before.get(1).toBuilder().error(new io.flowmonkey.execution.ExecutionError("E", "m", "a",
+                        Map.of("d", List.of(1, "]},{")), Instant.ofEpochMilli(5))).status(ExecutionStatus.FAILED)
+                        .failedAt(Instant.ofEpochMilli(6)).build(),
+                before.get(2).toBuilder().context(Map.of("quote", "\"\\\"[{")).build());
+
+        List<SaveOutcome> outcomes = store.saveAllVersioned(next);
+
+        assertThat(transactionsThatWrote(next)).as("one statement").isEqualTo(1);
+        for (SaveOutcome o : outcomes) {
+            assertThat(store.load(o.saved().id()).orElseThrow()).isEqualTo(o.saved());
+        }
+        assertThat(PG.queryStrings("SELECT (error IS NULL) || ' ' || (wait_metadata IS NULL) || ' ' "
+                + "|| (cancellation IS NULL) FROM executions WHERE id = '" + next.get(0).id() + "'"))
+                .as("SQL NULL, not JSON null").containsExactly("true true true");
+    }
+
+    /** A value whose encoding is whatever text it holds, as a caller's {@code @JsonRawValue} is. */
+    record Raw(@com.fasterxml.jackson.annotation.JsonRawValue String json) {
+    }
+
+    @Test
+    void a_caller_raw_json_that_is_not_one_value_cannot_reach_the_other_rows_of_its_batch() throws SQLException {
+        List<Execution> before = stored(3);
+        // {"raw": {"json": 1}}, {"forged": true, "x": {"y": 1}}: in one array with the others, two elements.
+        Execution splitting = before.get(1).toBuilder().context(Map.of("raw", new Raw("1}}, {\"forged\": true, \"x\": {\"y\": 1"))).build();
+        List<Execution> next = List.of(completed(before.get(0), 0), splitting, completed(before.get(2), 2));
+
+        List<SaveOutcome> outcomes = store.saveAllVersioned(next);
+
+        assertThat(outcomes.get(1).failure()).as("PostgreSQL parses it alone, and refuses it")
+                .isInstanceOf(StoreException.class).hasMessageContaining(splitting.id());
+        assertThat(store.load(before.get(1).id()).orElseThrow()).isEqualTo(before.get(1));
+        for (int i : new int[] {0, 2}) {
+            assertThat(store.load(next.get(i).id()).orElseThrow()).isEqualTo(outcomes.get(i).saved());
+        }
+        assertThat(PG.queryLong("SELECT count(*) FROM executions WHERE context ? 'forged'")).isZero();
+    }
+
+    @Test
+    void one_bracketed_value_is_an_object_or_array_closed_at_its_last_character_outside_strings() {
+        for (String one : List.of("{}", "[]", "{\"a\": [1, {\"b\": \"}]\"}]}", "[\"\\\"]\", 2]", "{\"k\\\\\": 1}")) {
+            assertThat(ExecutionRow.oneBracketedValue(one)).as(one).isTrue();
+        }
+        for (String notOne : List.of("", "1", "\"s\"", "null", "{}, {}", "{} ", "{\"a\": 1}]", "[1, 2", "{\"a\": \"}",
+                "}{", "{\"a\": 1}, {\"b\": 2}")) {
+            assertThat(ExecutionRow.oneBracketedValue(notOne)).as(notOne).isFalse();
+        }
+    }
 }

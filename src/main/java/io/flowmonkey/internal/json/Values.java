@@ -262,6 +262,24 @@ public final class Values {
         return new FrozenList<>(copy, 1);
     }
 
+    /**
+     * A frozen copy of a list of the model's records with one more at its end. It remembers the list it
+     * was made from until its own JSON text is known, so that a store that knows that list's text
+     * encodes only the new entry ({@link KnownJson#prefixOf}).
+     *
+     * @param <T> the record type
+     * @param list the records so far (frozen, deferred, or any list without null elements)
+     * @param entry the record to append
+     * @return an unmodifiable list of the records and then {@code entry}
+     * @throws NullPointerException if {@code entry} is null
+     */
+    public static <T> List<T> appended(List<T> list, T entry) {
+        ArrayList<T> copy = new ArrayList<>(list.size() + 1);
+        copy.addAll(list);
+        copy.add(java.util.Objects.requireNonNull(entry, "entry"));
+        return new FrozenList<>(copy, 1, list);
+    }
+
     private static final Object NOT_DONE = new Object();
 
     private static boolean isContainer(Object value) {
@@ -431,9 +449,10 @@ public final class Values {
     }
 
     /** An unmodifiable map that is known to hold only frozen values. */
-    private static final class FrozenMap extends AbstractMap<String, Object> implements Frozen {
+    private static final class FrozenMap extends AbstractMap<String, Object> implements Frozen, KnownJson.Holder {
         private final Map<String, Object> delegate;
         private final int height;
+        private volatile KnownJson.Text json;
 
         FrozenMap(Map<String, Object> delegate, int height) {
             this.delegate = delegate;
@@ -443,6 +462,16 @@ public final class Values {
         @Override
         public int height() {
             return height;
+        }
+
+        @Override
+        public KnownJson.Text knownJson() {
+            return json;
+        }
+
+        @Override
+        public void knownJson(KnownJson.Text text) {
+            json = text;
         }
 
         @Override
@@ -467,18 +496,43 @@ public final class Values {
     }
 
     /** An unmodifiable list that is known to hold only frozen values. */
-    private static final class FrozenList<T> extends AbstractList<T> implements Frozen {
+    private static final class FrozenList<T> extends AbstractList<T> implements Frozen, KnownJson.Holder {
         private final List<T> delegate;
         private final int height;
+        private volatile KnownJson.Text json;
+        /** What {@link #appended} made this from; dropped once this list's own text is known. */
+        private volatile List<?> appendedTo;
 
         FrozenList(List<T> delegate, int height) {
+            this(delegate, height, null);
+        }
+
+        FrozenList(List<T> delegate, int height, List<?> appendedTo) {
             this.delegate = delegate;
             this.height = height;
+            this.appendedTo = appendedTo;
         }
 
         @Override
         public int height() {
             return height;
+        }
+
+        @Override
+        public KnownJson.Text knownJson() {
+            return json;
+        }
+
+        @Override
+        public void knownJson(KnownJson.Text text) {
+            json = text;
+            // A chain of appended lists would otherwise keep every earlier step's list alive.
+            appendedTo = null;
+        }
+
+        @Override
+        public List<?> appendedTo() {
+            return appendedTo;
         }
 
         @Override
