@@ -177,20 +177,29 @@ final class EngineScenarios {
     }
 
     /**
-     * Starts one {@link EngineWorker} of {@code threads} runners; {@link #drain} and
-     * {@link #timedWaits} use it, and so does the peer comparison.
-     */
-    /**
-     * Starts a worker with the defaults, or with the claim-ahead buffer and save batch size given as
-     * {@code -Dbench.claimAhead} and {@code -Dbench.saveBatchSize} (through {@code bench.jvmArgs}), so
-     * that one build can measure each change on its own: {@code 0} and {@code 1} turn both off.
+     * Starts one {@link EngineWorker} of {@code threads} runners, as {@link #drain}, {@link #timedWaits}
+     * and the peer comparison use it: the throughput setting of {@link #claimAhead(int)} and the default
+     * save batch size, or the claim-ahead buffer and save batch size given as {@code -Dbench.claimAhead}
+     * and {@code -Dbench.saveBatchSize} (through {@code bench.jvmArgs}), so that one build can measure
+     * each change on its own: {@code 0} and {@code 1} turn both off.
      */
     EngineWorker startWorker(PgExecutionStore store, int threads, Duration pollInterval) {
         return EngineWorker.builder(engine(store)).workerId("bench-worker").threads(threads)
                 .pollInterval(pollInterval)
-                .claimAhead(Integer.getInteger("bench.claimAhead", EngineWorker.DEFAULT_CLAIM_AHEAD))
+                .claimAhead(claimAhead(threads))
                 .saveBatchSize(Integer.getInteger("bench.saveBatchSize", EngineWorker.DEFAULT_SAVE_BATCH_SIZE))
                 .build().start();
+    }
+
+    /**
+     * The claim-ahead buffer of a benchmark worker of {@code threads} runners: {@code -Dbench.claimAhead},
+     * or as many as its runners, at least the default ({@value EngineWorker#DEFAULT_CLAIM_AHEAD}). That is
+     * the throughput setting, as db-scheduler's lock-and-fetch, which the comparison gives db-scheduler,
+     * fetches up to as many executions as it has threads; the default keeps the buffer small for slow
+     * steps.
+     */
+    static int claimAhead(int threads) {
+        return Integer.getInteger("bench.claimAhead", Math.max(EngineWorker.DEFAULT_CLAIM_AHEAD, threads));
     }
 
     private long runWorker(PgExecutionStore store, int threads, int count, Duration pollInterval,
