@@ -87,7 +87,9 @@ public final class SchemaApplier {
             // updated-range index (issue 12)
             new Migration(12, "V12__updated_range_index.sql", "updated range index"),
             // write path, server CPU (issue 13)
-            new Migration(13, "V13__lighter_ending_save.sql", "lighter ending save"));
+            new Migration(13, "V13__lighter_ending_save.sql", "lighter ending save"),
+            // write path, WAL of rows without a tenant (issue 13)
+            new Migration(14, "V14__tenant_indexes_of_tenant_rows.sql", "tenant indexes of tenant rows"));
 
     private SchemaApplier() {
     }

@@ -40,8 +40,38 @@ class SchemaApplierTest {
     }
 
     @Test
+    void version_14_indexes_only_rows_with_a_tenant_and_a_tenant_query_uses_them_in_generic_plans_too()
+            throws SQLException {
+        SchemaApplier.apply(PG.dataSource(), in("tenants"));
+        assertThat(PG.queryStrings("""
+                SELECT indexname || ': ' || substring(indexdef from ' WHERE .*') FROM pg_indexes
+                WHERE schemaname = 'tenants' AND indexname LIKE '%tenant%' ORDER BY indexname"""))
+                .containsExactly("idx_executions_tenants_created:  WHERE (tenant_id IS NOT NULL)",
+                        "idx_executions_tenants_status:  WHERE (tenant_id IS NOT NULL)");
+        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO tenants.executions (id, flow_id, flow_version, tenant_id, status, context, created_at, "
+                    + "updated_at) SELECT 'e' || i, 'f', '1', CASE WHEN i % 2 = 0 THEN 't' || (i % 100) END, "
+                    + "CASE WHEN i % 3 = 0 THEN 'failed' ELSE 'completed' END, '{}', i, i FROM generate_series(1, 20000) i");
+            st.execute("ANALYZE tenants.executions");
+            st.execute("SET plan_cache_mode = force_generic_plan");
+            st.execute("PREPARE by_tenant (text) AS SELECT id FROM tenants.executions WHERE tenant_id = $1 "
+                    + "ORDER BY created_at DESC, id DESC LIMIT 100");
+            st.execute("PREPARE count_of_tenant (text, text) AS SELECT count(*) FROM tenants.executions "
+                    + "WHERE tenant_id = $1 AND status = $2");
+            assertThat(plan(st, "EXECUTE by_tenant('t2')")).contains("idx_executions_tenants_created")
+                    .doesNotContain("Sort");
+            assertThat(plan(st, "EXECUTE count_of_tenant('t2', 'failed')")).contains("idx_executions_tenants_status");
+            st.execute("DEALLOCATE ALL");
+            st.execute("RESET plan_cache_mode");
+        }
+        assertThat(PG.queryLong("SELECT count(*) FROM tenants.executions WHERE tenant_id = 't2' AND status = 'failed'"))
+                .isEqualTo(PG.queryLong("SELECT count(*) FROM tenants.executions "
+                        + "WHERE tenant_id || '' = 't2' AND status = 'failed'"));
+    }
+
+    @Test
     void version_13_leaves_one_deferred_trigger_at_an_executions_end_in_place_of_v6s_two() throws SQLException {
-        assertThat(SchemaApplier.apply(PG.dataSource(), in("one_end"))).isEqualTo(13).isEqualTo(SchemaApplier.latestVersion());
+        assertThat(SchemaApplier.apply(PG.dataSource(), in("one_end"))).isEqualTo(14).isEqualTo(SchemaApplier.latestVersion());
 
         assertThat(PG.queryLong("""
                 SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
@@ -225,7 +255,7 @@ class SchemaApplierTest {
                     .contains("idx_executions_status_created").doesNotContain("Sort");
             assertThat(plan(st, "SELECT id FROM " + table + " WHERE tenant_id = 't' "
                     + "ORDER BY created_at DESC, id DESC LIMIT 100"))
-                    .contains("idx_executions_tenant_created").doesNotContain("Sort");
+                    .contains("idx_executions_tenants_created").doesNotContain("Sort");
             assertThat(plan(st, "SELECT id FROM " + table + " WHERE status = 'waiting' AND wake_at <= 5 "
                     + "ORDER BY wake_at, id LIMIT 100"))
                     .contains("idx_executions_wake").doesNotContain("Sort");
