@@ -105,6 +105,17 @@ final class ExecutionRow {
             millis(e.failedAt()), millis(e.cancelledAt()), e.priority()};
     }
 
+    /**
+     * Whether saving this status gives up the execution's lease: waiting and ended executions are
+     * nobody's (the statuses of {@link ExecutionSql#LEASE_ENDING_STATUSES}).
+     */
+    boolean givesUpLease() {
+        return switch (execution.status()) {
+            case WAITING, COMPLETED, FAILED, CANCELLED -> true;
+            default -> false;
+        };
+    }
+
     /** Whether each JSON text of the row is null or one bracketed value ({@link #oneBracketedValue}). */
     boolean jsonIsBracketed() {
         for (String text : new String[] {context, history, error, waitMetadata, cancellation, metadata, timeoutConfig}) {

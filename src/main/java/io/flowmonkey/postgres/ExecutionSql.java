@@ -89,8 +89,9 @@ final class ExecutionSql {
         this.insertPrefix = "INSERT INTO " + table + " (id, idempotency_key, idempotency_expires_at, " + DATA_COLUMNS
                 + ", version) VALUES ";
         this.insert = insertRows(1);
+        // The two flags: whether the saved status gives the lease up (ExecutionRow#givesUpLease), bound twice.
         this.update = "UPDATE " + table + " SET (" + DATA_COLUMNS + ", version) = ROW("
-                + "?, ".repeat(DATA_COLUMN_COUNT) + "?) WHERE id = ? AND version = ?";
+                + "?, ".repeat(DATA_COLUMN_COUNT) + "?), " + leaseGivenUp("?::boolean", "") + " WHERE id = ? AND version = ?";
         // An expired key is handed back before an insert that wants it; the row keeps everything else.
         this.releaseExpiredKey = """
                 UPDATE %s SET idempotency_key = NULL, idempotency_expires_at = NULL
@@ -249,6 +250,21 @@ final class ExecutionSql {
     /** The stored versions of some rows, to tell a lost race from a row that is gone. */
     final String versionsOf;
 
+    /** The statuses whose save gives up the lease: the V5 trigger's, which other writers rely on. */
+    static final String LEASE_ENDING_STATUSES = "('waiting', 'completed', 'failed', 'cancelled')";
+
+    /**
+     * SET clauses that clear the lease where {@code ends} holds, as V5's {@code end_lease} trigger would
+     * for a save that leaves the lease columns alone: set here, they make its WHEN clause false, and the
+     * PL/pgSQL call it would make (4-15 µs a save, docs/PERFORMANCE.md) is not made. {@code ends} is
+     * written twice: once per column. {@code row} qualifies the stored columns.
+     */
+    private static String leaseGivenUp(String ends, String row) {
+        return "lease_owner = CASE WHEN " + ends + " THEN NULL ELSE " + row + "lease_owner END, "
+                + "lease_expires_at = CASE WHEN " + ends + " AND " + row + "lease_owner IS NOT NULL THEN NULL ELSE "
+                + row + "lease_expires_at END";
+    }
+
     private static String updateRows(String table) {
         String[] columns = DATA_COLUMNS.split(",\\s*");
         StringBuilder arrays = new StringBuilder("?::text[], ?::int8[]"); // id, expected version
@@ -268,7 +284,8 @@ final class ExecutionSql {
                 values.append("u.").append(columns[i]).append(", ");
             }
         }
-        return "UPDATE " + table + " AS e SET (" + DATA_COLUMNS + ", version) = ROW(" + values + "u.expected + 1)\n"
+        return "UPDATE " + table + " AS e SET (" + DATA_COLUMNS + ", version) = ROW(" + values + "u.expected + 1),\n  "
+                + leaseGivenUp("u.status IN " + LEASE_ENDING_STATUSES, "e.") + "\n"
                 + "FROM unnest(" + arrays + ") WITH ORDINALITY AS u(id, expected" + arrayColumns + ", ord),\n"
                 + "  (SELECT " + documents + ") AS j(" + documentColumns + ")\n"
                 + "WHERE e.id = u.id AND e.version = u.expected\n"

@@ -525,6 +525,8 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
             for (ExecutionRow row : rows) {
                 int next = row.bind(ps, 1, now);
                 ps.setLong(next++, row.execution.version() + 1); // version
+                ps.setBoolean(next++, row.givesUpLease());
+                ps.setBoolean(next++, row.givesUpLease());
                 ps.setString(next++, row.execution.id());
                 ps.setLong(next, row.execution.version()); // expected version
                 if (rows.size() == 1) {

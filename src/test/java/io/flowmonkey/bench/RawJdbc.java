@@ -113,6 +113,8 @@ final class RawJdbc {
             ps.setNull(i++, Types.BIGINT); // cancelled_at
             ps.setInt(i++, 0); // priority
             ps.setLong(i++, row.version + 1);
+            ps.setBoolean(i++, false); // running: keeps its lease
+            ps.setBoolean(i++, false);
             ps.setString(i++, row.id);
             ps.setLong(i, row.version);
             if (ps.executeUpdate() != 1) {

@@ -218,6 +218,57 @@ class PgSaveAllVersionedTest {
     }
 
     @Test
+    void the_stores_saves_give_up_the_lease_themselves_so_the_v5_trigger_function_runs_only_for_other_writers()
+            throws SQLException {
+        PgStoreOptions options = PgStoreOptions.builder().schema("own_lease").build();
+        SchemaApplier.apply(PG.dataSource(), options);
+        PgExecutionStore own = new PgExecutionStore(PG.dataSource(), options);
+        // The V5 function as it is, and a count of its calls.
+        PG.execute("CREATE TABLE IF NOT EXISTS own_lease.end_lease_calls (id text)");
+        PG.execute("TRUNCATE own_lease.executions, own_lease.end_lease_calls");
+        PG.execute("""
+                CREATE OR REPLACE FUNCTION own_lease.executions_end_lease() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  INSERT INTO own_lease.end_lease_calls VALUES (NEW.id);
+                  NEW.lease_owner := NULL;
+                  NEW.lease_expires_at := NULL;
+                  RETURN NEW;
+                END
+                $$""");
+        List<Execution> created = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            created.add(Execution.builder("own-" + i, "flow", "1").build());
+        }
+        own.saveAll(created);
+        Map<String, Execution> claimed = new java.util.HashMap<>();
+        own.claimDue("w1", List.of(new FlowVersion("flow", "1")), Duration.ofMinutes(5), 7).executions()
+                .forEach(e -> claimed.put(e.id(), e));
+        assertThat(claimed).hasSize(7);
+        Instant wakeAt = Instant.now().plusSeconds(3600);
+        WaitMetadata timer = new WaitMetadata(wakeAt, "timer", Instant.now(), null);
+
+        own.save(completed(claimed.get("own-0"), 0));
+        own.save(claimed.get("own-1").toBuilder().status(ExecutionStatus.WAITING).waitMetadata(timer).build());
+        own.save(claimed.get("own-2").toBuilder().status(ExecutionStatus.RUNNING).stepCount(1).build());
+        assertThat(own.saveAllVersioned(List.of(completed(claimed.get("own-3"), 3),
+                claimed.get("own-4").toBuilder().status(ExecutionStatus.WAITING).waitMetadata(timer).build(),
+                claimed.get("own-5").toBuilder().status(ExecutionStatus.RUNNING).stepCount(1).build())))
+                .allSatisfy(o -> assertThat(o.failure()).isNull());
+
+        assertThat(PG.queryLong("SELECT count(*) FROM own_lease.end_lease_calls")).as("calls of the V5 function").isZero();
+        assertThat(PG.queryStrings("SELECT id || ' ' || coalesce(lease_owner, '-') || ' ' || "
+                + "(lease_expires_at IS NULL) FROM own_lease.executions WHERE id <> 'own-6' ORDER BY id"))
+                .containsExactly("own-0 - true", "own-1 - true", "own-2 w1 false", "own-3 - true", "own-4 - true",
+                        "own-5 w1 false");
+
+        PG.execute("UPDATE own_lease.executions SET status = 'completed' WHERE id = 'own-6'");
+        assertThat(PG.queryStrings("SELECT id FROM own_lease.end_lease_calls")).as("another writer's save")
+                .containsExactly("own-6");
+        assertThat(PG.queryLong("SELECT count(*) FROM own_lease.executions WHERE id = 'own-6' AND lease_owner IS NULL "
+                + "AND lease_expires_at IS NULL")).isEqualTo(1);
+    }
+
+    @Test
     void in_a_transaction_the_rows_are_saved_one_by_one_and_a_lost_race_leaves_the_transaction_usable() {
         List<Execution> before = stored(3);
         store.save(before.get(0).toBuilder().context(Map.of("by", "someone else")).build());
