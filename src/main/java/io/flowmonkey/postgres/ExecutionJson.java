@@ -59,6 +59,8 @@ final class ExecutionJson {
     private final ObjectReader waitReader;
     private final ObjectReader cancellationReader;
     private final ObjectReader timeoutReader;
+    /** Whose texts {@link KnownJson} gives back to this store: a token, so containers keep no mapper alive. */
+    private final Object knownJsonOwner = new Object();
 
     /**
      * The model's records always go through a mapper of our own, so that a caller's naming strategy
@@ -125,10 +127,10 @@ final class ExecutionJson {
         if (value == null) {
             return null;
         }
-        String json = KnownJson.of(value, this);
+        String json = KnownJson.of(value, knownJsonOwner);
         if (json == null) {
             json = valueWriter.writeValueAsString(value);
-            KnownJson.written(value, this, json);
+            KnownJson.written(value, knownJsonOwner, json);
         }
         return json;
     }
@@ -139,12 +141,12 @@ final class ExecutionJson {
      * encoded, as an array of their own so that nesting counts as in the whole.
      */
     String writeHistory(List<StepHistory> history) throws JsonProcessingException {
-        String json = KnownJson.of(history, this);
+        String json = KnownJson.of(history, knownJsonOwner);
         if (json == null) {
-            KnownJson.Prefix known = KnownJson.prefixOf(history, this);
+            KnownJson.Prefix known = KnownJson.prefixOf(history, knownJsonOwner);
             json = known == null ? modelWriter.writeValueAsString(history)
                     : known.followedBy(modelWriter.writeValueAsString(history.subList(known.size(), history.size())));
-            KnownJson.written(history, this, json);
+            KnownJson.written(history, knownJsonOwner, json);
         }
         return json;
     }
@@ -155,7 +157,7 @@ final class ExecutionJson {
      */
     void remember(Object container, byte[] json) {
         if (json != null) {
-            KnownJson.read(container, this, json, start(json));
+            KnownJson.read(container, knownJsonOwner, json, start(json));
         }
     }
 

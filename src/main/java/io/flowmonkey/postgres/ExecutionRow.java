@@ -161,16 +161,23 @@ final class ExecutionRow {
         return instant == null ? null : instant.toEpochMilli();
     }
 
-    /** Reads one row of the store's SELECT column list. */
-    static Execution read(ResultSet rs, ExecutionJson json) throws SQLException {
-        return read(rs, json, false);
+    /** How {@link #read} decodes a row's JSON. */
+    enum Reading {
+        /** Decoded at once, and the column bytes dropped. */
+        EAGER,
+        /**
+         * Decoded at once, and the bytes of {@code context}, {@code history} and {@code metadata} kept
+         * with the decoded values, so that a save of them unchanged sends them back as they are: rows read
+         * to be run or changed ({@code load}, claims), not pages of lists.
+         */
+        KEEPING_TEXT,
+        /** {@code context} and {@code history} decoded on first access ({@link #deferred}). */
+        DEFERRED
     }
 
-    /**
-     * Reads one row of the store's SELECT column list; with {@code deferHeavy}, {@code context} and
-     * {@code history} are decoded on first access instead ({@link #deferred}).
-     */
-    static Execution read(ResultSet rs, ExecutionJson json, boolean deferHeavy) throws SQLException {
+    /** Reads one row of the store's SELECT column list, decoding its JSON as {@code reading} says. */
+    static Execution read(ResultSet rs, ExecutionJson json, Reading reading) throws SQLException {
+        boolean deferHeavy = reading == Reading.DEFERRED;
         String id = rs.getString(1);
         String column = "flow_id";
         try {
@@ -224,9 +231,11 @@ final class ExecutionRow {
             b.lease(rs.getString(25), getMillis(rs, 26));
             column = "row";
             Execution e = b.build();
-            json.remember(e.context(), context);
-            json.remember(e.history(), history);
-            json.remember(e.metadata(), metadata);
+            if (reading == Reading.KEEPING_TEXT) {
+                json.remember(e.context(), context);
+                json.remember(e.history(), history);
+                json.remember(e.metadata(), metadata);
+            }
             return e;
         } catch (InvalidFieldException e) {
             // build() checks the text columns and counts: report the column of the field it names.

@@ -525,8 +525,8 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
             for (ExecutionRow row : rows) {
                 int next = row.bind(ps, 1, now);
                 ps.setLong(next++, row.execution.version() + 1); // version
-                ps.setBoolean(next++, row.givesUpLease());
-                ps.setBoolean(next++, row.givesUpLease());
+                ps.setBoolean(next++, row.givesUpLease()); // lease_owner cleared
+                ps.setBoolean(next++, row.givesUpLease()); // lease_expires_at cleared
                 ps.setString(next++, row.execution.id());
                 ps.setLong(next, row.execution.version()); // expected version
                 if (rows.size() == 1) {
@@ -583,7 +583,8 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     @Override
     public Optional<Execution> load(String id) {
         requireId(id, "id");
-        return rows(id, "load", sql.load, ps -> ps.setString(1, id), null).stream().findFirst();
+        return rows(id, "load", sql.load, ps -> ps.setString(1, id), null, ExecutionRow.Reading.KEEPING_TEXT).stream()
+                .findFirst();
     }
 
     @Override
@@ -614,7 +615,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         return rows(null, "findByStatus", sql.findByStatus, ps -> {
             ps.setString(1, status.wireName());
             ps.setInt(2, limit);
-        }, skipped, decodingOnAccess);
+        }, skipped, decodingOnAccess ? ExecutionRow.Reading.DEFERRED : ExecutionRow.Reading.EAGER);
     }
 
     @Override
@@ -625,7 +626,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         return rows(null, "findByTenant", sql.findByTenant, ps -> {
             ps.setString(1, tenantId);
             ps.setInt(2, limit);
-        }, skipped, decodingOnAccess);
+        }, skipped, decodingOnAccess ? ExecutionRow.Reading.DEFERRED : ExecutionRow.Reading.EAGER);
     }
 
     @Override
@@ -1003,7 +1004,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         try {
-                            claimed.add(ExecutionRow.read(rs, json));
+                            claimed.add(ExecutionRow.read(rs, json, ExecutionRow.Reading.KEEPING_TEXT));
                         } catch (ExecutionDataException e) {
                             unreadable.add(e);
                         }
@@ -1232,12 +1233,12 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
 
     private List<Execution> rows(String id, String action, String statement, Binder binder,
                                  Consumer<? super ExecutionDataException> skip) {
-        return rows(id, action, statement, binder, skip, false);
+        return rows(id, action, statement, binder, skip, ExecutionRow.Reading.EAGER);
     }
 
-    /** As above; with {@code deferHeavy}, each row's context and history are decoded on first access. */
+    /** As above, each row read as {@code reading} says. */
     private List<Execution> rows(String id, String action, String statement, Binder binder,
-                                 Consumer<? super ExecutionDataException> skip, boolean deferHeavy) {
+                                 Consumer<? super ExecutionDataException> skip, ExecutionRow.Reading reading) {
         return withConnection(id, action, c -> {
             try (PreparedStatement ps = c.prepareStatement(statement)) {
                 binder.bind(ps);
@@ -1245,7 +1246,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                     List<Execution> found = new ArrayList<>();
                     while (rs.next()) {
                         try {
-                            found.add(ExecutionRow.read(rs, json, deferHeavy));
+                            found.add(ExecutionRow.read(rs, json, reading));
                         } catch (ExecutionDataException unreadable) {
                             if (skip == null) {
                                 throw unreadable;
@@ -1695,7 +1696,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                     if (!rows.next()) {
                         return false;
                     }
-                    action.accept(ExecutionRow.read(rows, json));
+                    action.accept(ExecutionRow.read(rows, json, ExecutionRow.Reading.EAGER));
                     return true;
                 } catch (SQLException e) {
                     throw SqlErrors.translate(e, null, "stream", sql.table);

@@ -51,7 +51,8 @@ public final class BenchSql {
     }
 
     /**
-     * Returns the update: the {@link #dataColumns()}, new {@code version}, {@code id}, expected {@code version}.
+     * Returns the update: the {@link #dataColumns()}, new {@code version}, twice whether the status gives
+     * up the lease, {@code id}, expected {@code version}.
      *
      * @return the statement
      */

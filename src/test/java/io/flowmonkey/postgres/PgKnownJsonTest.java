@@ -75,6 +75,13 @@ class PgKnownJsonTest {
         assertThat(column("SELECT jsonb_typeof(context -> 'n') || ' ' || jsonb_typeof(metadata -> 'm') "
                 + "FROM executions WHERE id = ?", id)).as("the new context encoded").isEqualTo("string number");
 
+        // A row of a list page keeps no text (pages are not kept twice in memory): encoded again.
+        String other = store.save(execution().metadata(Map.of("m", 2)).build()).id();
+        Execution listed = stringly.findByStatus(ExecutionStatus.RUNNING, 10).stream()
+                .filter(e -> e.id().equals(other)).findFirst().orElseThrow();
+        stringly.save(listed.toBuilder().stepCount(1).build());
+        assertThat(column("SELECT jsonb_typeof(metadata -> 'm') FROM executions WHERE id = ?", other)).isEqualTo("string");
+
         // Read by one store, saved by another: the other encodes it (its limits, its mapper).
         Execution viaDefault = store.load(id).orElseThrow();
         stringly.save(viaDefault.toBuilder().stepCount(2).build());

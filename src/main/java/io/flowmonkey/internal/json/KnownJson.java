@@ -37,8 +37,9 @@ public final class KnownJson {
     /** A text and its owner; decoded from the bytes it was read as when first asked for. */
     static final class Text {
         private final Object owner;
-        private final byte[] utf8;
         private final int offset;
+        /** The bytes as read, until {@link #text()} decodes them; guarded by {@code this}. */
+        private byte[] utf8;
         private volatile String text;
 
         Text(Object owner, byte[] utf8, int offset, String text) {
@@ -51,11 +52,22 @@ public final class KnownJson {
         String text() {
             String t = text;
             if (t == null) {
-                t = new String(utf8, offset, utf8.length - offset, StandardCharsets.UTF_8);
-                text = t;
+                synchronized (this) {
+                    t = text;
+                    if (t == null) {
+                        t = new String(utf8, offset, utf8.length - offset, StandardCharsets.UTF_8);
+                        text = t;
+                        utf8 = null; // kept once, not twice
+                    }
+                }
             }
             return t;
         }
+    }
+
+    /** Whether {@code container} holds a text, whoever its owner. */
+    static boolean known(Object container) {
+        return container instanceof Holder h && h.knownJson() != null;
     }
 
     /**
@@ -63,7 +75,8 @@ public final class KnownJson {
      * frozen (the empty map and list, which are quick to encode).
      *
      * @param container the decoded map or list
-     * @param owner who decoded it, and the only one that {@link #of} gives the text back to
+     * @param owner who decoded it, and the only one that {@link #of} gives the text back to (a token of
+     *     its own, so that a container does not keep the owner's other state reachable)
      * @param utf8 the column's bytes as UTF-8 JSON text from {@code offset} on; kept, never modified
      * @param offset where the text starts
      */
@@ -77,7 +90,8 @@ public final class KnownJson {
      * Remembers the text a container was just encoded as.
      *
      * @param container the encoded map or list
-     * @param owner who encoded it, and the only one that {@link #of} gives the text back to
+     * @param owner who encoded it, and the only one that {@link #of} gives the text back to (a token, as
+     *     for {@link #read})
      * @param json its text
      */
     public static void written(Object container, Object owner, String json) {

@@ -271,13 +271,19 @@ public final class Values {
      * @param list the records so far (frozen, deferred, or any list without null elements)
      * @param entry the record to append
      * @return an unmodifiable list of the records and then {@code entry}
-     * @throws NullPointerException if {@code entry} is null
+     * @throws NullPointerException if {@code entry} is null, or {@code list} holds a null
      */
     public static <T> List<T> appended(List<T> list, T entry) {
         ArrayList<T> copy = new ArrayList<>(list.size() + 1);
         copy.addAll(list);
+        if (!(list instanceof FrozenList) && !Deferred.isDeferred(list) && copy.contains(null)) {
+            throw new NullPointerException("list must not contain null");
+        }
         copy.add(java.util.Objects.requireNonNull(entry, "entry"));
-        return new FrozenList<>(copy, 1, list);
+        // Linked to a list whose text is known, or to what that list links to: a chain of at most one
+        // list, so that a store that never learns texts (in memory) does not keep every earlier history.
+        List<?> start = KnownJson.known(list) ? list : list instanceof KnownJson.Holder h ? h.appendedTo() : null;
+        return new FrozenList<>(copy, 1, start);
     }
 
     private static final Object NOT_DONE = new Object();
