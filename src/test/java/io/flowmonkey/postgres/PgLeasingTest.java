@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.LeasingExecutionStore.FlowVersion;
 import io.flowmonkey.execution.WaitMetadata;
+import io.flowmonkey.testing.Plans;
 import io.flowmonkey.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -20,13 +20,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -194,8 +189,7 @@ class PgLeasingTest {
                 SELECT 'plan-' || g, 'flow', '1', 'pending', '{}', g, g FROM generate_series(1, 200) AS g""");
         PG.execute("ANALYZE executions");
         List<String> claimed = new ArrayList<>();
-        long generic;
-        long custom;
+        Plans.Cached plans;
         try (var one = PG.newDataSource(1)) {
             PgExecutionStore onOne = new PgExecutionStore(one);
             // pgjdbc prepares a statement on the server at its fifth use; PostgreSQL then plans it five times
@@ -203,18 +197,13 @@ class PgLeasingTest {
             for (int i = 0; i < 20; i++) {
                 onOne.claimDue("w1", FLOWS, LEASE, 1 + i % 7).executions().forEach(e -> claimed.add(e.id()));
             }
-            try (Connection c = one.getConnection(); Statement st = c.createStatement(); var rs = st.executeQuery(
-                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%woken AS%'")) {
-                assertThat(rs.next()).as("the claim is a prepared statement of the pool's one connection").isTrue();
-                generic = rs.getLong(1);
-                custom = rs.getLong(2);
-            }
+            plans = Plans.cachedOn(one, "woken AS");
         }
 
         // Claims that differ only in how many rows they take must not each pay for planning the statement
         // (about 0.7 ms, most of the server's time of a claim of a few rows).
-        assertThat(generic).as("executions that reused the generic plan").isGreaterThanOrEqualTo(10);
-        assertThat(custom).as("executions planned with their values").isLessThanOrEqualTo(5);
+        assertThat(plans.generic()).as("executions that reused the generic plan").isGreaterThanOrEqualTo(10);
+        assertThat(plans.custom()).as("executions planned with their values").isLessThanOrEqualTo(5);
         assertThat(claimed).as("each claim took its rows, oldest first, none twice").doesNotHaveDuplicates()
                 .hasSize(java.util.stream.IntStream.range(0, 20).map(i -> 1 + i % 7).sum())
                 .startsWith("plan-1", "plan-2", "plan-3");
@@ -245,7 +234,8 @@ class PgLeasingTest {
             }
             try (var rs = ps.executeQuery()) {
                 rs.next();
-                pending = find(new ObjectMapper().readTree(rs.getString(1)).get(0).get("Plan"), "CTE pending");
+                pending = Plans.first(new ObjectMapper().readTree(rs.getString(1)).get(0).get("Plan"),
+                        n -> "CTE pending".equals(n.path("Subplan Name").asText()));
             }
         }
 
@@ -268,23 +258,6 @@ class PgLeasingTest {
         assertThatThrownBy(() -> PG.execute("UPDATE executions SET priority = 1001 WHERE id = 'typescript-1'"))
                 .isInstanceOf(SQLException.class).hasMessageContaining("executions_priority_check");
         assertThat(store.load("typescript-1").orElseThrow().priority()).isZero();
-    }
-
-    /** The plan node (or a node under it) of the subplan named {@code name}, or null. */
-    private static JsonNode find(JsonNode plan, String name) {
-        if (plan == null) {
-            return null;
-        }
-        if (name.equals(plan.path("Subplan Name").asText())) {
-            return plan;
-        }
-        for (JsonNode child : plan.path("Plans")) {
-            JsonNode found = find(child, name);
-            if (found != null) {
-                return found;
-            }
-        }
-        return null;
     }
 
     /** EXPLAIN of a statement whose first two parameters are the flow arrays and the rest numbers. */

@@ -9,6 +9,7 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionQuery;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.Page;
+import io.flowmonkey.testing.Plans;
 import io.flowmonkey.testing.PostgresExtension;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -727,17 +728,8 @@ class QueryAtScaleTest {
     }
 
     /** The first node of the plan that reads {@code index}, or null. */
-    private static JsonNode nodeOf(JsonNode node, String index) {
-        if (index.equals(node.path("Index Name").asText())) {
-            return node;
-        }
-        for (JsonNode child : node.path("Plans")) {
-            JsonNode found = nodeOf(child, index);
-            if (found != null) {
-                return found;
-            }
-        }
-        return null;
+    private static JsonNode nodeOf(JsonNode plan, String index) {
+        return Plans.first(plan, n -> index.equals(n.path("Index Name").asText()));
     }
 
     private static long sortedRows(String node) {
