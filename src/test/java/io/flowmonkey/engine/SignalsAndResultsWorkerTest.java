@@ -9,6 +9,7 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.testing.PostgresExtension;
+import io.flowmonkey.testing.RecordedEnds;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -239,21 +240,9 @@ class SignalsAndResultsWorkerTest {
         String watched = engine.create("await-go", Map.of()).execution().id();
         engine.run(unwatched);
         engine.run(watched);
-        java.util.concurrent.BlockingQueue<String> ends = new java.util.concurrent.LinkedBlockingQueue<>();
-        CountDownLatch listening = new CountDownLatch(1);
-
-        try (var subscription = store.subscribeToEnds(new io.flowmonkey.execution.SignalStore.EndListener() {
-            @Override
-            public void onEnded(String executionId) {
-                ends.add(executionId);
-            }
-
-            @Override
-            public void onMissedNotices() {
-                listening.countDown();
-            }
-        })) {
-            assertThat(listening.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        RecordedEnds ends = new RecordedEnds();
+        try (var subscription = store.subscribeToEnds(ends)) {
+            assertThat(ends.awaitListening(Duration.ofSeconds(30))).isTrue();
             ExecutorService pool = Executors.newSingleThreadExecutor();
             try {
                 Future<Execution> waiter = pool.submit(() -> engine.awaitEnd(watched, Duration.ofSeconds(30)));
@@ -269,7 +258,7 @@ class SignalsAndResultsWorkerTest {
                 pool.shutdownNow();
             }
             // Notices arrive in commit order: the watched end's notice came, and none before it.
-            assertThat(ends.poll(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(watched);
+            assertThat(ends.next(Duration.ofSeconds(30))).isEqualTo(watched);
         }
         assertThat(store.findSignals(watched, io.flowmonkey.execution.SignalStore.WATCH_END_SIGNAL, 10)).isEmpty();
     }

@@ -12,6 +12,7 @@ import io.flowmonkey.execution.SignalStore;
 import io.flowmonkey.execution.SignalStoreContract;
 import io.flowmonkey.execution.WaitMetadata;
 import io.flowmonkey.testing.PostgresExtension;
+import io.flowmonkey.testing.RecordedEnds;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -73,20 +74,9 @@ class PgSignalStoreTest extends SignalStoreContract {
     @Test
     void an_end_is_announced_at_commit_to_a_watch_committed_meanwhile_and_not_from_a_session_that_opted_out()
             throws Exception {
-        BlockingQueue<String> ends = new LinkedBlockingQueue<>();
-        CountDownLatch listening = new CountDownLatch(1);
-        try (LeasingExecutionStore.Subscription ignored = store.subscribeToEnds(new SignalStore.EndListener() {
-            @Override
-            public void onEnded(String executionId) {
-                ends.add(executionId);
-            }
-
-            @Override
-            public void onMissedNotices() {
-                listening.countDown();
-            }
-        })) {
-            assertThat(listening.await(30, TimeUnit.SECONDS)).isTrue();
+        RecordedEnds ends = new RecordedEnds();
+        try (LeasingExecutionStore.Subscription ignored = store.subscribeToEnds(ends)) {
+            assertThat(ends.awaitListening(Duration.ofSeconds(30))).isTrue();
             Execution late = awaiting("late-watch", "go");
             store.sendSignal(Signal.of("late-watch", "never-awaited", null));
             Execution quiet = awaiting("quiet", "go");
@@ -113,8 +103,8 @@ class PgSignalStoreTest extends SignalStoreContract {
             }
             store.save(ended(marker));
 
-            assertThat(ends.poll(30, TimeUnit.SECONDS)).isEqualTo("late-watch");
-            assertThat(ends.poll(30, TimeUnit.SECONDS)).as("nothing from the session that opted out").isEqualTo("marker");
+            assertThat(ends.next(Duration.ofSeconds(30))).isEqualTo("late-watch");
+            assertThat(ends.next(Duration.ofSeconds(30))).as("nothing from the session that opted out").isEqualTo("marker");
         }
         assertThat(store.findSignals("late-watch", "never-awaited", 10)).as("unconsumable once ended").isEmpty();
         assertThat(store.findSignals("quiet", SignalStore.WATCH_END_SIGNAL, 10)).as("watches stay").hasSize(1);
