@@ -26,6 +26,7 @@ import io.flowmonkey.execution.TimeoutConfig;
 import io.flowmonkey.execution.WaitMetadata;
 import io.flowmonkey.internal.json.ExecutionValuesModule;
 import io.flowmonkey.internal.json.KnownJson;
+import io.flowmonkey.internal.json.Values;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -121,7 +122,8 @@ final class ExecutionJson {
 
     /**
      * Writes a caller's JSON object: {@code context} or {@code metadata}. An object this store read or
-     * wrote before is not encoded again ({@link KnownJson}).
+     * wrote before is not encoded again ({@link KnownJson}), unless it holds an object other than JSON's
+     * own values (a caller's bean, which may have changed since).
      */
     String writeValues(Map<String, Object> value) throws JsonProcessingException {
         if (value == null) {
@@ -130,7 +132,9 @@ final class ExecutionJson {
         String json = KnownJson.of(value, knownJsonOwner);
         if (json == null) {
             json = valueWriter.writeValueAsString(value);
-            KnownJson.written(value, knownJsonOwner, json);
+            if (Values.isJson(value)) {
+                KnownJson.written(value, knownJsonOwner, json);
+            }
         }
         return json;
     }
@@ -144,9 +148,13 @@ final class ExecutionJson {
         String json = KnownJson.of(history, knownJsonOwner);
         if (json == null) {
             KnownJson.Prefix known = KnownJson.prefixOf(history, knownJsonOwner);
-            json = known == null ? modelWriter.writeValueAsString(history)
-                    : known.followedBy(modelWriter.writeValueAsString(history.subList(known.size(), history.size())));
-            KnownJson.written(history, knownJsonOwner, json);
+            List<StepHistory> encoded = known == null ? history : history.subList(known.size(), history.size());
+            String entries = modelWriter.writeValueAsString(encoded);
+            json = known == null ? entries : known.followedBy(entries);
+            // An entry's error may hold a caller's bean, which may change after it is encoded.
+            if (encoded.stream().allMatch(step -> Values.isJson(step.error()))) {
+                KnownJson.written(history, knownJsonOwner, json);
+            }
         }
         return json;
     }

@@ -89,6 +89,16 @@ class PgKnownJsonTest {
     }
 
     @Test
+    void a_value_holding_a_callers_object_is_encoded_again_on_every_save_as_the_object_may_have_changed() {
+        java.util.concurrent.atomic.AtomicInteger counter = new java.util.concurrent.atomic.AtomicInteger(1);
+        Execution saved = store.save(execution().context(Map.of("counter", counter, "n", 5)).build());
+        counter.set(2);
+        store.save(saved.toBuilder().stepCount(1).build());
+
+        assertThat(store.load(saved.id()).orElseThrow().context()).containsEntry("counter", 2);
+    }
+
+    @Test
     void a_history_one_step_longer_keeps_the_stored_entries_as_stored_and_encodes_the_new_one_as_a_whole_would()
             throws Exception {
         String id = store.save(execution().history(List.of(entry(0, null))).build()).id();

@@ -4,6 +4,8 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.InvalidFieldException;
 import io.flowmonkey.internal.Arguments;
 import java.lang.reflect.Array;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.time.Instant;
 import java.util.AbstractList;
 import java.util.AbstractMap;
@@ -284,6 +286,37 @@ public final class Values {
         // list, so that a store that never learns texts (in memory) does not keep every earlier history.
         List<?> start = KnownJson.known(list) ? list : list instanceof KnownJson.Holder h ? h.appendedTo() : null;
         return new FrozenList<>(copy, 1, start);
+    }
+
+    /**
+     * Whether {@code value} is JSON all the way down: null, a string, a boolean, a number of a JDK type,
+     * or a frozen map or list of such values. A frozen container may also hold any other object by
+     * reference (a caller's bean), which may change after it is encoded; its encoding must not be
+     * reused. Walks with an explicit stack, as {@link #freezeJson} does.
+     *
+     * @param value the value
+     * @return whether it can change no more than its text
+     */
+    public static boolean isJson(Object value) {
+        ArrayDeque<Object> open = new ArrayDeque<>();
+        open.push(value == null ? NOT_DONE : value);
+        while (!open.isEmpty()) {
+            Object v = open.pop();
+            if (v instanceof FrozenMap map) {
+                for (Object child : map.delegate.values()) {
+                    open.push(child == null ? NOT_DONE : child);
+                }
+            } else if (v instanceof FrozenList<?> list) {
+                for (Object child : list.delegate) {
+                    open.push(child == null ? NOT_DONE : child);
+                }
+            } else if (!(v == NOT_DONE || v instanceof String || v instanceof Boolean || v instanceof Integer
+                    || v instanceof Long || v instanceof BigInteger || v instanceof BigDecimal || v instanceof Double
+                    || v instanceof Float || v instanceof Short || v instanceof Byte)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static final Object NOT_DONE = new Object();
