@@ -41,6 +41,8 @@ final class ExecutionRow {
         requireStorableText(e, "current_step_id", e.currentStepId());
         requireIndexable(e, "idempotency_key", e.idempotencyKey());
         requireIndexable(e, "parent_execution_id", e.parentExecutionId());
+        // V11 indexes the code of the error in error_code.
+        requireIndexable(e, "error", e.error() == null ? null : e.error().code());
         this.context = toJson(e, "context", () -> json.writeValues(e.context()));
         this.history = toJson(e, "history", () -> json.writeHistory(e.history()));
         this.error = toJson(e, "error", () -> json.writeModel(e.error()));

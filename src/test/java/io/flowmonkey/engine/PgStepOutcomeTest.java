@@ -80,6 +80,20 @@ class PgStepOutcomeTest {
     }
 
     @Test
+    void a_failure_whose_code_is_too_long_for_its_index_is_stored_as_OUTPUT_NOT_STORABLE() {
+        handlers.register("long-code", ctx -> StepResult.failure("E".repeat(256), "boom"));
+        flows.register(Flow.builder("long-code", "1").initialStep("a").step(Step.builder("a", "long-code").build())
+                .build());
+        String id = engine.create("long-code", Map.of()).execution().id();
+
+        Execution failed = engine.run(id).execution();
+
+        assertThat(failed.status()).isEqualTo(ExecutionStatus.FAILED);
+        assertThat(failed.error().code()).isEqualTo(Engine.OUTPUT_NOT_STORABLE);
+        assertThat(stored(id)).isEqualTo(failed);
+    }
+
+    @Test
     void a_failure_whose_message_PostgreSQL_cannot_hold_is_stored_as_OUTPUT_NOT_STORABLE() {
         handlers.register("nul", ctx -> StepResult.failure("BAD", "a\u0000b"));
         handlers.register("thrower", ctx -> {

@@ -259,7 +259,13 @@ class PgExecutionStoreTest {
         assertThatThrownBy(() -> store.claimDue("w", List.of(new LeasingExecutionStore.FlowVersion("flow", "1")),
                 java.time.Duration.ofDays(366), 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaseTtl");
+        // The error's code is indexed too (V11's error_code).
+        Execution longCode = execution().status(ExecutionStatus.FAILED).error(new io.flowmonkey.execution.ExecutionError(
+                "E".repeat(256), "boom", "a", null, java.time.Instant.EPOCH)).build();
+        assertThatThrownBy(() -> store.save(longCode)).isInstanceOf(ExecutionDataException.class)
+                .hasMessageContaining(longCode.id()).hasMessageContaining("error").hasMessageContaining("255");
         assertThat(store.findByStatus(ExecutionStatus.PENDING)).isEmpty();
+        assertThat(store.findByStatus(ExecutionStatus.FAILED)).isEmpty();
     }
 
     @Test
