@@ -311,12 +311,18 @@ class PgSaveAllVersionedTest {
         int[] n = {0};
         String numbered = java.util.regex.Pattern.compile("\\?").matcher(statement).replaceAll(m -> "\\$" + ++n[0]);
         StringBuilder plan = new StringBuilder();
-        // The simple protocol: the text's $n are for EXPLAIN (GENERIC_PLAN), not parameters of this call.
-        try (var simple = PG.newDataSource(1, config -> config.addDataSourceProperty("preferQueryMode", "simple"));
-             Connection c = simple.getConnection(); Statement st = c.createStatement();
-             var rs = st.executeQuery("EXPLAIN (GENERIC_PLAN) " + numbered)) {
-            while (rs.next()) {
-                plan.append(rs.getString(1)).append('\n');
+        // The generic plan as PostgreSQL keeps it (EXPLAIN (GENERIC_PLAN) would need PostgreSQL 16).
+        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
+            st.execute("SET plan_cache_mode = force_generic_plan");
+            st.execute("PREPARE batched_save AS " + numbered);
+            try (var rs = st.executeQuery("EXPLAIN EXECUTE batched_save(" + String.join(", ",
+                    java.util.Collections.nCopies(n[0], "NULL")) + ")")) {
+                while (rs.next()) {
+                    plan.append(rs.getString(1)).append('\n');
+                }
+            } finally {
+                st.execute("DEALLOCATE batched_save");
+                st.execute("RESET plan_cache_mode");
             }
         }
         assertThat(plan.toString()).contains("executions_pkey").doesNotContain("Seq Scan on executions");
