@@ -527,12 +527,15 @@ class AdminConsoleApiTest {
         String cookie = fx.login(base);
         Execution e = fx.store.save(Execution.builder("e-" + java.util.UUID.randomUUID(), "f", "1").build());
 
-        String list = fx.page(base, "/?done=" + java.net.URLEncoder.encode("your token expired: log in at evil.example",
-                java.nio.charset.StandardCharsets.UTF_8), cookie).body();
-        String page = fx.page(base, "/executions/" + e.id() + "?done=purged+everything", cookie).body();
+        HttpResponse<String> list = fx.page(base, "/?done=" + java.net.URLEncoder.encode(
+                "your token expired: log in at evil.example", java.nio.charset.StandardCharsets.UTF_8), cookie);
+        HttpResponse<String> page = fx.page(base, "/executions/" + e.id() + "?done=purged+everything", cookie);
 
-        assertThat(list).doesNotContain("evil.example").doesNotContain("id=\"done\"");
-        assertThat(page).doesNotContain("purged everything").doesNotContain("id=\"done\"");
+        // The pages themselves, not an error or the login page, which would say nothing either.
+        assertThat(list.statusCode()).isEqualTo(200);
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(list.body()).contains(e.id()).doesNotContain("evil.example").doesNotContain("id=\"done\"");
+        assertThat(page.body()).contains(e.id()).doesNotContain("purged everything").doesNotContain("id=\"done\"");
     }
 
     @Test
