@@ -30,6 +30,34 @@ class ExecutionQueryTest {
         assertThat(a).isEqualTo(b).hasSameHashCodeAs(b);
     }
 
+    /** A cursor as the library made it before the unambiguous filter text: its fingerprint hashed the old text. */
+    private static String cursorOfTheOldForm(String oldFilterText, long createdAtMillis, String id) throws Exception {
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        String fingerprint = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(java.util.Arrays.copyOf(
+                sha.digest(oldFilterText.getBytes(java.nio.charset.StandardCharsets.UTF_8)), 9));
+        byte[] body = ("c1|" + createdAtMillis + "|" + fingerprint + "|" + id).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] all = java.util.Arrays.copyOf(body, body.length + 8);
+        System.arraycopy(sha.digest(body), 0, all, body.length, 8);
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(all);
+    }
+
+    @Test
+    void cursors_made_before_the_unambiguous_filter_text_are_refused_as_cursors_of_another_query() throws Exception {
+        ExecutionQuery unfiltered = ExecutionQuery.builder().build();
+        ExecutionQuery failedOfFlow = ExecutionQuery.builder().status(ExecutionStatus.FAILED).flow("orders").build();
+
+        // The old text: statuses, then flow, version, tenant, parent, four times, error code, metadata.
+        assertThatThrownBy(() -> unfiltered.after(cursorOfTheOldForm(
+                "[]|null|null|null|null|null|null|null|null|null|{}", 1_000, "e-1")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("query with other filters");
+        assertThatThrownBy(() -> failedOfFlow.after(cursorOfTheOldForm(
+                "[FAILED]|orders|null|null|null|null|null|null|null|null|{}", 1_000, "e-1")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("query with other filters");
+        // The same cursor made now is taken: only the fingerprint differs.
+        Execution last = Execution.builder("e-1", "orders", "1").createdAt(Instant.ofEpochMilli(1_000)).build();
+        assertThat(unfiltered.after(unfiltered.cursorAfter(last)).position()).isPresent();
+    }
+
     @Test
     void filters_that_read_alike_are_different_queries_and_refuse_each_others_cursors() {
         List<ExecutionQuery> different = List.of(
