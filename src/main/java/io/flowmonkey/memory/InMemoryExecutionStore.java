@@ -13,8 +13,8 @@ import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.Page;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.SignalStore;
-import io.flowmonkey.execution.StoreException;
 import io.flowmonkey.internal.Arguments;
+import io.flowmonkey.internal.json.Values;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -225,13 +225,7 @@ public final class InMemoryExecutionStore implements LeasingExecutionStore, Sign
      * execution's.
      */
     private Instant now() {
-        Instant now = clock.instant();
-        try {
-            return Instant.ofEpochMilli(now.toEpochMilli());
-        } catch (ArithmeticException e) {
-            throw new StoreException(null, "the store's clock says " + now + ", beyond what epoch milliseconds can "
-                    + "hold; give the store a clock that tells the time", e);
-        }
+        return Values.storeNow(clock, "the store");
     }
 
     /** Refuses, as the PostgreSQL store does, a lookup by a string that no execution could hold. */

@@ -119,8 +119,9 @@ public final class FlowMonkeyMetrics implements EngineListener, MeterBinder {
     private final CompositeMeterRegistry meters = new CompositeMeterRegistry();
     /**
      * The meters of each {@code flow} tag value, keyed by that value: at most {@code maxFlowTags} flow ids
-     * and {@value #OTHER}. Every event of every runner looks here, so the lookup is one map read by the
-     * flow id as told, and the meters of a flow are then found by index, not by a key built per event.
+     * and {@value #OTHER}. Every event of every runner looks here, so the lookup of a flow within the cap
+     * is one map read by the flow id as told (a flow past the cap: that read, its tag, and a read of
+     * {@value #OTHER}), and the meters of a flow are then found by index, not by a key built per event.
      */
     private final Map<String, FlowMeters> byFlow = new ConcurrentHashMap<>();
     /** {@value #STORE_OPERATION} timers by operation and outcome, made on first use. */

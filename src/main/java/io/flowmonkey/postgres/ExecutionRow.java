@@ -107,15 +107,9 @@ final class ExecutionRow {
             millis(e.failedAt()), millis(e.cancelledAt()), e.priority()};
     }
 
-    /**
-     * Whether saving this status gives up the execution's lease: waiting and ended executions are
-     * nobody's (the statuses of {@link ExecutionSql#LEASE_ENDING_STATUSES}).
-     */
+    /** Whether saving this status gives up the execution's lease: waiting and ended executions are nobody's. */
     boolean givesUpLease() {
-        return switch (execution.status()) {
-            case WAITING, COMPLETED, FAILED, CANCELLED -> true;
-            default -> false;
-        };
+        return ExecutionSql.LEASE_ENDING.contains(execution.status());
     }
 
     /** Whether each JSON text of the row is null or one bracketed value ({@link #oneBracketedValue}). */

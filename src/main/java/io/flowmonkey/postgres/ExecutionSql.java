@@ -251,7 +251,10 @@ final class ExecutionSql {
     final String versionsOf;
 
     /** The statuses whose save gives up the lease: the V5 trigger's, which other writers rely on. */
-    static final String LEASE_ENDING_STATUSES = "('waiting', 'completed', 'failed', 'cancelled')";
+    static final java.util.Set<ExecutionStatus> LEASE_ENDING = java.util.Collections.unmodifiableSet(EnumSet.of(
+            ExecutionStatus.WAITING, ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED));
+    private static final String LEASE_ENDING_STATUSES = LEASE_ENDING.stream()
+            .map(s -> "'" + s.wireName() + "'").collect(java.util.stream.Collectors.joining(", ", "(", ")"));
 
     /**
      * SET clauses that clear the lease where {@code ends} holds, as V5's {@code end_lease} trigger would

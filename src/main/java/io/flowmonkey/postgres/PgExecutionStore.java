@@ -25,6 +25,7 @@ import io.flowmonkey.execution.WorkerHeartbeat;
 import io.flowmonkey.execution.WorkerInfo;
 import io.flowmonkey.execution.WorkerRegistry;
 import io.flowmonkey.internal.Arguments;
+import io.flowmonkey.internal.json.Values;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -1266,13 +1267,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
      * @throws StoreException if the clock is beyond what epoch milliseconds can hold
      */
     private Instant now() {
-        Instant now = clock.instant();
-        try {
-            return Instant.ofEpochMilli(now.toEpochMilli());
-        } catch (ArithmeticException e) {
-            throw new StoreException(null, "the store's clock says " + now + ", beyond what epoch milliseconds can "
-                    + "hold; give PgStoreOptions a clock that tells the time", e);
-        }
+        return Values.storeNow(clock, "PgStoreOptions");
     }
 
     private <T> T withConnection(String id, String action, SqlWork<T> work) {

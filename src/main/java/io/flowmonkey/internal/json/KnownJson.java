@@ -79,6 +79,7 @@ public final class KnownJson {
      *     its own, so that a container does not keep the owner's other state reachable)
      * @param utf8 the column's bytes as UTF-8 JSON text from {@code offset} on; kept, never modified
      * @param offset where the text starts
+     * @throws NullPointerException if {@code owner} is null
      */
     public static void read(Object container, Object owner, byte[] utf8, int offset) {
         if (container instanceof Holder h) {
@@ -93,6 +94,7 @@ public final class KnownJson {
      * @param owner who encoded it, and the only one that {@link #of} gives the text back to (a token, as
      *     for {@link #read})
      * @param json its text
+     * @throws NullPointerException if {@code owner} is null
      */
     public static void written(Object container, Object owner, String json) {
         if (container instanceof Holder h) {
@@ -145,6 +147,7 @@ public final class KnownJson {
          *
          * @param rest the text of the remaining elements as a JSON array of at least one element
          * @return the text of one array of all the elements
+         * @throws IllegalArgumentException if either text is not a JSON array
          */
         public String followedBy(String rest) {
             int close = json.lastIndexOf(']');

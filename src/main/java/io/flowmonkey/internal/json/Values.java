@@ -132,6 +132,24 @@ public final class Values {
     }
 
     /**
+     * A store's time now, in the whole milliseconds stores keep times in.
+     *
+     * @param clock the store's clock
+     * @param clockOwner what to give a better clock, for the message ({@code "PgStoreOptions"})
+     * @return the time, truncated to the millisecond
+     * @throws io.flowmonkey.execution.StoreException if epoch milliseconds cannot hold the clock's time
+     */
+    public static Instant storeNow(java.time.Clock clock, String clockOwner) {
+        Instant now = clock.instant();
+        try {
+            return Instant.ofEpochMilli(now.toEpochMilli());
+        } catch (ArithmeticException e) {
+            throw new io.flowmonkey.execution.StoreException(null, "the store's clock says " + now + ", beyond what "
+                    + "epoch milliseconds can hold; give " + clockOwner + " a clock that tells the time", e);
+        }
+    }
+
+    /**
      * Copies a JSON object at depth 1 of its column; null becomes the empty object.
      *
      * @param map the object, or null
