@@ -137,13 +137,16 @@ final class ExecutionSql {
         // The CTEs are read lazily up to the final LIMIT, so only rows that are claimed get locked.
         // Only the (flow_id, flow_version) pairs the worker can run are claimed, bound as two arrays;
         // rows set aside are skipped whatever their status.
-        // Write path (issue 13): every limit is a sub-select, (SELECT ?::int), so that no plan depends on
-        // its value. A plain LIMIT ? made each claim's plan with its own limit cost less than the generic
-        // one, so PostgreSQL planned the statement anew on every call: 0.7 ms, three quarters of a claim's
-        // server time at a few rows. Now the fifth execution on a connection caches the generic plan
-        // (PgLeasingTest). Its shape is the one each call had: the indexes below, read in their order.
+        // Write path (issue 13): every limit and the flow arrays are sub-selects, (SELECT ?::int), so that
+        // no plan depends on their values. A plain LIMIT ? made each claim's plan with its own limit cost
+        // less than the generic one, so PostgreSQL planned the statement anew on every call: 0.7 ms, three
+        // quarters of a claim's server time at a few rows; bare arrays did the same on large tables (a plan
+        // that knew there were 3 flows, not the generic 10, came out cheaper). Now the fifth execution on a
+        // connection caches the generic plan (PgLeasingTest). Its shape is the one each call had: the
+        // indexes below, read in their order.
         this.claimDue = """
-                WITH serves AS (SELECT * FROM unnest(?::text[], ?::text[]) AS s(flow_id, flow_version)),
+                WITH serves AS (
+                  SELECT * FROM unnest((SELECT ?::text[]), (SELECT ?::text[])) AS s(flow_id, flow_version)),
                 woken AS (
                   SELECT id FROM %1$s
                   WHERE status = 'waiting' AND wake_at <= %2$s AND coalesce(lease_expires_at, 0) <= %2$s
