@@ -51,8 +51,9 @@ import org.slf4j.LoggerFactory;
  * once less than half of it is left, and {@link #close()} gives back the leases of those that never
  * started. The step saves of the runners are written together: saves that are waiting while another
  * runner's batch commits go in the next batch, one statement and one commit for all of them, each
- * checked against its own version ({@link LeasingExecutionStore#saveAllVersioned}); a runner goes on
- * only once its own save committed.
+ * checked against its own version ({@link LeasingExecutionStore#saveAllVersioned}); the writer of a
+ * batch first waits, up to a millisecond, for the runners the last batch released, when they usually
+ * come back that soon; a runner goes on only once its own save committed.
  *
  * <p>A claimed row that cannot be read is set aside for good ({@link WorkerStats#setAside()},
  * {@link LeasingExecutionStore#findSetAside(int)}), and the rest of its batch runs.

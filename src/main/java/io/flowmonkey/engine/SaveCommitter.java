@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Writes the step saves of an {@link EngineWorker}'s runners together: each runner hands its save here
@@ -20,20 +22,50 @@ import java.util.concurrent.atomic.AtomicLong;
  * save queued at that moment (at most {@code maxBatch}), its own included, on its own thread; the
  * runners that queue meanwhile wait, and the next of them writes the next batch as soon as this one
  * is done. So a save alone is written at once, as a direct save would be, and under load a batch
- * holds the saves that arrived while the previous one committed. Durability is a direct save's: a
- * runner returns only once its save is committed, or throws what failed it, and only its own.
- * Thread-safe.
+ * holds the saves that arrived while the previous one committed.
+ *
+ * <p>Gathering: the runners of the batch just written are free again, and with quick steps they hand
+ * in their next saves a moment later. Written without them, a batch would leave them to the one after,
+ * and the batches would alternate between the few that waited and the few that were released (half of
+ * four runners each, at four threads). So the writer of a batch first waits for them, until they are
+ * all in, the batch is full, or as long as the last batch took to write or twice as long as they
+ * usually take to come back, whichever is longer, but at most {@value #MAX_GATHER_MILLIS} ms; and only
+ * while they usually come back within that millisecond: runners of slow steps are not waited for. A
+ * runner never waits for itself, so one runner never waits.
+ *
+ * <p>Durability is a direct save's: a runner returns only once its save is committed, or throws what
+ * failed it, and only its own. Thread-safe.
  */
 final class SaveCommitter {
 
     private final LeasingExecutionStore store;
+    /** The longest a writer waits for the runners of the batch before. */
+    static final long MAX_GATHER_MILLIS = 1;
+    private static final long MAX_GATHER_NANOS = MAX_GATHER_MILLIS * 1_000_000;
+
     private final int maxBatch;
-    /** Saves handed in and not yet taken into a batch; guarded by {@code this}. */
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when a batch is done: its runners return, and a waiting one may write the next. */
+    private final Condition batchDone = lock.newCondition();
+    /** Signalled when a save is handed in while a writer gathers. */
+    private final Condition handedIn = lock.newCondition();
+    // The fields below are guarded by lock.
+    /** Saves handed in and not yet taken into a batch. */
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
-    /** Whether a runner is writing a batch now; guarded by {@code this}. */
+    /** Whether a runner is writing a batch now. */
     private boolean writing;
+    /** Whether the writer waits for the runners of the last batch. */
+    private boolean gathering;
+    /** Runners of the last batch that have not handed in a save since. */
+    private int expected;
+    /** When the last batch was done, and how long it took to write. */
+    private long lastDoneNanos;
+    private long lastWriteNanos;
+    /** How long after a batch its runners hand in their next saves: a moving average. */
+    private long returnNanos;
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong saves = new AtomicLong();
+    private final AtomicLong gathers = new AtomicLong();
 
     SaveCommitter(LeasingExecutionStore store, int maxBatch) {
         this.store = store;
@@ -55,16 +87,28 @@ final class SaveCommitter {
         }
         Pending mine = new Pending(e);
         boolean interrupted = false;
-        synchronized (this) {
+        lock.lock();
+        try {
             queue.add(mine);
+            if (expected > 0) {
+                expected--;
+                long returned = System.nanoTime() - lastDoneNanos;
+                returnNanos += (returned - returnNanos) / 8;
+                if (gathering) {
+                    handedIn.signal();
+                }
+            }
+        } finally {
+            lock.unlock();
         }
         try {
             while (true) {
                 List<Pending> batch;
-                synchronized (this) {
+                lock.lock();
+                try {
                     while (!mine.done() && writing) {
                         try {
-                            wait();
+                            batchDone.await();
                         } catch (InterruptedException stop) {
                             if (queue.remove(mine)) {
                                 Thread.currentThread().interrupt();
@@ -79,6 +123,7 @@ final class SaveCommitter {
                         break;
                     }
                     writing = true;
+                    interrupted |= gather();
                     // Our own save first, so that what fails the batch's call fails the thread that made it.
                     queue.remove(mine);
                     batch = new ArrayList<>(Math.min(queue.size() + 1, maxBatch));
@@ -86,6 +131,8 @@ final class SaveCommitter {
                     while (!queue.isEmpty() && batch.size() < maxBatch) {
                         batch.add(queue.poll());
                     }
+                } finally {
+                    lock.unlock();
                 }
                 write(batch);
             }
@@ -95,6 +142,34 @@ final class SaveCommitter {
             }
         }
         return mine.result();
+    }
+
+    /**
+     * Waits, with the lock held by the writer, for the runners of the last batch (see the class
+     * comment); returns whether the thread was interrupted meanwhile, which ends the wait.
+     */
+    private boolean gather() {
+        if (returnNanos >= MAX_GATHER_NANOS) {
+            return false;
+        }
+        long wait = Math.min(MAX_GATHER_NANOS, Math.max(lastWriteNanos, 2 * returnNanos));
+        long until = System.nanoTime() + wait;
+        gathers.incrementAndGet();
+        gathering = true;
+        try {
+            while (expected > 0 && queue.size() < maxBatch) {
+                long left = until - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                handedIn.awaitNanos(left);
+            }
+            return false;
+        } catch (InterruptedException stop) {
+            return true;
+        } finally {
+            gathering = false;
+        }
     }
 
     /** Batches written so far, for tests and diagnostics. */
@@ -107,9 +182,15 @@ final class SaveCommitter {
         return saves.get();
     }
 
+    /** Batches whose writer waited for the runners of the batch before, for tests. */
+    long gathers() {
+        return gathers.get();
+    }
+
     /** Writes one batch; every save in it has an outcome afterwards, whatever happens. */
     private void write(List<Pending> batch) {
         Throwable failure = null;
+        long started = System.nanoTime();
         try {
             List<Execution> executions = new ArrayList<>(batch.size());
             for (Pending p : batch) {
@@ -127,7 +208,8 @@ final class SaveCommitter {
             failure = e;
             throw e;
         } finally {
-            synchronized (this) {
+            lock.lock();
+            try {
                 for (Pending p : batch) {
                     if (!p.done()) {
                         // The whole call failed: each save fails with it, as each direct save would have.
@@ -136,7 +218,12 @@ final class SaveCommitter {
                     }
                 }
                 writing = false;
-                notifyAll();
+                expected = batch.size();
+                lastDoneNanos = System.nanoTime();
+                lastWriteNanos = lastDoneNanos - started;
+                batchDone.signalAll();
+            } finally {
+                lock.unlock();
             }
         }
     }
