@@ -431,7 +431,9 @@ final class ExecutionSql {
     // partial index's predicate (error_code IS NOT NULL): = is strict.
     private static final String F_ERROR_CODE = "error_code = ?";
     // Containment is what the jsonb_path_ops GIN index answers.
-    private static final String F_METADATA = "metadata @> ?";
+    // A filter is never empty (an empty one is no condition), so it never matches '{}': saying so is what
+    // lets PostgreSQL use V15's partial index, which leaves those rows out.
+    private static final String F_METADATA = "metadata @> ? AND metadata <> '{}'::jsonb";
     // A row comparison in the index's own column order: a keyset range the B-tree reads directly.
     private static final String F_AFTER = "(created_at, id) < (?, ?)";
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flowmonkey.execution.Execution;
+import io.flowmonkey.execution.ExecutionQuery;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.Signal;
 import io.flowmonkey.execution.StoreException;
@@ -40,6 +41,35 @@ class SchemaApplierTest {
     }
 
     @Test
+    void version_15_indexes_only_rows_with_metadata_and_the_store_s_metadata_query_uses_it_in_generic_plans_too()
+            throws SQLException {
+        SchemaApplier.apply(PG.dataSource(), in("meta"));
+        assertThat(PG.queryStrings("""
+                SELECT indexname || ': ' || substring(indexdef from ' WHERE .*') FROM pg_indexes
+                WHERE schemaname = 'meta' AND indexname LIKE '%metadata%' ORDER BY indexname"""))
+                .containsExactly("idx_executions_metadata_set:  WHERE (metadata <> '{}'::jsonb)");
+        try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
+            // One row in a hundred has metadata, as when most executions are created without any.
+            st.execute("INSERT INTO meta.executions (id, flow_id, flow_version, status, context, metadata, created_at, "
+                    + "updated_at) SELECT 'e' || i, 'f', '1', 'completed', '{}', CASE WHEN i % 100 = 0 "
+                    + "THEN jsonb_build_object('batch', i % 7) ELSE '{}' END, i, i FROM generate_series(1, 20000) i");
+            st.execute("ANALYZE meta.executions");
+            // An index of the rows with metadata only: far smaller than one entry per row would take.
+            assertThat(PG.queryLong("SELECT count(*) FROM meta.executions WHERE metadata <> '{}'")).isEqualTo(200);
+            st.execute("SET plan_cache_mode = force_generic_plan");
+            st.execute("PREPARE by_metadata (jsonb) AS SELECT count(*) FROM meta.executions "
+                    + "WHERE metadata @> $1 AND metadata <> '{}'::jsonb");
+            assertThat(plan(st, "EXECUTE by_metadata('{\"batch\": 3}')")).contains("idx_executions_metadata_set");
+            st.execute("DEALLOCATE ALL");
+            st.execute("RESET plan_cache_mode");
+        }
+        // The store's filter finds what a scan finds.
+        PgExecutionStore store = new PgExecutionStore(PG.dataSource(), in("meta"));
+        assertThat(store.count(ExecutionQuery.builder().metadata("batch", 3).build()))
+                .isEqualTo(PG.queryLong("SELECT count(*) FROM meta.executions WHERE metadata ->> 'batch' = '3'"));
+    }
+
+    @Test
     void version_14_indexes_only_rows_with_a_tenant_and_a_tenant_query_uses_them_in_generic_plans_too()
             throws SQLException {
         SchemaApplier.apply(PG.dataSource(), in("tenants"));
@@ -71,7 +101,7 @@ class SchemaApplierTest {
 
     @Test
     void version_13_leaves_one_deferred_trigger_at_an_executions_end_in_place_of_v6s_two() throws SQLException {
-        assertThat(SchemaApplier.apply(PG.dataSource(), in("one_end"))).isEqualTo(14).isEqualTo(SchemaApplier.latestVersion());
+        assertThat(SchemaApplier.apply(PG.dataSource(), in("one_end"))).isEqualTo(15).isEqualTo(SchemaApplier.latestVersion());
 
         assertThat(PG.queryLong("""
                 SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
