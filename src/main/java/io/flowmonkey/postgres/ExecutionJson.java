@@ -140,6 +140,14 @@ final class ExecutionJson {
     }
 
     /**
+     * Whether this store knows the text of {@code container} (read from PostgreSQL or written from JSON
+     * values alone): such a text is one JSON value by construction, with no caller's raw JSON in it.
+     */
+    boolean knows(Object container) {
+        return KnownJson.of(container, knownJsonOwner) != null;
+    }
+
+    /**
      * Writes a history. A history this store read or wrote before is not encoded again, and one made
      * from such a history by appending ({@code Values.appended}) is that text with only the new entries
      * encoded, as an array of their own so that nesting counts as in the whole.
