@@ -149,7 +149,7 @@ final class SaveCommitter {
      * comment); returns whether the thread was interrupted meanwhile, which ends the wait.
      */
     private boolean gather() {
-        if (returnNanos >= MAX_GATHER_NANOS) {
+        if (expected == 0 || returnNanos >= MAX_GATHER_NANOS) {
             return false;
         }
         long wait = Math.min(MAX_GATHER_NANOS, Math.max(lastWriteNanos, 2 * returnNanos));
