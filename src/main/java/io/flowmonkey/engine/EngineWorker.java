@@ -688,10 +688,11 @@ public final class EngineWorker implements AutoCloseable {
         }
 
         /**
-         * Sets the most step saves of this worker's runners written in one statement and commit. Saves
-         * are never held back to fill a batch: a batch holds the saves that waited while the previous
-         * one was written. Default {@value EngineWorker#DEFAULT_SAVE_BATCH_SIZE}; 1 writes each save by
-         * itself.
+         * Sets the most step saves of this worker's runners written in one statement and commit. A
+         * batch holds the saves that waited while the previous one was written, and its writer first
+         * waits, at most 1 ms, for the runners the previous batch released, while they usually come
+         * back that soon. Default {@value EngineWorker#DEFAULT_SAVE_BATCH_SIZE}; 1 writes each save by
+         * itself, at once.
          *
          * @param saveBatchSize 1 to {@value EngineWorker#MAX_BATCH}
          * @return this builder

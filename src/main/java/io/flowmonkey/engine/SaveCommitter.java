@@ -4,6 +4,7 @@ import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.LeasingExecutionStore;
 import io.flowmonkey.execution.LeasingExecutionStore.SaveOutcome;
 import io.flowmonkey.execution.StoreException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,37 +19,40 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link LeasingExecutionStore#saveAllVersioned} call (one statement and one commit for a
  * {@code PgExecutionStore}), each still checked against its own version.
  *
- * <p>No thread of its own and no timer: the first runner to find no batch being written writes every
- * save queued at that moment (at most {@code maxBatch}), its own included, on its own thread; the
- * runners that queue meanwhile wait, and the next of them writes the next batch as soon as this one
- * is done. So a save alone is written at once, as a direct save would be, and under load a batch
- * holds the saves that arrived while the previous one committed.
+ * <p>No thread of its own: the first runner to find no batch being written writes every save queued
+ * at that moment (at most {@code maxBatch}), its own included, on its own thread; the runners that
+ * queue meanwhile wait, and the next of them writes the next batch as soon as this one is done. Under
+ * load a batch holds the saves that arrived while the previous one committed.
  *
  * <p>Gathering: the runners of the batch just written are free again, and with quick steps they hand
  * in their next saves a moment later. Written without them, a batch would leave them to the one after,
  * and the batches would alternate between the few that waited and the few that were released (half of
- * four runners each, at four threads). So the writer of a batch first waits for them, until they are
- * all in, the batch is full, or as long as the last batch took to write or twice as long as they
- * usually take to come back, whichever is longer, but at most {@value #MAX_GATHER_MILLIS} ms; and only
- * while they usually come back within that millisecond: runners of slow steps are not waited for. A
- * runner never waits for itself, so one runner never waits.
+ * four runners each, at four threads). So the writer of a batch first waits for them (those whose last
+ * save was in that batch), until they are all in, the batch is full, or as long as the last batch took
+ * to write or twice as long as they usually take to come back, whichever is longer, but at most
+ * {@code maxGather} (1 ms in a worker); and only while they usually come back within it. A wait that
+ * ends without them counts as a slow return, so runners of slow steps are soon not waited for. A save
+ * with no runner of the last batch to wait for (one runner alone, say) is written at once.
  *
  * <p>Durability is a direct save's: a runner returns only once its save is committed, or throws what
  * failed it, and only its own. Thread-safe.
  */
 final class SaveCommitter {
 
-    private final LeasingExecutionStore store;
-    /** The longest a writer waits for the runners of the batch before. */
-    static final long MAX_GATHER_MILLIS = 1;
-    private static final long MAX_GATHER_NANOS = MAX_GATHER_MILLIS * 1_000_000;
+    /** The longest a worker's batch writer waits for the runners of the batch before. */
+    static final Duration MAX_GATHER = Duration.ofMillis(1);
 
+    private final LeasingExecutionStore store;
     private final int maxBatch;
+    private final long minGatherNanos;
+    private final long maxGatherNanos;
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when a batch is done: its runners return, and a waiting one may write the next. */
     private final Condition batchDone = lock.newCondition();
-    /** Signalled when a save is handed in while a writer gathers. */
+    /** Signalled when a runner of the last batch hands in a save while a writer gathers. */
     private final Condition handedIn = lock.newCondition();
+    /** The number of the batch the calling runner's last save was written in. */
+    private final ThreadLocal<long[]> lastBatchOfRunner = ThreadLocal.withInitial(() -> new long[1]);
     // The fields below are guarded by lock.
     /** Saves handed in and not yet taken into a batch. */
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
@@ -56,20 +60,33 @@ final class SaveCommitter {
     private boolean writing;
     /** Whether the writer waits for the runners of the last batch. */
     private boolean gathering;
+    /** The number of the last batch written (batches count from 1), and when it was done. */
+    private long lastBatch;
+    private long lastDoneNanos;
+    /** How long the last batch took to write. */
+    private long lastWriteNanos;
     /** Runners of the last batch that have not handed in a save since. */
     private int expected;
-    /** When the last batch was done, and how long it took to write. */
-    private long lastDoneNanos;
-    private long lastWriteNanos;
-    /** How long after a batch its runners hand in their next saves: a moving average. */
+    /** How long after their batch its runners hand in their next saves: a moving average. */
     private long returnNanos;
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong saves = new AtomicLong();
     private final AtomicLong gathers = new AtomicLong();
+    private final AtomicLong gathersToDeadline = new AtomicLong();
 
     SaveCommitter(LeasingExecutionStore store, int maxBatch) {
+        this(store, maxBatch, Duration.ZERO, MAX_GATHER);
+    }
+
+    /**
+     * With other bounds of a gathering wait: tests wait long, so that on a slow machine it still ends
+     * only when the runners are in.
+     */
+    SaveCommitter(LeasingExecutionStore store, int maxBatch, Duration minGather, Duration maxGather) {
         this.store = store;
         this.maxBatch = maxBatch;
+        this.minGatherNanos = minGather.toNanos();
+        this.maxGatherNanos = maxGather.toNanos();
     }
 
     /**
@@ -86,14 +103,14 @@ final class SaveCommitter {
             return store.save(e);
         }
         Pending mine = new Pending(e);
+        long[] lastOfMine = lastBatchOfRunner.get();
         boolean interrupted = false;
         lock.lock();
         try {
             queue.add(mine);
-            if (expected > 0) {
+            if (expected > 0 && lastOfMine[0] == lastBatch) {
                 expected--;
-                long returned = System.nanoTime() - lastDoneNanos;
-                returnNanos += (returned - returnNanos) / 8;
+                returned(System.nanoTime() - lastDoneNanos, 8);
                 if (gathering) {
                     handedIn.signal();
                 }
@@ -111,9 +128,7 @@ final class SaveCommitter {
                             batchDone.await();
                         } catch (InterruptedException stop) {
                             if (queue.remove(mine)) {
-                                Thread.currentThread().interrupt();
-                                throw new CancellationException("interrupted before the save of execution " + e.id()
-                                        + " was written; nothing of it was saved");
+                                throw cancelled(e);
                             }
                             // Taken into a batch being written: it may commit, so its outcome must be known.
                             interrupted = true;
@@ -123,7 +138,15 @@ final class SaveCommitter {
                         break;
                     }
                     writing = true;
-                    interrupted |= gather();
+                    try {
+                        gather();
+                    } catch (InterruptedException stop) {
+                        // Our save is still queued: nothing of it is written, and another runner writes the rest.
+                        queue.remove(mine);
+                        writing = false;
+                        batchDone.signalAll();
+                        throw cancelled(e);
+                    }
                     // Our own save first, so that what fails the batch's call fails the thread that made it.
                     queue.remove(mine);
                     batch = new ArrayList<>(Math.min(queue.size() + 1, maxBatch));
@@ -141,34 +164,46 @@ final class SaveCommitter {
                 Thread.currentThread().interrupt();
             }
         }
+        lastOfMine[0] = mine.batch;
         return mine.result();
+    }
+
+    private static CancellationException cancelled(Execution e) {
+        Thread.currentThread().interrupt();
+        return new CancellationException("interrupted before the save of execution " + e.id()
+                + " was written; nothing of it was saved");
+    }
+
+    /** Takes a return time into the moving average, by a {@code weight}th of the difference. */
+    private void returned(long nanos, int weight) {
+        returnNanos += (nanos - returnNanos) / weight;
     }
 
     /**
      * Waits, with the lock held by the writer, for the runners of the last batch (see the class
-     * comment); returns whether the thread was interrupted meanwhile, which ends the wait.
+     * comment). A wait that ends without all of them counts as a return of twice the longest wait,
+     * by half, so that two in a row stop gathering until runners come back quickly again.
      */
-    private boolean gather() {
-        if (expected == 0 || returnNanos >= MAX_GATHER_NANOS) {
-            return false;
+    private void gather() throws InterruptedException {
+        if (expected == 0 || queue.size() >= maxBatch || returnNanos >= maxGatherNanos) {
+            return;
         }
-        long wait = Math.min(MAX_GATHER_NANOS, Math.max(lastWriteNanos, 2 * returnNanos));
-        long until = System.nanoTime() + wait;
+        long wait = Math.min(maxGatherNanos, Math.max(minGatherNanos, Math.max(lastWriteNanos, 2 * returnNanos)));
+        long left = wait;
         gathers.incrementAndGet();
         gathering = true;
         try {
-            while (expected > 0 && queue.size() < maxBatch) {
-                long left = until - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                handedIn.awaitNanos(left);
+            while (expected > 0 && queue.size() < maxBatch && left > 0) {
+                left = handedIn.awaitNanos(left);
             }
-            return false;
-        } catch (InterruptedException stop) {
-            return true;
         } finally {
             gathering = false;
+        }
+        if (left <= 0) {
+            gathersToDeadline.incrementAndGet();
+            if (expected > 0) {
+                returned(2 * maxGatherNanos, 2);
+            }
         }
     }
 
@@ -185,6 +220,11 @@ final class SaveCommitter {
     /** Batches whose writer waited for the runners of the batch before, for tests. */
     long gathers() {
         return gathers.get();
+    }
+
+    /** Of {@link #gathers()}, those that waited to their deadline, not ended by the last runner's save. */
+    long gathersToDeadline() {
+        return gathersToDeadline.get();
     }
 
     /** Writes one batch; every save in it has an outcome afterwards, whatever happens. */
@@ -218,6 +258,10 @@ final class SaveCommitter {
                     }
                 }
                 writing = false;
+                lastBatch++;
+                for (Pending p : batch) {
+                    p.batch = lastBatch;
+                }
                 expected = batch.size();
                 lastDoneNanos = System.nanoTime();
                 lastWriteNanos = lastDoneNanos - started;
@@ -233,6 +277,8 @@ final class SaveCommitter {
         final Execution execution;
         SaveOutcome outcome;
         RuntimeException failure;
+        /** The number of the batch it was written in, once written. */
+        long batch;
 
         Pending(Execution execution) {
             this.execution = execution;

@@ -17,12 +17,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -184,14 +186,17 @@ class SaveCommitterTest {
     @Test
     void runners_released_by_a_batch_are_gathered_into_the_next_one() {
         assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
-            SaveCommitter committer = new SaveCommitter(real, 64);
+            // Each wait 50 ms, so that runners slowed by a loaded machine are still waited for.
+            SaveCommitter committer = new SaveCommitter(real, 64, Duration.ofMillis(50), Duration.ofMillis(50));
 
             saveInRounds(committer, 4, 100, 0);
 
             // Without gathering, the runners released by one batch miss the next, which the others already
-            // fill: batches alternate between them, two saves or fewer each (224 to 334 batches in four
-            // runs here); with it 107 to 141, 100 being every batch holding all four.
-            assertThat(committer.batches()).as("batches for 400 saves of 4 runners").isLessThanOrEqualTo(190);
+            // fill: batches alternate between them, two saves or fewer each (224 to 334 batches in four runs
+            // here); with it, each batch waits for the four, 100 batches.
+            assertThat(committer.batches()).as("batches for 400 saves of 4 runners").isLessThanOrEqualTo(130);
+            // Each wait ends as the last of them hands its save in, not at its deadline.
+            assertThat(committer.gathersToDeadline()).as("waits that ran to their deadline").isLessThanOrEqualTo(10);
         });
     }
 
@@ -200,10 +205,39 @@ class SaveCommitterTest {
         assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
             SaveCommitter committer = new SaveCommitter(real, 64);
 
-            // Each runner spends 20 ms between saves: far longer than a batch takes to write.
-            saveInRounds(committer, 4, 15, 20);
+            // Each of 16 runners spends 20 ms between saves: far longer than a batch takes to write, and
+            // batches follow one another closely.
+            saveInRounds(committer, 16, 10, 20);
 
             assertThat(committer.gathers()).as("batches whose writer waited for the others").isLessThanOrEqualTo(5);
+        });
+    }
+
+    @Test
+    void a_writer_interrupted_while_it_gathers_writes_nothing_and_the_next_save_goes_on() {
+        assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
+            List<Execution> before = stored();
+            SaveCommitter committer = new SaveCommitter(real, 64, Duration.ofSeconds(30), Duration.ofSeconds(30));
+            // The first save's runner is then the one the next writer waits for.
+            Execution first = committer.save(before.get(0).toBuilder().stepCount(1).build());
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread other = new Thread(() -> {
+                try {
+                    committer.save(before.get(1).toBuilder().stepCount(1).build());
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            other.start();
+            while (committer.gathers() == 0) {
+                Thread.sleep(1);
+            }
+            other.interrupt();
+            other.join();
+
+            assertThat(outcome.get()).isInstanceOf(CancellationException.class).hasMessageContaining("commit-1");
+            assertThat(real.load("commit-1").orElseThrow()).as("nothing of it written").isEqualTo(before.get(1));
+            assertThat(committer.save(first.toBuilder().stepCount(2).build()).stepCount()).isEqualTo(2);
         });
     }
 }

@@ -294,13 +294,17 @@ class PgLeasingTest {
         assertThat(store.load("typescript-1").orElseThrow().priority()).isZero();
     }
 
-    /** EXPLAIN of a statement whose first two parameters are the flow arrays and the rest numbers. */
-    /** The generic plan of {@code statement}: the one a connection keeps once it has run it five times. */
+    /**
+     * The generic plan (the one a connection keeps once it has run the statement five times) of a
+     * statement whose first two parameters are the flow arrays and the rest numbers.
+     */
     private static String plan(String statement, int parameters) throws SQLException {
         try (Connection c = PG.dataSource().getConnection();
              var ps = c.prepareStatement("EXPLAIN " + statement)) {
+            // For this transaction only: the pooled connection is not left planning generically.
+            c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
-                st.execute("SET plan_cache_mode = force_generic_plan");
+                st.execute("SET LOCAL plan_cache_mode = force_generic_plan");
             }
             ps.setArray(1, c.createArrayOf("text", new Object[] {"flow"}));
             ps.setArray(2, c.createArrayOf("text", new Object[] {"1"}));
@@ -317,9 +321,7 @@ class PgLeasingTest {
                     plan.append(rs.getString(1)).append('\n');
                 }
             }
-            try (Statement st = c.createStatement()) {
-                st.execute("RESET plan_cache_mode");
-            }
+            c.rollback();
             return plan.toString();
         }
     }
