@@ -31,7 +31,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * save was in that batch), until they are all in, the batch is full, or as long as the last batch took
  * to write or twice as long as they usually take to come back, whichever is longer, but at most
  * {@code maxGather} (1 ms in a worker); and only while they usually come back within it. A wait that
- * ends without them counts as a slow return, so runners of slow steps are soon not waited for. A save
+ * ends without them counts as a slow return, so runners of slow steps are not waited for again. A save
  * with no runner of the last batch to wait for (one runner alone, say) is written at once.
  *
  * <p>Durability is a direct save's: a runner returns only once its save is committed, or throws what
@@ -182,7 +182,7 @@ final class SaveCommitter {
     /**
      * Waits, with the lock held by the writer, for the runners of the last batch (see the class
      * comment). A wait that ends without all of them counts as a return of twice the longest wait,
-     * by half, so that two in a row stop gathering until runners come back quickly again.
+     * by half: one such wait stops gathering until a runner of a last batch comes back quickly again.
      */
     private void gather() throws InterruptedException {
         if (expected == 0 || queue.size() >= maxBatch || returnNanos >= maxGatherNanos) {
