@@ -44,18 +44,13 @@ class SchemaApplierTest {
     void version_15_indexes_only_rows_with_metadata_and_the_store_s_metadata_query_uses_it_in_generic_plans_too()
             throws SQLException {
         SchemaApplier.apply(PG.dataSource(), in("meta"));
-        assertThat(PG.queryStrings("""
-                SELECT indexname || ': ' || substring(indexdef from ' WHERE .*') FROM pg_indexes
-                WHERE schemaname = 'meta' AND indexname LIKE '%metadata%' ORDER BY indexname"""))
-                .containsExactly("idx_executions_metadata_set:  WHERE (metadata <> '{}'::jsonb)");
+        assertThat(predicatesOfIndexes("meta", "metadata")).containsExactly("idx_executions_metadata_set:  WHERE (metadata <> '{}'::jsonb)");
         try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
             // One row in a hundred has metadata, as when most executions are created without any.
             st.execute("INSERT INTO meta.executions (id, flow_id, flow_version, status, context, metadata, created_at, "
                     + "updated_at) SELECT 'e' || i, 'f', '1', 'completed', '{}', CASE WHEN i % 100 = 0 "
                     + "THEN jsonb_build_object('batch', i % 7) ELSE '{}' END, i, i FROM generate_series(1, 20000) i");
             st.execute("ANALYZE meta.executions");
-            // An index of the rows with metadata only: far smaller than one entry per row would take.
-            assertThat(PG.queryLong("SELECT count(*) FROM meta.executions WHERE metadata <> '{}'")).isEqualTo(200);
             st.execute("SET plan_cache_mode = force_generic_plan");
             st.execute("PREPARE by_metadata (jsonb) AS SELECT count(*) FROM meta.executions "
                     + "WHERE metadata @> $1 AND metadata <> '{}'::jsonb");
@@ -73,10 +68,7 @@ class SchemaApplierTest {
     void version_14_indexes_only_rows_with_a_tenant_and_a_tenant_query_uses_them_in_generic_plans_too()
             throws SQLException {
         SchemaApplier.apply(PG.dataSource(), in("tenants"));
-        assertThat(PG.queryStrings("""
-                SELECT indexname || ': ' || substring(indexdef from ' WHERE .*') FROM pg_indexes
-                WHERE schemaname = 'tenants' AND indexname LIKE '%tenant%' ORDER BY indexname"""))
-                .containsExactly("idx_executions_tenants_created:  WHERE (tenant_id IS NOT NULL)",
+        assertThat(predicatesOfIndexes("tenants", "tenant")).containsExactly("idx_executions_tenants_created:  WHERE (tenant_id IS NOT NULL)",
                         "idx_executions_tenants_status:  WHERE (tenant_id IS NOT NULL)");
         try (Connection c = PG.dataSource().getConnection(); Statement st = c.createStatement()) {
             st.execute("INSERT INTO tenants.executions (id, flow_id, flow_version, tenant_id, status, context, created_at, "
@@ -382,6 +374,23 @@ class SchemaApplierTest {
         PG.execute("DROP ROLE IF EXISTS " + role);
         PG.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'app-secret'");
         return role;
+    }
+
+    /** "name: WHERE predicate" of each index of the schema's table whose name holds {@code fragment}. */
+    private static List<String> predicatesOfIndexes(String schema, String fragment) throws SQLException {
+        List<String> found = new ArrayList<>();
+        try (Connection c = PG.dataSource().getConnection(); var ps = c.prepareStatement("""
+                SELECT indexname || ': ' || substring(indexdef from ' WHERE .*') FROM pg_indexes
+                WHERE schemaname = ? AND strpos(indexname, ?) > 0 ORDER BY indexname""")) {
+            ps.setString(1, schema);
+            ps.setString(2, fragment);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    found.add(rs.getString(1));
+                }
+            }
+        }
+        return found;
     }
 
     private static String plan(Statement st, String query) throws SQLException {
