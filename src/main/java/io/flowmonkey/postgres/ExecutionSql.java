@@ -3,8 +3,11 @@ package io.flowmonkey.postgres;
 import io.flowmonkey.execution.ExecutionQuery;
 import io.flowmonkey.execution.ExecutionStatus;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Every statement {@link PgExecutionStore} runs, with the table name substituted once. The name
@@ -254,10 +257,10 @@ final class ExecutionSql {
     final String versionsOf;
 
     /** The statuses whose save gives up the lease: the V5 trigger's, which other writers rely on. */
-    static final java.util.Set<ExecutionStatus> LEASE_ENDING = java.util.Collections.unmodifiableSet(EnumSet.of(
+    static final Set<ExecutionStatus> LEASE_ENDING = Collections.unmodifiableSet(EnumSet.of(
             ExecutionStatus.WAITING, ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED));
     private static final String LEASE_ENDING_STATUSES = LEASE_ENDING.stream()
-            .map(s -> "'" + s.wireName() + "'").collect(java.util.stream.Collectors.joining(", ", "(", ")"));
+            .map(s -> "'" + s.wireName() + "'").collect(Collectors.joining(", ", "(", ")"));
 
     /**
      * SET clauses that clear the lease where {@code ends} holds, as V5's {@code end_lease} trigger would
@@ -464,7 +467,7 @@ final class ExecutionSql {
                             (long) q.limit() + (shape == Shape.PAGE ? 1 : 0));
                 }
                 List<ExecutionStatus> branches = q.statuses().size() > 1
-                        ? List.copyOf(EnumSet.copyOf(q.statuses())) : java.util.Collections.singletonList(null);
+                        ? List.copyOf(EnumSet.copyOf(q.statuses())) : Collections.singletonList(null);
                 String limit = shape == Shape.STREAM ? "" : " LIMIT ?";
                 long rows = (long) q.limit() + (shape == Shape.PAGE ? 1 : 0);
                 if (q.updatedFrom() != null && shape != Shape.STREAM) {

@@ -772,8 +772,8 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                 outcomes[i] = SaveOutcome.failed(refused);
             }
         }
-        List<SaveOutcome> written = rows.size() == 1 || !batchable(rows) ? oneByOne(rows)
-                : rows.isEmpty() ? List.of() : writeBatch(rows);
+        List<SaveOutcome> written = rows.isEmpty() ? List.of()
+                : rows.size() == 1 || !batchable(rows) ? oneByOne(rows) : writeBatch(rows);
         for (int j = 0; j < written.size(); j++) {
             outcomes[positions.get(j)] = written.get(j);
         }

@@ -2,10 +2,12 @@ package io.flowmonkey.internal.json;
 
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.InvalidFieldException;
+import io.flowmonkey.execution.StoreException;
 import io.flowmonkey.internal.Arguments;
 import java.lang.reflect.Array;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.AbstractList;
 import java.util.AbstractMap;
@@ -17,6 +19,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -137,14 +140,14 @@ public final class Values {
      * @param clock the store's clock
      * @param clockOwner what to give a better clock, for the message ({@code "PgStoreOptions"})
      * @return the time, truncated to the millisecond
-     * @throws io.flowmonkey.execution.StoreException if epoch milliseconds cannot hold the clock's time
+     * @throws StoreException if epoch milliseconds cannot hold the clock's time
      */
-    public static Instant storeNow(java.time.Clock clock, String clockOwner) {
+    public static Instant storeNow(Clock clock, String clockOwner) {
         Instant now = clock.instant();
         try {
             return Instant.ofEpochMilli(now.toEpochMilli());
         } catch (ArithmeticException e) {
-            throw new io.flowmonkey.execution.StoreException(null, "the store's clock says " + now + ", beyond what "
+            throw new StoreException(null, "the store's clock says " + now + ", beyond what "
                     + "epoch milliseconds can hold; give " + clockOwner + " a clock that tells the time", e);
         }
     }
@@ -299,7 +302,7 @@ public final class Values {
         if (!(list instanceof FrozenList) && !Deferred.isDeferred(list) && copy.contains(null)) {
             throw new NullPointerException("list must not contain null");
         }
-        copy.add(java.util.Objects.requireNonNull(entry, "entry"));
+        copy.add(Objects.requireNonNull(entry, "entry"));
         // Linked to a list whose text is known, or to what that list links to: a chain of at most one
         // list, so that a store that never learns texts (in memory) does not keep every earlier history.
         List<?> start = KnownJson.known(list) ? list : list instanceof KnownJson.Holder h ? h.appendedTo() : null;
