@@ -54,29 +54,43 @@ final class ServerCpu {
         return postmaster;
     }
 
-    /** CPU nanoseconds used by the server since it started, or empty where that cannot be read. */
+    /**
+     * CPU nanoseconds used by the server since it started, or empty where that cannot be read. A
+     * child reaped between the read of the postmaster and that of its children would be in neither
+     * (it was: a window of 5 µs per execution beside its rounds' 300), so the postmaster's reaped-children
+     * times are read again after the children, and the whole read is repeated until they did not move.
+     */
     OptionalLong total() {
         if (postmaster <= 0) {
             return OptionalLong.empty();
         }
-        long[] own = fields(postmaster);
-        if (own.length < 15) {
-            return OptionalLong.empty();
-        }
-        // utime, stime, cutime, cstime of the postmaster: fields 14-17 of /proc/PID/stat.
-        long ticks = own[11] + own[12] + own[13] + own[14];
-        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            for (Path p : procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
-                long[] f = fields(Long.parseLong(p.getFileName().toString()));
-                // Field 4 is the parent's id.
-                if (f.length == 15 && f[1] == postmaster) {
-                    ticks += f[11] + f[12];
-                }
+        while (true) {
+            long[] own = fields(postmaster);
+            if (own.length < 15) {
+                return OptionalLong.empty();
             }
-        } catch (IOException e) {
-            return OptionalLong.empty();
+            // utime, stime, cutime, cstime of the postmaster: fields 14-17 of /proc/PID/stat.
+            long ticks = own[11] + own[12] + own[13] + own[14];
+            try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+                for (Path p : procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+                        .toList()) {
+                    long[] f = fields(Long.parseLong(p.getFileName().toString()));
+                    // Field 4 is the parent's id.
+                    if (f.length == 15 && f[1] == postmaster) {
+                        ticks += f[11] + f[12];
+                    }
+                }
+            } catch (IOException e) {
+                return OptionalLong.empty();
+            }
+            long[] again = fields(postmaster);
+            if (again.length < 15) {
+                return OptionalLong.empty();
+            }
+            if (again[13] + again[14] == own[13] + own[14]) {
+                return OptionalLong.of(ticks * NANOS_PER_TICK);
+            }
         }
-        return OptionalLong.of(ticks * NANOS_PER_TICK);
     }
 
     /**
