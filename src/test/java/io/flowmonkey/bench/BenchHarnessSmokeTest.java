@@ -24,7 +24,7 @@ class BenchHarnessSmokeTest {
         new Scenarios(Fixtures.load(), 1_000).all().forEach(s -> operations.add(s.key()));
         operations.add("worker");
         BenchConfig config = new BenchConfig(1_000, 1, 0, 1, List.of(1), operations, "target/bench-smoke", 20,
-                1, 1, 10);
+                1, 1, 10, 1);
 
         Report report = assertTimeoutPreemptively(Duration.ofMinutes(3), () -> {
             try (BenchServer server = BenchServer.builder().start()) {

@@ -12,6 +12,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -19,6 +21,7 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.ServiceLoader;
 import java.util.function.Function;
+import java.util.function.ToDoubleFunction;
 import javax.sql.DataSource;
 import org.HdrHistogram.Histogram;
 
@@ -37,11 +40,18 @@ import org.HdrHistogram.Histogram;
  * rows they will find, as on a table in use that autovacuum analyzes. Before each peer's workload is
  * measured, unmeasured drains of the same size at 4 threads warm the JIT and the peer's caches, until one
  * in which the JIT compiled for under {@value #QUIET_JIT_SHARE} of its time (at most {@value #MAX_WARM_UPS}).
+ *
+ * <p>Each point (workload and thread count) is measured in {@code bench.peerRounds} rounds, in which
+ * every peer drains once, in turns whose order flips from one round to the next, so that a burst of
+ * load from elsewhere on the machine falls on all of them alike. The tables show each figure's median
+ * over the rounds, and FlowMonkey's executions/s over each peer's as the median of the rounds' ratios,
+ * each round's two drains measured minutes apart at most, with the lowest and highest.
  */
 final class PeerComparison {
 
-    /** What one window measured. */
-    record Row(String peer, Peer.Workload workload, int threads, double executions, double seconds, double commits,
+    /** What one window measured; {@code round} counts from 1, 0 for a median of rounds. */
+    record Row(String peer, Peer.Workload workload, int threads, int round, double executions, double seconds,
+               double commits,
                double statements, double walBytes, double clientCpuMicros, Double serverCpuMicros,
                Histogram lateness, long early, long mostEarlyMicros, double enqueueCommits, double enqueueWalBytes,
                Map<String, Long> bySql) {
@@ -96,15 +106,23 @@ final class PeerComparison {
             try (HikariDataSource setup = pool(peer.database(), 2)) {
                 peer.install(setup);
             }
-            for (Peer.Workload workload : Peer.Workload.values()) {
-                if (!peer.supports(workload) || !asked(workload)) {
-                    continue;
-                }
+        }
+        for (Peer.Workload workload : Peer.Workload.values()) {
+            List<Peer> taking = peers.stream().filter(p -> p.supports(workload) && asked(workload)).toList();
+            for (Peer peer : taking) {
                 warmUp(peer, workload, serverCpu);
-                for (int threads : config.threads()) {
-                    Row row = window(peer, workload, threads, executions(workload), serverCpu, true);
-                    rows.add(row);
-                    print(row);
+            }
+            for (int threads : config.threads()) {
+                for (int round = 1; round <= config.peerRounds(); round++) {
+                    List<Peer> turns = new ArrayList<>(taking);
+                    if (round % 2 == 0) {
+                        Collections.reverse(turns);
+                    }
+                    for (Peer peer : turns) {
+                        Row row = window(peer, workload, threads, round, executions(workload), serverCpu, true);
+                        rows.add(row);
+                        print(row);
+                    }
                 }
             }
         }
@@ -125,7 +143,7 @@ final class PeerComparison {
         for (int round = 1; round <= MAX_WARM_UPS; round++) {
             long compiledBefore = jit.getTotalCompilationTime();
             long started = System.nanoTime();
-            window(peer, workload, 4, executions(workload), serverCpu, false);
+            window(peer, workload, 4, 0, executions(workload), serverCpu, false);
             double share = (jit.getTotalCompilationTime() - compiledBefore) / ((System.nanoTime() - started) / 1e6);
             if (share < QUIET_JIT_SHARE) {
                 warmUps.merge(peer.name(), round, Math::max);
@@ -147,8 +165,8 @@ final class PeerComparison {
                 : config.peerExecutions();
     }
 
-    private Row window(Peer peer, Peer.Workload workload, int threads, int count, ServerCpu serverCpu, boolean measured)
-            throws Exception {
+    private Row window(Peer peer, Peer.Workload workload, int threads, int round, int count, ServerCpu serverCpu,
+                       boolean measured) throws Exception {
         String db = peer.database();
         try (HikariDataSource setup = pool(db, 2)) {
             peer.clear(setup);
@@ -211,13 +229,13 @@ final class PeerComparison {
             try (Connection postgres = server.connect(); Connection peerDb = DriverManager.getConnection(jdbcUrl(db),
                     server.user(), server.password())) {
                 String md = StatementCost.finish(postgres, peerDb, serverCpu.postmaster(), statementsBefore, db,
-                        peer.name() + ", " + workload.label() + ", " + threads + " threads", done);
+                        peer.name() + ", " + workload.label() + ", " + threads + " threads, round " + round, done);
                 System.out.println(md);
                 statementReports.add(md);
             }
         }
         Lateness lateness = peer.wakeups();
-        return new Row(peer.name(), workload, threads, done, elapsed / 1e9,
+        return new Row(peer.name(), workload, threads, round, done, elapsed / 1e9,
                 (after.commits - before.commits) / done, counter.statements() / done,
                 (after.walBytes - before.walBytes) / done, (cpuAfter - cpuBefore) / 1e3 / done,
                 serverMicros, workload == Peer.Workload.TIMED_WAIT ? lateness.micros() : null, lateness.early(),
@@ -288,9 +306,9 @@ final class PeerComparison {
     }
 
     private static void print(Row r) {
-        System.out.printf(Locale.ROOT, "%-22s %-15s %3d threads: %,8.1f executions, %,8.0f /s, %.2f commits, %.2f "
-                        + "statements, %,6.0f WAL B, client %,5.0f µs, server %s µs per execution%s%n", r.peer(),
-                r.workload().label(), r.threads(), r.executions(), r.perSecond(), r.commits(), r.statements(),
+        System.out.printf(Locale.ROOT, "%-22s %-15s %3d threads, round %d: %,8.1f executions, %,8.0f /s, %.2f commits, "
+                        + "%.2f statements, %,6.0f WAL B, client %,5.0f µs, server %s µs per execution%s%n", r.peer(),
+                r.workload().label(), r.threads(), r.round(), r.executions(), r.perSecond(), r.commits(), r.statements(),
                 r.walBytes(), r.clientCpuMicros(), r.serverCpuMicros() == null ? "n/a"
                         : String.format(Locale.ROOT, "%,.0f", r.serverCpuMicros()), lateness(r, ", wake lateness "));
     }
@@ -304,8 +322,75 @@ final class PeerComparison {
                         " (%d early, by up to %.1f ms)", r.early(), r.mostEarlyMicros() / 1e3) : "");
     }
 
+    /** Each point's figures as medians over its rounds, in the order the points were first measured. */
+    private List<Row> medians() {
+        Map<String, List<Row>> byPoint = new LinkedHashMap<>();
+        for (Row r : rows) {
+            byPoint.computeIfAbsent(r.peer() + "|" + r.workload() + "|" + r.threads(), k -> new ArrayList<>()).add(r);
+        }
+        List<Row> out = new ArrayList<>();
+        byPoint.values().forEach(rounds -> out.add(median(rounds)));
+        out.sort(Comparator.comparingInt((Row r) -> peers.stream().map(Peer::name).toList().indexOf(r.peer()))
+                .thenComparing(Row::workload).thenComparingInt(r -> config.threads().indexOf(r.threads())));
+        return out;
+    }
+
+    /**
+     * The median of each figure over the rounds of one point (the lower middle one of an even count);
+     * the wake-ups of every round in one histogram; the statements of the round of median executions/s.
+     */
+    private static Row median(List<Row> rounds) {
+        Row first = rounds.get(0);
+        double perSecond = median(rounds, Row::perSecond);
+        double executions = median(rounds, Row::executions);
+        Histogram lateness = null;
+        if (first.lateness() != null) {
+            lateness = new Histogram(first.lateness().getHighestTrackableValue(),
+                    first.lateness().getNumberOfSignificantValueDigits());
+            for (Row r : rounds) {
+                lateness.add(r.lateness());
+            }
+        }
+        Double server = rounds.stream().allMatch(r -> r.serverCpuMicros() != null)
+                ? median(rounds, Row::serverCpuMicros) : null;
+        Row middle = rounds.stream().filter(r -> r.perSecond() == perSecond).findFirst().orElseThrow();
+        return new Row(first.peer(), first.workload(), first.threads(), 0, executions, executions / perSecond,
+                median(rounds, Row::commits), median(rounds, Row::statements), median(rounds, Row::walBytes),
+                median(rounds, Row::clientCpuMicros), server, lateness,
+                rounds.stream().mapToLong(Row::early).sum(),
+                rounds.stream().mapToLong(Row::mostEarlyMicros).max().orElse(0),
+                median(rounds, Row::enqueueCommits), median(rounds, Row::enqueueWalBytes), middle.bySql());
+    }
+
+    private static double median(List<Row> rounds, ToDoubleFunction<Row> figure) {
+        double[] values = rounds.stream().mapToDouble(figure).sorted().toArray();
+        return values[(values.length - 1) / 2];
+    }
+
+    /**
+     * FlowMonkey's executions/s over {@code peer}'s at one point: the median of the rounds' ratios, with
+     * the lowest and the highest; empty where either has no round there.
+     */
+    private String ratio(Peer peer, Peer.Workload w, int threads) {
+        double[] ratios = rows.stream().filter(r -> r.peer().equals(FlowMonkeyPeer.NAME) && r.workload() == w
+                        && r.threads() == threads)
+                .flatMap(mine -> rows.stream().filter(r -> r.peer().equals(peer.name()) && r.workload() == w
+                        && r.threads() == threads && r.round() == mine.round())
+                        .map(theirs -> mine.perSecond() / theirs.perSecond()))
+                .mapToDouble(Double::doubleValue).sorted().toArray();
+        if (ratios.length == 0) {
+            return "";
+        }
+        return ratios.length == 1 ? String.format(Locale.ROOT, "%.2f", ratios[0])
+                : String.format(Locale.ROOT, "%.2f (%.2f–%.2f)", ratios[(ratios.length - 1) / 2], ratios[0],
+                        ratios[ratios.length - 1]);
+    }
+
     String markdown() {
+        List<Row> medians = medians();
         StringBuilder md = new StringBuilder("\n### Beside the peers\n\n");
+        md.append(config.peerRounds()).append(config.peerRounds() == 1 ? " round" : " rounds")
+                .append(" per point, the peers taking turns; each figure is the median over the rounds.\n\n");
         List<String> names = peers.stream().map(Peer::name).toList();
         md.append("| workload | threads | ").append(String.join(" | ", names)).append(" |\n| --- | ---: |");
         md.append(" ---: |".repeat(names.size())).append('\n');
@@ -313,17 +398,34 @@ final class PeerComparison {
             for (int threads : config.threads()) {
                 md.append("| ").append(w.label()).append(" executions/s | ").append(threads).append(" |");
                 for (Peer p : peers) {
-                    md.append(' ').append(cell(p, w, threads, r -> String.format(Locale.ROOT, "%,.0f",
+                    md.append(' ').append(cell(medians, p, w, threads, r -> String.format(Locale.ROOT, "%,.0f",
                             r.perSecond()))).append(" |");
                 }
                 md.append('\n');
             }
         }
+        List<Peer> others = peers.stream().filter(p -> !p.name().equals(FlowMonkeyPeer.NAME)).toList();
+        if (!others.isEmpty()) {
+            md.append("\n| workload | threads | ").append(String.join(" | ",
+                    others.stream().map(p -> "FlowMonkey ÷ " + p.name()).toList())).append(" |\n| --- | ---: |")
+                    .append(" ---: |".repeat(others.size())).append('\n');
+            for (Peer.Workload w : Peer.Workload.values()) {
+                for (int threads : config.threads()) {
+                    md.append("| ").append(w.label()).append(" executions/s | ").append(threads).append(" |");
+                    for (Peer p : others) {
+                        md.append(' ').append(p.supports(w) ? ratio(p, w, threads) : "—").append(" |");
+                    }
+                    md.append('\n');
+                }
+            }
+            md.append("\nEach ratio: the median over the rounds of FlowMonkey's executions/s over the peer's in the "
+                    + "same round, with the lowest and highest.\n");
+        }
         md.append("\n| peer | workload | threads | executions | executions/s | commits / execution | statements / "
                 + "execution | WAL bytes / execution | client CPU µs / execution | server CPU µs / execution | wake "
                 + "lateness p50 / p99 | enqueue: commits, WAL bytes / execution |\n"
                 + "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-        for (Row r : rows) {
+        for (Row r : medians) {
             md.append(String.format(Locale.ROOT, "| %s | %s | %d | %,.0f | %,.0f | %.2f | %.2f | %,.0f | %,.0f | %s | %s "
                             + "| %.3f, %,.0f |%n",
                     r.peer(), r.workload().label(), r.threads(), r.executions(), r.perSecond(), r.commits(),
@@ -332,7 +434,7 @@ final class PeerComparison {
                     r.enqueueCommits(), r.enqueueWalBytes()));
         }
         md.append("\n| peer | 1-step: round trips per execution by statement |\n| --- | --- |\n");
-        for (Row r : rows) {
+        for (Row r : medians) {
             if (r.workload() != Peer.Workload.ONE_STEP || (r.threads() != 1 && r.threads() != 16)) {
                 continue;
             }
@@ -369,21 +471,26 @@ final class PeerComparison {
         return s.length() <= 100 ? s : s.substring(0, 100) + " …";
     }
 
-    private String cell(Peer peer, Peer.Workload w, int threads, Function<Row, String> value) {
+    private static String cell(List<Row> medians, Peer peer, Peer.Workload w, int threads,
+                               Function<Row, String> value) {
         if (!peer.supports(w)) {
             return "—";
         }
-        return rows.stream().filter(r -> r.peer().equals(peer.name()) && r.workload() == w && r.threads() == threads)
+        return medians.stream().filter(r -> r.peer().equals(peer.name()) && r.workload() == w && r.threads() == threads)
                 .findFirst().map(value).orElse("");
     }
 
+    /** Every round's figures (round 1 on), then each point's medians (round 0). */
     private List<Map<String, Object>> json() {
         List<Map<String, Object>> out = new ArrayList<>();
-        for (Row r : rows) {
+        List<Row> all = new ArrayList<>(rows);
+        all.addAll(medians());
+        for (Row r : all) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("peer", r.peer());
             m.put("workload", r.workload().label());
             m.put("threads", r.threads());
+            m.put("round", r.round());
             m.put("executions", r.executions());
             m.put("seconds", r.seconds());
             m.put("executionsPerSecond", r.perSecond());
