@@ -112,6 +112,11 @@ final class ExecutionRow {
             millis(e.failedAt()), millis(e.cancelledAt()), e.priority()};
     }
 
+    /** The error as JSON, or null: bound once more for the code that {@code error_code} holds. */
+    String errorJson() {
+        return error;
+    }
+
     /** Whether saving this status gives up the execution's lease: waiting and ended executions are nobody's. */
     boolean givesUpLease() {
         return ExecutionSql.LEASE_ENDING.contains(execution.status());

@@ -92,9 +92,11 @@ final class ExecutionSql {
         this.insertPrefix = "INSERT INTO " + table + " (id, idempotency_key, idempotency_expires_at, " + DATA_COLUMNS
                 + ", version) VALUES ";
         this.insert = insertRows(1);
-        // The two flags: whether the saved status gives the lease up (ExecutionRow#givesUpLease), bound twice.
+        // The two flags: whether the saved status gives the lease up (ExecutionRow#givesUpLease), bound twice;
+        // then the error again, for its code.
         this.update = "UPDATE " + table + " SET (" + DATA_COLUMNS + ", version) = ROW("
-                + "?, ".repeat(DATA_COLUMN_COUNT) + "?), " + leaseGivenUp("?::boolean", "") + " WHERE id = ? AND version = ?";
+                + "?, ".repeat(DATA_COLUMN_COUNT) + "?), " + leaseGivenUp("?::boolean", "") + ", "
+                + errorCode("?::jsonb") + " WHERE id = ? AND version = ?";
         // An expired key is handed back before an insert that wants it; the row keeps everything else.
         this.releaseExpiredKey = """
                 UPDATE %s SET idempotency_key = NULL, idempotency_expires_at = NULL
@@ -274,6 +276,14 @@ final class ExecutionSql {
                 + row + "lease_expires_at END";
     }
 
+    /**
+     * The SET clause of {@code error_code}, the code of the {@code error} saved (V11), so that V16's
+     * trigger for other writers, whose WHEN clause then is false, does not update the row again.
+     */
+    private static String errorCode(String error) {
+        return "error_code = " + error + " ->> 'code'";
+    }
+
     private static String updateRows(String table) {
         String[] columns = DATA_COLUMNS.split(",\\s*");
         // Each array is a sub-select, so that no plan knows its length: a plan made for a batch's own few
@@ -298,7 +308,8 @@ final class ExecutionSql {
             }
         }
         return "UPDATE " + table + " AS e SET (" + DATA_COLUMNS + ", version) = ROW(" + values + "u.expected + 1),\n  "
-                + leaseGivenUp("u.status IN " + LEASE_ENDING_STATUSES, "e.") + "\n"
+                + leaseGivenUp("u.status IN " + LEASE_ENDING_STATUSES, "e.") + ",\n  "
+                + errorCode("nullif(j.error -> (u.ord::int - 1), 'null')") + "\n"
                 + "FROM unnest(" + arrays + ") WITH ORDINALITY AS u(id, expected" + arrayColumns + ", ord),\n"
                 + "  (SELECT " + documents + ") AS j(" + documentColumns + ")\n"
                 + "WHERE e.id = u.id AND e.version = u.expected\n"

@@ -528,6 +528,7 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
                 ps.setLong(next++, row.execution.version() + 1); // version
                 ps.setBoolean(next++, row.givesUpLease()); // lease_owner cleared
                 ps.setBoolean(next++, row.givesUpLease()); // lease_expires_at cleared
+                ps.setObject(next++, row.errorJson(), Types.OTHER); // error_code
                 ps.setString(next++, row.execution.id());
                 ps.setLong(next, row.execution.version()); // expected version
                 if (rows.size() == 1) {

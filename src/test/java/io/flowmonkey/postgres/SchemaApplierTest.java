@@ -41,6 +41,40 @@ class SchemaApplierTest {
     }
 
     @Test
+    void version_16_leaves_no_row_trigger_before_an_update_and_its_after_triggers_do_for_other_writers_what_v5_and_v11_did()
+            throws SQLException {
+        SchemaApplier.apply(PG.dataSource(), in("no_before"));
+        // Row level (bit 0), BEFORE (bit 1), UPDATE (bit 4) of pg_trigger.tgtype: PostgreSQL locks every row an
+        // UPDATE changes before changing it while any such trigger exists. V5's end_lease and V11's
+        // error_code were two.
+        assertThat(PG.queryStrings("""
+                SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'no_before' AND c.relname = 'executions' AND NOT t.tgisinternal
+                  AND t.tgtype & 1 = 1 AND t.tgtype & 2 = 2 AND t.tgtype & 16 = 16""")).isEmpty();
+
+        PG.execute("INSERT INTO no_before.executions (id, flow_id, flow_version, status, context, error, created_at, "
+                + "updated_at, lease_owner, lease_expires_at) VALUES "
+                + "('a', 'f', '1', 'running', '{}', NULL, 1, 1, 'w1', 9999999999999), "
+                + "('b', 'f', '1', 'failed', '{}', '{\"code\": \"INSERTED\"}', 1, 1, NULL, NULL)");
+        assertThat(PG.queryStrings("SELECT error_code FROM no_before.executions WHERE id = 'b'"))
+                .as("an insert's code, as V11 set it").containsExactly("INSERTED");
+        // Another writer ends a leased row and sets an error without its code, in one statement each.
+        PG.execute("UPDATE no_before.executions SET status = 'failed', error = '{\"code\": \"BY_SQL\"}' WHERE id = 'a'");
+        PG.execute("UPDATE no_before.executions SET error = '{\"code\": \"CHANGED\"}' WHERE id = 'b'");
+        assertThat(PG.queryStrings("SELECT id || ' ' || coalesce(lease_owner, '-') || ' ' || (lease_expires_at IS NULL) "
+                + "|| ' ' || error_code FROM no_before.executions ORDER BY id"))
+                .containsExactly("a - true BY_SQL", "b - true CHANGED");
+        // A writer that keeps the lease on a row it leaves running, or sets the lease as it ends it, keeps it.
+        PG.execute("UPDATE no_before.executions SET status = 'running', lease_owner = 'w2', lease_expires_at = 5 "
+                + "WHERE id = 'a'");
+        PG.execute("UPDATE no_before.executions SET step_count = 1 WHERE id = 'a'");
+        PG.execute("UPDATE no_before.executions SET status = 'completed', lease_owner = 'w3' WHERE id = 'b'");
+        assertThat(PG.queryStrings("SELECT id || ' ' || coalesce(lease_owner, '-') FROM no_before.executions ORDER BY id"))
+                .containsExactly("a w2", "b w3");
+    }
+
+    @Test
     void version_15_indexes_only_rows_with_metadata_and_the_store_s_metadata_query_uses_it_in_generic_plans_too()
             throws SQLException {
         SchemaApplier.apply(PG.dataSource(), in("meta"));
@@ -93,7 +127,7 @@ class SchemaApplierTest {
 
     @Test
     void version_13_leaves_one_deferred_trigger_at_an_executions_end_in_place_of_v6s_two() throws SQLException {
-        assertThat(SchemaApplier.apply(PG.dataSource(), in("one_end"))).isEqualTo(15).isEqualTo(SchemaApplier.latestVersion());
+        assertThat(SchemaApplier.apply(PG.dataSource(), in("one_end"))).isEqualTo(16).isEqualTo(SchemaApplier.latestVersion());
 
         assertThat(PG.queryLong("""
                 SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
