@@ -115,6 +115,7 @@ final class RawJdbc {
             ps.setLong(i++, row.version + 1);
             ps.setBoolean(i++, false); // running: keeps its lease
             ps.setBoolean(i++, false);
+            ps.setNull(i++, Types.OTHER); // the error once more, for error_code: none
             ps.setString(i++, row.id);
             ps.setLong(i, row.version);
             if (ps.executeUpdate() != 1) {
