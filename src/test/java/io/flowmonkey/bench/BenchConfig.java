@@ -28,7 +28,7 @@ import java.util.TreeSet;
  * @param peerPollMillis the poll interval of db-scheduler and DBOS in the peer comparison
  *     ({@code bench.peerPollMillis}, default 10)
  * @param peerRounds drains of each peer per workload and thread count in the peer comparison, the
- *     peers taking turns, each round in the order opposite to the last ({@code bench.peerRounds},
+ *     peers taking turns, the order rotated by one each round ({@code bench.peerRounds},
  *     default 3): one drain's executions/s moves by 10-20 % between runs of the same code on a shared
  *     machine, so a ratio of single drains can fall either side of a target that the medians clear
  */

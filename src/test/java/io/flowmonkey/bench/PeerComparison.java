@@ -42,10 +42,12 @@ import org.HdrHistogram.Histogram;
  * in which the JIT compiled for under {@value #QUIET_JIT_SHARE} of its time (at most {@value #MAX_WARM_UPS}).
  *
  * <p>Each point (workload and thread count) is measured in {@code bench.peerRounds} rounds, in which
- * every peer drains once, in turns whose order flips from one round to the next, so that a burst of
- * load from elsewhere on the machine falls on all of them alike. The tables show each figure's median
- * over the rounds, and FlowMonkey's executions/s over each peer's as the median of the rounds' ratios,
- * each round's two drains measured minutes apart at most, with the lowest and highest.
+ * every peer drains once, in turns whose order rotates by one from one round to the next (each peer
+ * first once in as many rounds as there are peers), so that a burst of load from elsewhere on the
+ * machine falls on all of them alike. The tables show each figure's median over the rounds, except the
+ * wake-ups' lateness, whose percentiles are those of every round's wake-ups together (early ones
+ * summed), and FlowMonkey's executions/s over each peer's as the median of the rounds' ratios, each
+ * round's drains a minute apart at most, with the lowest and highest.
  */
 final class PeerComparison {
 
@@ -115,9 +117,7 @@ final class PeerComparison {
             for (int threads : config.threads()) {
                 for (int round = 1; round <= config.peerRounds(); round++) {
                     List<Peer> turns = new ArrayList<>(taking);
-                    if (round % 2 == 0) {
-                        Collections.reverse(turns);
-                    }
+                    Collections.rotate(turns, -(round - 1));
                     for (Peer peer : turns) {
                         Row row = window(peer, workload, threads, round, executions(workload), serverCpu, true);
                         rows.add(row);
@@ -390,7 +390,8 @@ final class PeerComparison {
         List<Row> medians = medians();
         StringBuilder md = new StringBuilder("\n### Beside the peers\n\n");
         md.append(config.peerRounds()).append(config.peerRounds() == 1 ? " round" : " rounds")
-                .append(" per point, the peers taking turns; each figure is the median over the rounds.\n\n");
+                .append(" per point, the peers taking turns; each figure is the median over the rounds, but for the "
+                        + "wake-ups' lateness: percentiles of all rounds' wake-ups together, early ones summed.\n\n");
         List<String> names = peers.stream().map(Peer::name).toList();
         md.append("| workload | threads | ").append(String.join(" | ", names)).append(" |\n| --- | ---: |");
         md.append(" ---: |".repeat(names.size())).append('\n');

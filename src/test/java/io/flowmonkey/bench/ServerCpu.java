@@ -22,6 +22,8 @@ final class ServerCpu {
 
     /** Linux reports process times in clock ticks of 1/100 s on every common platform. */
     private static final long NANOS_PER_TICK = 10_000_000L;
+    /** The most reads {@link #total()} makes while backends keep being reaped under it. */
+    private static final int READS = 20;
 
     private final long postmaster;
 
@@ -58,13 +60,14 @@ final class ServerCpu {
      * CPU nanoseconds used by the server since it started, or empty where that cannot be read. A
      * child reaped between the read of the postmaster and that of its children would be in neither
      * (it was: a window of 5 µs per execution beside its rounds' 300), so the postmaster's reaped-children
-     * times are read again after the children, and the whole read is repeated until they did not move.
+     * times are read again after the children, and the whole read is repeated until they did not move
+     * (at most {@value #READS} times; empty if they never held still).
      */
     OptionalLong total() {
         if (postmaster <= 0) {
             return OptionalLong.empty();
         }
-        while (true) {
+        for (int read = 0; read < READS; read++) {
             long[] own = fields(postmaster);
             if (own.length < 15) {
                 return OptionalLong.empty();
@@ -91,6 +94,7 @@ final class ServerCpu {
                 return OptionalLong.of(ticks * NANOS_PER_TICK);
             }
         }
+        return OptionalLong.empty();
     }
 
     /**
