@@ -135,17 +135,9 @@ class PgErrorCodeColumnTest {
         // V16's function for other writers' updates, as it is, and a count of its calls. Batched saves run on
         // the pool's connections (a store bound to one connection saves row by row), so the calls are logged
         // rather than read from this session's statistics.
-        PG.execute("CREATE TABLE IF NOT EXISTS own_codes.error_code_calls (id text)");
-        PG.execute("TRUNCATE own_codes.executions, own_codes.error_code_calls");
-        PG.execute("""
-                CREATE OR REPLACE FUNCTION own_codes.executions_error_code_updated() RETURNS trigger
-                LANGUAGE plpgsql AS $$
-                BEGIN
-                  INSERT INTO own_codes.error_code_calls VALUES (NEW.id);
+        String calls = PG.logCallsOf("own_codes", "executions_error_code_updated", """
                   UPDATE own_codes.executions SET error_code = NEW.error ->> 'code' WHERE id = NEW.id;
-                  RETURN NULL;
-                END
-                $$""");
+                  RETURN NULL;""");
         List<Execution> rows = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             rows.add(own.save(Execution.builder("b" + i, "f", "1").status(ExecutionStatus.FAILED)
@@ -159,12 +151,12 @@ class PgErrorCodeColumnTest {
 
         assertThat(PG.queryStrings("SELECT id || '=' || coalesce(error_code, '-') FROM own_codes.executions ORDER BY id"))
                 .containsExactly("b0=CHANGED", "b1=-", "b2=OLD_2");
-        assertThat(PG.queryLong("SELECT count(*) FROM own_codes.error_code_calls")).as("calls for the store's saves")
+        assertThat(PG.queryLong("SELECT count(*) FROM " + calls)).as("calls for the store's saves")
                 .isZero();
         PG.execute("UPDATE own_codes.executions SET error = '{\"code\": \"BY_SQL\"}' WHERE id = 'b1'");
         assertThat(PG.queryStrings("SELECT id || '=' || error_code FROM own_codes.executions WHERE id = 'b1'"))
                 .containsExactly("b1=BY_SQL");
-        assertThat(PG.queryStrings("SELECT id FROM own_codes.error_code_calls")).as("another writer's update")
+        assertThat(PG.queryStrings("SELECT id FROM " + calls)).as("another writer's update")
                 .containsExactly("b1");
     }
 

@@ -227,16 +227,9 @@ class PgSaveAllVersionedTest {
         SchemaApplier.apply(PG.dataSource(), options);
         PgExecutionStore own = new PgExecutionStore(PG.dataSource(), options);
         // The function of V5's trigger as V16 left it (run after the update), and a count of its calls.
-        PG.execute("CREATE TABLE IF NOT EXISTS own_lease.end_lease_calls (id text)");
-        PG.execute("TRUNCATE own_lease.executions, own_lease.end_lease_calls");
-        PG.execute("""
-                CREATE OR REPLACE FUNCTION own_lease.executions_end_lease() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                  INSERT INTO own_lease.end_lease_calls VALUES (NEW.id);
+        String calls = PG.logCallsOf("own_lease", "executions_end_lease", """
                   UPDATE own_lease.executions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = NEW.id;
-                  RETURN NULL;
-                END
-                $$""");
+                  RETURN NULL;""");
         List<Execution> created = new ArrayList<>();
         for (int i = 0; i < 7; i++) {
             created.add(Execution.builder("own-" + i, "flow", "1").build());
@@ -257,14 +250,14 @@ class PgSaveAllVersionedTest {
                 claimed.get("own-5").toBuilder().status(ExecutionStatus.RUNNING).stepCount(1).build())))
                 .allSatisfy(o -> assertThat(o.failure()).isNull());
 
-        assertThat(PG.queryLong("SELECT count(*) FROM own_lease.end_lease_calls")).as("calls of the V5 function").isZero();
+        assertThat(PG.queryLong("SELECT count(*) FROM " + calls)).as("calls of the V5 function").isZero();
         assertThat(PG.queryStrings("SELECT id || ' ' || coalesce(lease_owner, '-') || ' ' || "
                 + "(lease_expires_at IS NULL) FROM own_lease.executions WHERE id <> 'own-6' ORDER BY id"))
                 .containsExactly("own-0 - true", "own-1 - true", "own-2 w1 false", "own-3 - true", "own-4 - true",
                         "own-5 w1 false");
 
         PG.execute("UPDATE own_lease.executions SET status = 'completed' WHERE id = 'own-6'");
-        assertThat(PG.queryStrings("SELECT id FROM own_lease.end_lease_calls")).as("another writer's save")
+        assertThat(PG.queryStrings("SELECT id FROM " + calls)).as("another writer's save")
                 .containsExactly("own-6");
         assertThat(PG.queryLong("SELECT count(*) FROM own_lease.executions WHERE id = 'own-6' AND lease_owner IS NULL "
                 + "AND lease_expires_at IS NULL")).isEqualTo(1);

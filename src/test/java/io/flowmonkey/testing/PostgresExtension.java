@@ -141,6 +141,27 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
     }
 
     /**
+     * Replaces the trigger function {@code schema.function} with one that first logs the id of the row
+     * it is called for into the table {@code schema.function_calls} (emptied here, with the schema's
+     * {@code executions}), then runs {@code body}: calls made on any connection, a pool's included, can
+     * then be counted.
+     *
+     * @param schema the schema of the function and of its executions table
+     * @param function the function's name, e.g. {@code executions_end_lease}
+     * @param body PL/pgSQL statements that do the function's work and end with a {@code RETURN}
+     * @return the qualified name of the table of calls
+     * @throws SQLException if PostgreSQL refuses it
+     */
+    public String logCallsOf(String schema, String function, String body) throws SQLException {
+        String calls = schema + "." + function + "_calls";
+        execute("CREATE TABLE IF NOT EXISTS " + calls + " (id text)");
+        truncate(schema + ".executions", calls);
+        execute("CREATE OR REPLACE FUNCTION " + schema + "." + function + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                + "BEGIN\n  INSERT INTO " + calls + " VALUES (NEW.id);\n" + body + "\nEND\n$$");
+        return calls;
+    }
+
+    /**
      * Runs a query that returns one number.
      *
      * @param query the query
