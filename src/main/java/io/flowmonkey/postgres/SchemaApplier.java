@@ -90,6 +90,7 @@ public final class SchemaApplier {
             new Migration(13, "V13__lighter_ending_save.sql", "lighter ending save"),
             // write path, WAL of rows without a tenant (issue 13)
             new Migration(14, "V14__tenant_indexes_of_tenant_rows.sql", "tenant indexes of tenant rows"),
+            // write path, WAL of rows without metadata (issue 13)
             new Migration(15, "V15__metadata_index_of_set_metadata.sql", "metadata index of set metadata"),
             // write path, no row lock of a BEFORE UPDATE trigger (issue 13)
             new Migration(16, "V16__no_row_trigger_before_update.sql", "no row trigger before update"));

@@ -25,6 +25,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -184,29 +185,15 @@ class PgLeasingTest {
 
     @Test
     void a_claim_is_planned_once_per_connection_and_its_plan_reused_whatever_its_limit() throws SQLException {
-        PG.execute("""
-                INSERT INTO executions (id, flow_id, flow_version, status, context, created_at, updated_at)
-                SELECT 'plan-' || g, 'flow', '1', 'pending', '{}', g, g FROM generate_series(1, 200) AS g""");
-        PG.execute("ANALYZE executions");
-        List<String> claimed = new ArrayList<>();
-        Plans.Cached plans;
-        try (var one = PG.newDataSource(1)) {
-            PgExecutionStore onOne = new PgExecutionStore(one);
-            // pgjdbc prepares a statement on the server at its fifth use; PostgreSQL then plans it five times
-            // with the values bound before it considers the generic plan.
-            for (int i = 0; i < 20; i++) {
-                onOne.claimDue("w1", FLOWS, LEASE, 1 + i % 7).executions().forEach(e -> claimed.add(e.id()));
-            }
-            plans = Plans.cachedOn(one, "woken AS");
-        }
+        pendingRows("plan-", 200);
+        OnOneConnection run = claimOnOneConnection(FLOWS, 20, 7);
 
         // Claims that differ only in how many rows they take must not each pay for planning the statement
         // (about 0.7 ms, most of the server's time of a claim of a few rows).
-        assertThat(plans.generic()).as("executions that reused the generic plan").isGreaterThanOrEqualTo(10);
-        assertThat(plans.custom()).as("executions planned with their values").isLessThanOrEqualTo(5);
-        assertThat(claimed).as("each claim took its rows, oldest first, none twice").doesNotHaveDuplicates()
-                .hasSize(java.util.stream.IntStream.range(0, 20).map(i -> 1 + i % 7).sum())
-                .startsWith("plan-1", "plan-2", "plan-3");
+        assertThat(run.claims().generic()).as("executions that reused the generic plan").isGreaterThanOrEqualTo(10);
+        assertThat(run.claims().custom()).as("executions planned with their values").isLessThanOrEqualTo(5);
+        assertThat(run.claimed()).as("each claim took its rows, oldest first, none twice").doesNotHaveDuplicates()
+                .hasSize(run.asked()).startsWith("plan-1", "plan-2", "plan-3");
     }
 
     @Test
@@ -215,32 +202,49 @@ class PgLeasingTest {
         // flow arrays bound as values, each call's own plan knew how many flows there were and costed a
         // little less than the generic one, so PostgreSQL planned every claim anew (0.7 ms a claim, three
         // times its execution). As sub-selects they are unknown to every plan alike.
-        PG.execute("""
-                INSERT INTO executions (id, flow_id, flow_version, status, context, created_at, updated_at)
-                SELECT 'big-' || g, 'flow', '1', 'pending', '{}', g, g FROM generate_series(1, 30000) AS g""");
-        PG.execute("ANALYZE executions");
-        List<FlowVersion> three = List.of(new FlowVersion("flow", "1"), new FlowVersion("flow", "2"),
-                new FlowVersion("other", "1"));
-        int taken = 0;
-        Plans.Cached plans;
-        Plans.Cached wakePlans;
-        try (var one = PG.newDataSource(1)) {
-            PgExecutionStore onOne = new PgExecutionStore(one);
-            for (int i = 0; i < 30; i++) {
-                taken += onOne.claimDue("w1", three, LEASE, 1 + i % 5).executions().size();
-                onOne.untilNextWake(three);
-            }
-            plans = Plans.cachedOn(one, "woken AS");
-            wakePlans = Plans.cachedOn(one, "ORDER BY wake_at LIMIT 1");
-        }
+        pendingRows("big-", 30000);
+        OnOneConnection run = claimOnOneConnection(List.of(new FlowVersion("flow", "1"), new FlowVersion("flow", "2"),
+                new FlowVersion("other", "1")), 30, 5);
 
-        assertThat(taken).isEqualTo(java.util.stream.IntStream.range(0, 30).map(i -> 1 + i % 5).sum());
-        assertThat(plans.custom()).as("claims planned with their values").isLessThanOrEqualTo(5);
-        assertThat(plans.generic()).as("claims that reused the generic plan").isGreaterThanOrEqualTo(20);
-        assertThat(wakePlans.custom()).as("next-wake look-ups planned with their values").isLessThanOrEqualTo(5);
+        assertThat(run.claimed()).hasSize(run.asked());
+        assertThat(run.claims().custom()).as("claims planned with their values").isLessThanOrEqualTo(5);
+        assertThat(run.claims().generic()).as("claims that reused the generic plan").isGreaterThanOrEqualTo(20);
+        assertThat(run.wakes().custom()).as("next-wake look-ups planned with their values").isLessThanOrEqualTo(5);
         // And the plan kept reads the queue through its index, as each call's own plan did.
         assertThat(plan(new ExecutionSql(PgStoreOptions.defaults()).claimDue, 10))
                 .contains("idx_executions_pending_priority").doesNotContainPattern("Seq Scan on executions(?!_signals)");
+    }
+
+    /** {@code count} pending rows of flow 1 with ids {@code prefix1} on, created in that order; analyzed. */
+    private static void pendingRows(String prefix, int count) throws SQLException {
+        PG.execute("INSERT INTO executions (id, flow_id, flow_version, status, context, created_at, updated_at) "
+                + "SELECT '" + prefix + "' || g, 'flow', '1', 'pending', '{}', g, g FROM generate_series(1, " + count
+                + ") AS g");
+        PG.execute("ANALYZE executions");
+    }
+
+    /** What {@link #claimOnOneConnection} claimed, how many it asked for, and the plans its connection kept. */
+    private record OnOneConnection(List<String> claimed, int asked, Plans.Cached claims, Plans.Cached wakes) {
+    }
+
+    /**
+     * Claims {@code calls} times, {@code 1 + i % cycle} rows the i-th time, each followed by a look-up of
+     * the next wake-up, on a pool of one connection, and reads that connection's cached plans of both.
+     * pgjdbc prepares a statement on the server at its fifth use; PostgreSQL then plans it five times
+     * with the values bound before it considers the generic plan.
+     */
+    private static OnOneConnection claimOnOneConnection(List<FlowVersion> flows, int calls, int cycle)
+            throws SQLException {
+        List<String> claimed = new ArrayList<>();
+        try (var one = PG.newDataSource(1)) {
+            PgExecutionStore onOne = new PgExecutionStore(one);
+            for (int i = 0; i < calls; i++) {
+                onOne.claimDue("w1", flows, LEASE, 1 + i % cycle).executions().forEach(e -> claimed.add(e.id()));
+                onOne.untilNextWake(flows);
+            }
+            return new OnOneConnection(claimed, IntStream.range(0, calls).map(i -> 1 + i % cycle).sum(),
+                    Plans.cachedOn(one, "woken AS"), Plans.cachedOn(one, "ORDER BY wake_at LIMIT 1"));
+        }
     }
 
     @Test
