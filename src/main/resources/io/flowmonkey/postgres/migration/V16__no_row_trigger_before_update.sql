@@ -5,8 +5,9 @@
 -- a Heap/LOCK record of WAL per updated row, the row's page locked and dirtied once more, and the
 -- trigger's WHEN clause evaluated against both versions. V5's end_lease and V11's error_code were the
 -- two, and every step save paid for them. The store's saves clear the lease themselves (so end_lease
--- never changed one of them) and, from this version on, set error_code themselves too (before, V11's
--- trigger set it on each save that changed the error). Measured with the benchmark's drains: about 55
+-- never changed one of them) and, from this version on, their updates set error_code themselves too
+-- (before, V11's trigger set it on each update that changed the error; an insert with an error still
+-- has V11's BEFORE INSERT trigger set it). Measured with the benchmark's drains: about 55
 -- bytes of WAL fewer per save, docs/PERFORMANCE.md, session 13.
 --
 -- Both now run AFTER the UPDATE, with the same WHEN clauses, for the other writers of the table: a save
