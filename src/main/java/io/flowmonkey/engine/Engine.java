@@ -189,6 +189,8 @@ public final class Engine implements AutoCloseable {
      * completion, issue 13); unset elsewhere, where each save is a direct one.
      */
     private final ThreadLocal<SaveCommitter> committer = new ThreadLocal<>();
+    /** The step slots of the worker whose runner advances an execution on this thread; unset elsewhere. */
+    private final ThreadLocal<StepSlots> slots = new ThreadLocal<>();
 
     /**
      * Creates an engine with {@link EngineOptions#DEFAULTS}.
@@ -661,14 +663,17 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Advances an execution an {@link EngineWorker} has just claimed, without loading it again, with the
-     * step saves that carry nothing else handed to {@code saves}.
+     * step saves that carry nothing else handed to {@code saves}; with {@code stepSlots} (null for
+     * none), the runner lends its slot while the run's last save commits.
      */
-    RunResult runClaimed(Execution claimed, SaveCommitter saves) {
+    RunResult runClaimed(Execution claimed, SaveCommitter saves, StepSlots stepSlots) {
         committer.set(saves);
+        slots.set(stepSlots);
         try {
             return new RunResult(drive(claimed, null, false, true));
         } finally {
             committer.remove();
+            slots.remove();
         }
     }
 
@@ -850,6 +855,11 @@ public final class Engine implements AutoCloseable {
             return events.ended(saveStep(fail(execution, STEP_NOT_FOUND, "flow '" + Diagnostics.id(flow.id())
                     + "' version '" + Diagnostics.id(flow.version()) + "' has no step '" + Diagnostics.id(stepId) + "'",
                     stepId, null, clock.instant()).build(), consumed));
+        }
+        StepSlots stepSlots = slots.get();
+        if (stepSlots != null) {
+            // A runner that lent its slot for a last save that failed, and now runs the failure's step.
+            stepSlots.holdForStep(execution.id());
         }
         Instant startedAt = clock.instant();
         events.stepStarted(execution, step, attempt, startedAt);
@@ -1405,10 +1415,21 @@ public final class Engine implements AutoCloseable {
         return events.timed(StoreCall.Operation.SAVE, () -> signals.saveWithSignals(batch, consumed, sent)).get(0);
     }
 
-    /** A step's save that carries nothing else: under a worker, batched with its other runners' saves. */
+    /**
+     * A step's save that carries nothing else: under a worker, batched with its other runners' saves.
+     * A save that leaves the execution waiting or ended is the last of a worker's run (see
+     * {@link #driveOnce}: under a worker nothing runs on after a wait), so the runner lends its slot
+     * while it commits.
+     */
     private Execution savePlain(Execution next) {
         SaveCommitter saves = committer.get();
-        return events.timed(StoreCall.Operation.SAVE, () -> saves == null ? store.save(next) : saves.save(next));
+        if (saves == null) {
+            return events.timed(StoreCall.Operation.SAVE, () -> store.save(next));
+        }
+        StepSlots stepSlots = slots.get();
+        boolean lent = stepSlots != null && (next.status() == ExecutionStatus.WAITING || next.status().isTerminal())
+                && stepSlots.lendForLastSave();
+        return events.timed(StoreCall.Operation.SAVE, () -> saves.save(next, lent));
     }
 
     /**

@@ -53,7 +53,10 @@ import org.slf4j.LoggerFactory;
  * runner's batch commits go in the next batch, one statement and one commit for all of them, each
  * checked against its own version ({@link LeasingExecutionStore#saveAllVersioned}); the writer of a
  * batch first waits, up to a millisecond, for the runners the last batch released, when they usually
- * come back that soon; a runner goes on only once its own save committed.
+ * come back that soon; a runner goes on only once its own save committed. A runner whose execution's
+ * save ends the run (the execution ends or waits) lends its place while that save commits: another of
+ * the worker's threads starts the next claimed execution meanwhile, so the worker keeps up to twice
+ * {@code threads} threads, and never runs more than {@code threads} executions' steps at once.
  *
  * <p>A claimed row that cannot be read is set aside for good ({@link WorkerStats#setAside()},
  * {@link LeasingExecutionStore#findSetAside(int)}), and the rest of its batch runs.
@@ -106,6 +109,8 @@ public final class EngineWorker implements AutoCloseable {
     private final Duration shutdownTimeout;
     private final int claimAhead;
     private final SaveCommitter committer;
+    /** One per runner; a runner whose run's last save commits lends its slot to the next execution. */
+    private final StepSlots slots;
 
     /** What this worker holds a lease on to run: running, or waiting in the claim-ahead buffer. */
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
@@ -143,6 +148,7 @@ public final class EngineWorker implements AutoCloseable {
         this.shutdownTimeout = b.shutdownTimeout;
         this.claimAhead = b.claimAhead;
         this.committer = new SaveCommitter(store, b.saveBatchSize);
+        this.slots = new StepSlots(threads, threads);
         this.leases = new LeaseKeeper(store, workerId, leaseTtl, inFlight, interrupted, cancelled, leaseLost,
                 engine.events());
         // Live for a lease's length after each heartbeat: a worker silent that long has lost its leases too.
@@ -192,9 +198,10 @@ public final class EngineWorker implements AutoCloseable {
             throw new IllegalStateException("worker " + workerId + " (" + threads + " threads) cannot start: "
                     + e.getMessage(), e);
         }
-        // The runners' queue is the claim-ahead buffer.
-        runners = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
-                named("flowmonkey-run-" + workerId));
+        // The runners' queue is the claim-ahead buffer. Twice as many threads as runners: one more for
+        // each slot a runner may lend while its run's last save commits (StepSlots).
+        runners = new ThreadPoolExecutor(2 * threads, 2 * threads, 0, TimeUnit.MILLISECONDS,
+                new LinkedBlockingQueue<>(), named("flowmonkey-run-" + workerId));
         timers = Executors.newSingleThreadScheduledExecutor(named("flowmonkey-timer-" + workerId));
         long renewEvery = Math.max(1, leaseTtl.toMillis() / 3);
         timers.scheduleAtFixedRate(this::heartbeat, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
@@ -238,7 +245,7 @@ public final class EngineWorker implements AutoCloseable {
             claimed.incrementAndGet();
             inFlight.add(e.id());
             engine.events().claimed(e, workerId);
-            runClaimed(e);
+            runClaimed(e, null);
         }
         WorkerStats after = stats();
         return new WorkerStats(after.claimed() - before.claimed(), after.completed() - before.completed(),
@@ -454,14 +461,22 @@ public final class EngineWorker implements AutoCloseable {
      * to fill the claim-ahead buffer, once less than half of it is left.
      */
     private int roomToClaim() {
+        // An execution whose runner lent its slot takes no room: only its last save is left.
+        int held = inFlight.size() - slots.lent();
         if (backlog && claimAhead > 0) {
-            return runners.getQueue().size() * 2 < claimAhead ? threads + claimAhead - inFlight.size() : 0;
+            return buffered() * 2 < claimAhead ? threads + claimAhead - held : 0;
         }
-        return threads - inFlight.size();
+        return threads - held;
+    }
+
+    /** Claimed and not started: in the runners' queue, or taken by a runner that waits for a slot. */
+    private int buffered() {
+        return runners.getQueue().size() + slots.waiting();
     }
 
     /** Claimed ahead and not started: gives their leases back, so that any worker may run them at once. */
     private void releaseBuffered() {
+        slots.stopStarting();
         List<Runnable> unstarted = new ArrayList<>();
         runners.getQueue().drainTo(unstarted);
         List<String> ids = new ArrayList<>(unstarted.size());
@@ -483,6 +498,18 @@ public final class EngineWorker implements AutoCloseable {
         }
     }
 
+    /** Gives back the lease of a claimed execution that will not start here, so that any worker may run it. */
+    private void giveBack(String id) {
+        inFlight.remove(id);
+        leases.released(id);
+        try {
+            store.releaseLeases(workerId, List.of(id));
+        } catch (RuntimeException e) {
+            LOG.warn("Worker {} could not release execution {} it had claimed ahead: {}; its lease expires in {}",
+                    workerId, id, e.getMessage(), leaseTtl);
+        }
+    }
+
     /** A claimed execution handed to the runners, waiting in their queue (the buffer) until one is free. */
     private final class ClaimedRun implements Runnable {
         final Execution execution;
@@ -494,7 +521,27 @@ public final class EngineWorker implements AutoCloseable {
 
         @Override
         public void run() {
-            if (backlog && runners.getQueue().size() * 2 < claimAhead) {
+            try {
+                if (!slots.take()) {
+                    // Taken from the buffer before close() gave the rest of it back: give this one back too.
+                    giveBack(execution.id());
+                    return;
+                }
+            } catch (InterruptedException stopping) {
+                // close() gave up waiting and revokes the leases of everything in flight, this one's too.
+                finished(execution.id(), false);
+                Thread.currentThread().interrupt();
+                return;
+            }
+            try {
+                start();
+            } finally {
+                slots.done();
+            }
+        }
+
+        private void start() {
+            if (backlog && buffered() * 2 < claimAhead) {
                 schedule.wake(null); // the buffer runs low: the loop may claim ahead again
             }
             // A row that sat in the buffer may have been cancelled or taken over meanwhile: its copy is
@@ -504,15 +551,15 @@ public final class EngineWorker implements AutoCloseable {
                 finished(execution.id(), false);
                 return;
             }
-            runClaimed(execution);
+            runClaimed(execution, slots);
         }
     }
 
-    private void runClaimed(Execution claimedExecution) {
+    private void runClaimed(Execution claimedExecution, StepSlots stepSlots) {
         String id = claimedExecution.id();
         boolean lookAgain = false;
         try {
-            Execution result = engine.runClaimed(claimedExecution, committer).execution();
+            Execution result = engine.runClaimed(claimedExecution, committer, stepSlots).execution();
             switch (result.status()) {
                 case COMPLETED -> completed.incrementAndGet();
                 case FAILED -> failed.incrementAndGet();
@@ -624,7 +671,9 @@ public final class EngineWorker implements AutoCloseable {
 
         /**
          * Sets how many executions run at once; one claim takes at most the free runners plus
-         * {@link #claimAhead(int)}.
+         * {@link #claimAhead(int)}. While the save that ends a run commits (the execution ended or
+         * waits), its runner lends its place to the next claimed execution, so the worker keeps up to
+         * twice as many threads, never more than {@code threads} of them running steps.
          *
          * @param threads at least 1
          * @return this builder

@@ -32,7 +32,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * to write or twice as long as they usually take to come back, whichever is longer, but at most
  * {@code maxGather} (1 ms in a worker); and only while they usually come back within it. A wait that
  * ends without them counts as a slow return, so runners of slow steps are not waited for again. A save
- * with no runner of the last batch to wait for (one runner alone, say) is written at once.
+ * with no runner of the last batch to wait for (one runner alone, say) is written at once. Nor is a
+ * runner waited for that lent its slot for its save ({@link StepSlots}): it comes back only once it has
+ * taken a slot again, which may be the writer's own.
  *
  * <p>Durability is a direct save's: a runner returns only once its save is committed, or throws what
  * failed it, and only its own. Thread-safe.
@@ -99,10 +101,18 @@ final class SaveCommitter {
      *     batch: nothing of it was written
      */
     Execution save(Execution e) {
+        return save(e, false);
+    }
+
+    /**
+     * As {@link #save(Execution)}; {@code lentSlot} says the calling runner lent its slot for this save,
+     * so that the writer of the next batch does not wait for it to come back.
+     */
+    Execution save(Execution e, boolean lentSlot) {
         if (e.version() == 0 || maxBatch == 1) {
             return store.save(e);
         }
-        Pending mine = new Pending(e);
+        Pending mine = new Pending(e, !lentSlot);
         long[] lastOfMine = lastBatchOfRunner.get();
         boolean interrupted = false;
         lock.lock();
@@ -164,7 +174,8 @@ final class SaveCommitter {
                 Thread.currentThread().interrupt();
             }
         }
-        lastOfMine[0] = mine.batch;
+        // A runner that lent its slot does not count as one of its batch's runners (see the class comment).
+        lastOfMine[0] = mine.comesBack ? mine.batch : 0;
         return mine.result();
     }
 
@@ -262,7 +273,10 @@ final class SaveCommitter {
                 for (Pending p : batch) {
                     p.batch = lastBatch;
                 }
-                expected = batch.size();
+                expected = 0;
+                for (Pending p : batch) {
+                    expected += p.comesBack ? 1 : 0;
+                }
                 lastDoneNanos = System.nanoTime();
                 lastWriteNanos = lastDoneNanos - started;
                 batchDone.signalAll();
@@ -275,13 +289,16 @@ final class SaveCommitter {
     /** One save waiting for its outcome; its fields are written and read under the committer's lock. */
     private static final class Pending {
         final Execution execution;
+        /** Whether its runner hands in its next save soon: it holds its slot (or has none to lend). */
+        final boolean comesBack;
         SaveOutcome outcome;
         RuntimeException failure;
         /** The number of the batch it was written in, once written. */
         long batch;
 
-        Pending(Execution execution) {
+        Pending(Execution execution, boolean comesBack) {
             this.execution = execution;
+            this.comesBack = comesBack;
         }
 
         boolean done() {

@@ -22,7 +22,8 @@ package io.flowmonkey.engine;
  * @param wakeupsByNotify times the worker looked for work because a notice said some was due
  * @param wakeupsByPoll times the worker looked for work because its poll interval passed
  * @param wakeupsByDeadline times the worker looked for work because the earliest timed wait fell due
- * @param inFlight executions being run right now, or claimed ahead and waiting for a runner
+ * @param inFlight executions being run right now (their last save committing included), or claimed ahead
+ *     and waiting for a runner
  */
 public record WorkerStats(long claimed, long completed, long failed, long cancelled, long waited, long interrupted,
                           long errors, long leaseLost, long setAside, long wakeupsByNotify, long wakeupsByPoll,
