@@ -1427,8 +1427,9 @@ public final class Engine implements AutoCloseable {
             return events.timed(StoreCall.Operation.SAVE, () -> store.save(next));
         }
         StepSlots stepSlots = slots.get();
-        boolean lent = stepSlots != null && (next.status() == ExecutionStatus.WAITING || next.status().isTerminal())
-                && stepSlots.lendForLastSave();
+        // Not for a save a handler makes through its engine (a nested cancel, say): its own step still runs.
+        boolean lent = stepSlots != null && RUNNING_EXECUTION.get() == null
+                && stepSlots.lendFor(next.status() == ExecutionStatus.WAITING || next.status().isTerminal());
         return events.timed(StoreCall.Operation.SAVE, () -> saves.save(next, lent));
     }
 

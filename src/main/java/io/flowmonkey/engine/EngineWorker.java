@@ -54,9 +54,9 @@ import org.slf4j.LoggerFactory;
  * checked against its own version ({@link LeasingExecutionStore#saveAllVersioned}); the writer of a
  * batch first waits, up to a millisecond, for the runners the last batch released, when they usually
  * come back that soon; a runner goes on only once its own save committed. A runner whose execution's
- * save ends the run (the execution ends or waits) lends its place while that save commits: another of
- * the worker's threads starts the next claimed execution meanwhile, so the worker keeps up to twice
- * {@code threads} threads, and never runs more than {@code threads} executions' steps at once.
+ * plain save ends the run (the execution ends or waits) lends its place while that save commits:
+ * another runner thread starts the next claimed execution meanwhile, so the worker keeps up to twice
+ * {@code threads} runner threads, and never runs more than {@code threads} steps at once.
  *
  * <p>A claimed row that cannot be read is set aside for good ({@link WorkerStats#setAside()},
  * {@link LeasingExecutionStore#findSetAside(int)}), and the rest of its batch runs.
@@ -109,7 +109,7 @@ public final class EngineWorker implements AutoCloseable {
     private final Duration shutdownTimeout;
     private final int claimAhead;
     private final SaveCommitter committer;
-    /** One per runner; a runner whose run's last save commits lends its slot to the next execution. */
+    /** A slot per runner; a runner whose run's last save commits lends its slot to the next execution. */
     private final StepSlots slots;
 
     /** What this worker holds a lease on to run: running, or waiting in the claim-ahead buffer. */
@@ -148,7 +148,7 @@ public final class EngineWorker implements AutoCloseable {
         this.shutdownTimeout = b.shutdownTimeout;
         this.claimAhead = b.claimAhead;
         this.committer = new SaveCommitter(store, b.saveBatchSize);
-        this.slots = new StepSlots(threads, threads);
+        this.slots = new StepSlots(threads, threads, () -> schedule.wake(null));
         this.leases = new LeaseKeeper(store, workerId, leaseTtl, inFlight, interrupted, cancelled, leaseLost,
                 engine.events());
         // Live for a lease's length after each heartbeat: a worker silent that long has lost its leases too.
@@ -528,8 +528,8 @@ public final class EngineWorker implements AutoCloseable {
                     return;
                 }
             } catch (InterruptedException stopping) {
-                // close() gave up waiting and revokes the leases of everything in flight, this one's too.
-                finished(execution.id(), false);
+                // Stopping (shutdownNow): it never started, so any worker may run it at once.
+                giveBack(execution.id());
                 Thread.currentThread().interrupt();
                 return;
             }
@@ -599,6 +599,8 @@ public final class EngineWorker implements AutoCloseable {
     }
 
     private void finished(String id, boolean lookAgain) {
+        // First, so that the claim loop never counts a lent slot of an execution no longer in flight.
+        slots.done();
         inFlight.remove(id);
         leases.released(id);
         schedule.wake(null); // there is room: a loop waiting for some may claim
@@ -673,7 +675,7 @@ public final class EngineWorker implements AutoCloseable {
          * Sets how many executions run at once; one claim takes at most the free runners plus
          * {@link #claimAhead(int)}. While the save that ends a run commits (the execution ended or
          * waits), its runner lends its place to the next claimed execution, so the worker keeps up to
-         * twice as many threads, never more than {@code threads} of them running steps.
+         * twice as many runner threads; never more than {@code threads} steps run at once.
          *
          * @param threads at least 1
          * @return this builder

@@ -93,20 +93,13 @@ final class SaveCommitter {
 
     /**
      * Saves {@code e} as {@link LeasingExecutionStore#save} would, in a batch with whatever other
-     * saves are waiting.
+     * saves are waiting. {@code lentSlot} says the calling runner lent its slot ({@link StepSlots}), so
+     * that the writer of the next batch does not wait for it to come back.
      *
      * @return the execution as stored
      * @throws StoreException what failed this save, as a direct save would throw it
      * @throws CancellationException if the thread was interrupted before its save was taken into a
      *     batch: nothing of it was written
-     */
-    Execution save(Execution e) {
-        return save(e, false);
-    }
-
-    /**
-     * As {@link #save(Execution)}; {@code lentSlot} says the calling runner lent its slot for this save,
-     * so that the writer of the next batch does not wait for it to come back.
      */
     Execution save(Execution e, boolean lentSlot) {
         if (e.version() == 0 || maxBatch == 1) {

@@ -7,24 +7,25 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * How many executions of an {@link EngineWorker} advance at once: one slot per runner, held from the
- * moment a runner takes a claimed execution until it is done with it. A runner whose execution's last
- * save of the run is being written (it ends or waits: no step of it runs here after that save) may lend
- * its slot, so that another runner thread starts the next claimed execution while the save commits, as
- * River's and graphile-worker's runners hand completions to a completer. At most {@code spares} slots
- * are lent at once, so the worker needs {@code slots + spares} threads. A runner that lent its slot
- * and must run a step after all (its last save failed and the failure runs an {@code onFailure} step)
- * takes a slot back first, so no more steps than slots ever run at once.
+ * moment a runner thread takes a claimed execution until it is done with it. A runner whose
+ * execution's last save of the run is being written (it ends or waits: no step of it runs here after
+ * that save) may lend its slot, so that another runner thread starts the next claimed execution while
+ * the save commits, as River's and graphile-worker's runners hand completions to a completer. At most
+ * {@code spares} slots are lent at once, so the worker needs {@code slots + spares} runner threads. A
+ * runner that lent its slot and must run a step after all (its last save was refused and the failure
+ * goes on to an {@code onFailure} step) takes a slot back first, so no more steps than slots ever run
+ * at once.
  *
- * <p>Each runner thread advances one execution at a time; the slot it holds is a thread's state.
+ * <p>Each runner thread advances one execution at a time; the slot it holds is that thread's state.
  * Thread-safe.
  */
 final class StepSlots {
 
-    private static final int NONE = 0;
-    private static final int HOLDS = 1;
-    private static final int LENT = 2;
+    /** What a runner thread holds. */
+    private enum Hold { NONE, SLOT, LENT }
 
     private final int spares;
+    private final Runnable onLend;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition freed = lock.newCondition();
     // Guarded by lock.
@@ -34,12 +35,19 @@ final class StepSlots {
     private volatile int waiting;
     /** Slots lent by runners whose execution is not done yet; read without the lock. */
     private final AtomicInteger lent = new AtomicInteger();
-    /** This thread's hold: none, a slot, or a slot lent for the execution it still finishes. */
-    private final ThreadLocal<int[]> state = ThreadLocal.withInitial(() -> new int[] {NONE});
+    private final ThreadLocal<Hold[]> hold = ThreadLocal.withInitial(() -> new Hold[] {Hold.NONE});
 
-    StepSlots(int slots, int spares) {
+    /**
+     * Makes the slots of one worker, all free.
+     *
+     * @param slots how many executions advance at once
+     * @param spares the most slots lent at once
+     * @param onLend told after each slot lent: there is room for one more execution
+     */
+    StepSlots(int slots, int spares, Runnable onLend) {
         this.free = slots;
         this.spares = spares;
+        this.onLend = onLend;
     }
 
     /**
@@ -69,7 +77,7 @@ final class StepSlots {
         } finally {
             lock.unlock();
         }
-        state.get()[0] = HOLDS;
+        hold.get()[0] = Hold.SLOT;
         return true;
     }
 
@@ -85,15 +93,16 @@ final class StepSlots {
     }
 
     /**
-     * Lends this thread's slot to the next claimed execution, before it waits for its execution's last
-     * save of the run; does nothing if it holds none or {@code spares} are lent already.
+     * Before this thread waits for a save of its execution: lends its slot to the next claimed
+     * execution if the save is the run's last ({@code last}), it holds one, and fewer than
+     * {@code spares} are lent.
      *
-     * @return whether it lent the slot
+     * @return whether this thread's slot is lent now, by this call or an earlier one
      */
-    boolean lendForLastSave() {
-        int[] mine = state.get();
-        if (mine[0] != HOLDS) {
-            return false;
+    boolean lendFor(boolean last) {
+        Hold[] mine = hold.get();
+        if (mine[0] != Hold.SLOT || !last) {
+            return mine[0] == Hold.LENT;
         }
         int now;
         do {
@@ -102,8 +111,9 @@ final class StepSlots {
                 return false;
             }
         } while (!lent.compareAndSet(now, now + 1));
-        mine[0] = LENT;
+        mine[0] = Hold.LENT;
         release();
+        onLend.run();
         return true;
     }
 
@@ -116,8 +126,8 @@ final class StepSlots {
      * @throws CancellationException if interrupted while waiting: the step must not run
      */
     void holdForStep(String executionId) {
-        int[] mine = state.get();
-        if (mine[0] != LENT) {
+        Hold[] mine = hold.get();
+        if (mine[0] != Hold.LENT) {
             return;
         }
         lock.lock();
@@ -125,6 +135,8 @@ final class StepSlots {
             while (free == 0) {
                 freed.await();
             }
+            // Counted back before the slot is taken, so that the claim loop never sees room that is not there.
+            lent.decrementAndGet();
             free--;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -132,19 +144,21 @@ final class StepSlots {
         } finally {
             lock.unlock();
         }
-        lent.decrementAndGet();
-        mine[0] = HOLDS;
+        mine[0] = Hold.SLOT;
     }
 
-    /** Ends this thread's hold on its execution: gives its slot back, or counts the lent one as returned. */
+    /**
+     * Ends this thread's hold on its execution: gives its slot back, or counts the lent one as
+     * returned. Does nothing the second time, or on a thread that holds nothing.
+     */
     void done() {
-        int[] mine = state.get();
-        if (mine[0] == HOLDS) {
+        Hold[] mine = hold.get();
+        if (mine[0] == Hold.SLOT) {
             release();
-        } else if (mine[0] == LENT) {
+        } else if (mine[0] == Hold.LENT) {
             lent.decrementAndGet();
         }
-        mine[0] = NONE;
+        mine[0] = Hold.NONE;
     }
 
     /** Slots lent by runners whose executions are still in flight: they take no room from new claims. */

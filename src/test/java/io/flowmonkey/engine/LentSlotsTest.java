@@ -4,12 +4,14 @@ import static io.flowmonkey.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import io.flowmonkey.execution.Cancellation;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.postgres.PgExecutionStore;
 import io.flowmonkey.testing.PostgresExtension;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -93,8 +95,11 @@ class LentSlotsTest {
             AtomicInteger mostStartedNotEnded = new AtomicInteger();
             AtomicInteger started = new AtomicInteger();
             HandlerRegistry handlers = new HandlerRegistry().register("one", counted(ctx -> {
+                // Counted as started first, so that an execution ending meanwhile cannot inflate the gap.
+                int startedSoFar = started.incrementAndGet();
                 long ended = worker.get().stats().completed();
-                mostStartedNotEnded.accumulateAndGet((int) (started.incrementAndGet() - ended), Math::max);
+                mostStartedNotEnded.accumulateAndGet((int) (startedSoFar - ended), Math::max);
+                Thread.sleep(20); // long enough for a third step beside two to be seen
                 return StepResult.success("done");
             }));
             InMemoryFlowRegistry flows = new InMemoryFlowRegistry().register(Flow.builder("one-step", "1")
@@ -121,6 +126,40 @@ class LentSlotsTest {
     }
 
     @Test
+    void a_save_a_step_makes_through_its_engine_does_not_lend_the_slot_of_the_step() {
+        assertTimeoutPreemptively(Duration.ofMinutes(2), () -> {
+            PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+            // Each step cancels an execution scheduled for later (a save that ends it, on the runner's
+            // thread), then goes on for a while: its slot must stay its own meanwhile.
+            HandlerRegistry handlers = new HandlerRegistry().register("canceller", counted(ctx -> {
+                ctx.engine().cancel("victim-of-" + ctx.executionId(), Cancellation.Source.USER,
+                        "not wanted");
+                Thread.sleep(20);
+                return StepResult.success("cancelled");
+            })).register("never", ctx -> StepResult.success("ran"));
+            InMemoryFlowRegistry flows = new InMemoryFlowRegistry()
+                    .register(Flow.builder("canceller", "1").initialStep("s")
+                            .step(Step.builder("s", "canceller").outputKey("out").build()).build())
+                    .register(Flow.builder("later", "1").initialStep("s")
+                            .step(Step.builder("s", "never").outputKey("out").build()).build());
+            Engine engine = new Engine(store, handlers, flows);
+            List<String> ids = enqueue(store, "canceller", 20);
+            for (String id : ids) {
+                engine.create("later", Map.of(), CreateOptions.builder().executionId("victim-of-" + id)
+                        .startAt(Instant.now().plus(Duration.ofHours(1))).build());
+            }
+            try (EngineWorker w = EngineWorker.builder(engine).workerId("nested").threads(1).claimAhead(4)
+                    .pollInterval(Duration.ofMillis(100)).build().start()) {
+                awaitTrue(Duration.ofSeconds(90), () -> count("status = 'completed'") == 20 && w.stats().inFlight() == 0);
+                assertThat(w.stats().errors()).isZero();
+            }
+
+            assertThat(count("status = 'cancelled'")).isEqualTo(20);
+            assertThat(mostAtOnce).as("steps at once, on 1 runner").hasValue(1);
+        });
+    }
+
+    @Test
     void a_runner_whose_lent_last_save_is_refused_takes_a_slot_back_before_the_failure_step_runs() {
         assertTimeoutPreemptively(Duration.ofMinutes(2), () -> {
             PgExecutionStore store = new PgExecutionStore(PG.dataSource());
@@ -129,7 +168,7 @@ class LentSlotsTest {
             // takes a while, holds the slot lent for that save.
             HandlerRegistry handlers = new HandlerRegistry()
                     .register("unstorable", counted(ctx -> {
-                        Thread.sleep(20);
+                        Thread.sleep(20); // long enough for the refused save and its failure step to overlap it
                         return StepResult.success("a\u0000b");
                     }))
                     .register("recover", counted(ctx -> StepResult.success("recovered")));

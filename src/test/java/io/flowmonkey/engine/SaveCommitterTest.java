@@ -82,7 +82,7 @@ class SaveCommitterTest {
             futures.add(pool.submit(() -> {
                 start.await();
                 allHandedIn.countDown();
-                return committer.save(e);
+                return committer.save(e, false);
             }));
         }
         start.countDown();
@@ -169,7 +169,7 @@ class SaveCommitterTest {
                 Execution current = e;
                 for (int round = 1; round <= rounds; round++) {
                     Thread.sleep(pauseMillis);
-                    current = committer.save(current.toBuilder().stepCount(round).build());
+                    current = committer.save(current.toBuilder().stepCount(round).build(), false);
                 }
                 return current;
             }));
@@ -201,6 +201,31 @@ class SaveCommitterTest {
     }
 
     @Test
+    void a_runner_that_lent_its_slot_for_its_save_is_not_waited_for_by_the_next_batch() {
+        assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
+            List<Execution> before = stored();
+            for (boolean lent : List.of(true, false)) {
+                SaveCommitter committer = new SaveCommitter(real, 64, Duration.ofMillis(300), Duration.ofMillis(300));
+                int offset = lent ? 0 : 2;
+                // One runner's save, a batch by itself; then another runner's, on another thread.
+                ExecutorService first = Executors.newSingleThreadExecutor();
+                first.submit(() -> committer.save(before.get(offset).toBuilder().stepCount(1).build(), lent))
+                        .get(30, TimeUnit.SECONDS);
+                ExecutorService second = Executors.newSingleThreadExecutor();
+                second.submit(() -> committer.save(before.get(offset + 1).toBuilder().stepCount(1).build(), false))
+                        .get(30, TimeUnit.SECONDS);
+                first.shutdown();
+                second.shutdown();
+
+                assertThat(committer.batches()).isEqualTo(2);
+                // The first runner never hands in another save: waited for, it holds the second batch back.
+                assertThat(committer.gathersToDeadline()).as("waits for the first runner, its slot lent: %s", lent)
+                        .isEqualTo(lent ? 0 : 1);
+            }
+        });
+    }
+
+    @Test
     void runners_of_slow_steps_are_not_waited_for() {
         assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
             SaveCommitter committer = new SaveCommitter(real, 64);
@@ -219,11 +244,11 @@ class SaveCommitterTest {
             List<Execution> before = stored();
             SaveCommitter committer = new SaveCommitter(real, 64, Duration.ofSeconds(30), Duration.ofSeconds(30));
             // The first save's runner is then the one the next writer waits for.
-            Execution first = committer.save(before.get(0).toBuilder().stepCount(1).build());
+            Execution first = committer.save(before.get(0).toBuilder().stepCount(1).build(), false);
             AtomicReference<Throwable> outcome = new AtomicReference<>();
             Thread other = new Thread(() -> {
                 try {
-                    committer.save(before.get(1).toBuilder().stepCount(1).build());
+                    committer.save(before.get(1).toBuilder().stepCount(1).build(), false);
                 } catch (Throwable t) {
                     outcome.set(t);
                 }
@@ -237,7 +262,7 @@ class SaveCommitterTest {
 
             assertThat(outcome.get()).isInstanceOf(CancellationException.class).hasMessageContaining("commit-1");
             assertThat(real.load("commit-1").orElseThrow()).as("nothing of it written").isEqualTo(before.get(1));
-            assertThat(committer.save(first.toBuilder().stepCount(2).build()).stepCount()).isEqualTo(2);
+            assertThat(committer.save(first.toBuilder().stepCount(2).build(), false).stepCount()).isEqualTo(2);
         });
     }
 }
