@@ -40,11 +40,13 @@ final class FlowMonkeyPeer implements Peer {
 
     @Override
     public String settings(int threads) {
-        return String.format(Locale.ROOT, "EngineWorker, %d runner threads; claimDue batches of up to the free "
-                + "runners, plus up to %d claimed ahead while claims come back full (claimAhead: as many as the runners, at least "
+        return String.format(Locale.ROOT, "EngineWorker, threads(%1$d): at most %1$d steps at once, a runner lending "
+                + "its place while its execution's last save commits (so up to twice as many runner threads); claimDue "
+                + "batches of up to the free "
+                + "runners, plus up to %2$d claimed ahead while claims come back full (claimAhead: as many as the runners, at least "
                 + "the default 4; the throughput setting, as db-scheduler's lock-and-fetch fetches up to its threads); step saves of the runners "
-                + "batched up to %d per statement; LISTEN/NOTIFY for new and due work; poll interval %d ms for "
-                + "drains, %d s (the default) for timed waits; lease 30 s (default)", threads,
+                + "batched up to %3$d per statement; LISTEN/NOTIFY for new and due work; poll interval %4$d ms for "
+                + "drains, %5$d s (the default) for timed waits; lease 30 s (default)", threads,
                 EngineScenarios.claimAhead(threads),
                 Integer.getInteger("bench.saveBatchSize", EngineWorker.DEFAULT_SAVE_BATCH_SIZE),
                 EngineScenarios.DRAIN_POLL_INTERVAL.toMillis(), EngineWorker.DEFAULT_POLL_INTERVAL.toSeconds());
