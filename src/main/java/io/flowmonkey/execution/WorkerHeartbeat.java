@@ -13,8 +13,8 @@ import java.util.Objects;
  * @param host the machine it runs on
  * @param pid its process id
  * @param serves the flow versions it claims, in the order its registry lists them
- * @param threads its runner threads: the most executions it runs at once
- * @param inFlight the executions it runs now
+ * @param threads its {@code threads} setting: the most steps it runs at once
+ * @param inFlight the executions it holds now: running, their last save committing, or claimed ahead
  * @param startedAt when it started, by its own clock
  * @param lastClaim when it last claimed at least one execution, by its own clock; null if never
  * @param liveFor how long after this heartbeat it is to be counted live without another
@@ -31,8 +31,8 @@ public record WorkerHeartbeat(String workerId, String host, long pid, List<FlowV
      * @param host the machine
      * @param pid the process id
      * @param serves the flow versions it claims
-     * @param threads its runner threads
-     * @param inFlight the executions it runs now
+     * @param threads its {@code threads} setting
+     * @param inFlight the executions it holds now: running, their last save committing, or claimed ahead
      * @param startedAt when it started
      * @param lastClaim when it last claimed, or null
      * @param liveFor how long it counts as live after this heartbeat
