@@ -112,7 +112,7 @@ public final class EngineWorker implements AutoCloseable {
     /** A slot per runner; a runner whose run's last save commits lends its slot to the next execution. */
     private final StepSlots slots;
 
-    /** What this worker holds a lease on to run: running, or waiting in the claim-ahead buffer. */
+    /** What this worker holds a lease on: running, its last save committing, or in the claim-ahead buffer. */
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final WakeSignals schedule = new WakeSignals(() -> this.running, () -> this.running = false);
     private final LeaseKeeper leases;
