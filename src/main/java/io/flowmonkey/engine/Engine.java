@@ -189,8 +189,8 @@ public final class Engine implements AutoCloseable {
      * completion, issue 13); unset elsewhere, where each save is a direct one.
      */
     private final ThreadLocal<SaveCommitter> committer = new ThreadLocal<>();
-    /** The step slots of the worker whose runner advances an execution on this thread; unset elsewhere. */
-    private final ThreadLocal<StepSlots> slots = new ThreadLocal<>();
+    /** The execution a worker's runner advances on this thread, with the worker's slots; unset elsewhere. */
+    private final ThreadLocal<RunnerRun> runnerRun = new ThreadLocal<>();
 
     /**
      * Creates an engine with {@link EngineOptions#DEFAULTS}.
@@ -668,12 +668,12 @@ public final class Engine implements AutoCloseable {
      */
     RunResult runClaimed(Execution claimed, SaveCommitter saves, StepSlots stepSlots) {
         committer.set(saves);
-        slots.set(stepSlots);
+        runnerRun.set(stepSlots == null ? null : new RunnerRun(claimed.id(), stepSlots));
         try {
             return new RunResult(drive(claimed, null, false, true));
         } finally {
             committer.remove();
-            slots.remove();
+            runnerRun.remove();
         }
     }
 
@@ -856,10 +856,10 @@ public final class Engine implements AutoCloseable {
                     + "' version '" + Diagnostics.id(flow.version()) + "' has no step '" + Diagnostics.id(stepId) + "'",
                     stepId, null, clock.instant()).build(), consumed));
         }
-        StepSlots stepSlots = slots.get();
-        if (stepSlots != null) {
+        RunnerRun run = runnerRun.get();
+        if (run != null) {
             // A runner that lent its slot for a last save that failed, and now runs the failure's step.
-            stepSlots.holdForStep(execution.id());
+            run.slots().holdForStep(execution.id());
         }
         Instant startedAt = clock.instant();
         events.stepStarted(execution, step, attempt, startedAt);
@@ -1260,6 +1260,10 @@ public final class Engine implements AutoCloseable {
         return ids == null ? List.of() : ids;
     }
 
+    /** The execution a worker's runner advances on its thread, and the worker's slots it may lend. */
+    private record RunnerRun(String executionId, StepSlots slots) {
+    }
+
     /**
      * How a wait for a signal or children ended: the context and next step to continue with and the
      * signals to consume in the save that continues; or, when nothing is left to run, the execution as
@@ -1426,10 +1430,11 @@ public final class Engine implements AutoCloseable {
         if (saves == null) {
             return events.timed(StoreCall.Operation.SAVE, () -> store.save(next));
         }
-        StepSlots stepSlots = slots.get();
-        // Not for a save a handler makes through its engine (a nested cancel, say): its own step still runs.
-        boolean lent = stepSlots != null && RUNNING_EXECUTION.get() == null
-                && stepSlots.lendFor(next.status() == ExecutionStatus.WAITING || next.status().isTerminal());
+        RunnerRun run = runnerRun.get();
+        // Only for the save of the execution the runner advances: not for one a handler makes through its
+        // engine (a nested cancel, say), whose step still runs, nor for a child its cancellation cancels.
+        boolean lent = run != null && run.executionId().equals(next.id()) && RUNNING_EXECUTION.get() == null
+                && run.slots().lendFor(next.status() == ExecutionStatus.WAITING || next.status().isTerminal());
         return events.timed(StoreCall.Operation.SAVE, () -> saves.save(next, lent));
     }
 

@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * <p>How it works: one loop thread claims due executions of the flow versions the engine's
  * {@link FlowRegistry} lists ({@link FlowRegistry#flowIds()}, {@link FlowRegistry#versions(String)})
  * with {@link LeasingExecutionStore#claimDue} (one statement for a batch, leased to this worker until
- * the database's clock passes the lease) and hands them to a pool of {@code threads} runners. While an
+ * the database's clock passes the lease) and hands them to its runners, {@code threads} of them. While an
  * execution runs, its lease is renewed every third of {@code leaseTtl}; the save that leaves it
  * waiting or ended gives the lease up. The loop looks for work when a notice says some is due
  * (LISTEN/NOTIFY), when the earliest timed wait of its flows falls due (it always knows when that is,
@@ -77,7 +77,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class EngineWorker implements AutoCloseable {
 
-    /** Default runner threads. */
+    /** Default number of runners: how many executions' steps run at once. */
     public static final int DEFAULT_THREADS = 4;
     /** Default time between looks for due work when no notice arrives. */
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(5);

@@ -59,7 +59,7 @@ public record FlowMonkeyProperties(
      * {@code DEFAULT_*} values.
      *
      * @param enabled whether this application runs a worker; when false none is built, so none starts
-     * @param threads how many executions run at once, at least 1 (default EngineWorker.DEFAULT_THREADS, 4)
+     * @param threads how many executions' steps run at once, at least 1 (default EngineWorker.DEFAULT_THREADS, 4)
      * @param pollInterval how often to look for due work when no notice arrives (default 5s)
      * @param leaseTtl how long a claim lasts without renewal: how soon a dead worker's executions are
      *     taken over (default 30s)
