@@ -121,6 +121,11 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     private final boolean decodingOnAccess;
     /** The last failure of a statement on {@link #bound}, the likely reason a transaction aborted. */
     private StoreException lastFailure;
+    /**
+     * On a store bound to a transaction it opened itself: whether that transaction's work is still
+     * running, its commit not yet asked for. A lost connection then leaves nothing committed.
+     */
+    private boolean uncommitted;
 
     /**
      * Creates a store over the default table ({@code public.executions}).
@@ -212,9 +217,11 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
     private static <T> T transaction(Connection c, PgExecutionStore tx, Function<ExecutionStore, T> work)
             throws SQLException {
         tx.lastFailure = null;
+        tx.uncommitted = true;
         return committed(c, () -> {
             T result = work.apply(tx);
             tx.refuseIfAborted();
+            tx.uncommitted = false; // the commit follows: once asked for, its outcome may be unknown
             return result;
         });
     }
@@ -1440,19 +1447,22 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         });
     }
 
-    /**
-     * {@inheritDoc}
-     *
-     * <p>One transaction (or the caller's, on a store from {@link #using(Connection)}): the saves as
-     * {@link #saveAll(Collection)} does them, then one DELETE of the consumed signals, then a batch
-     * of inserts for the sent ones.
-     */
     @Override
     public List<Execution> findSignalled(int limit) {
         Arguments.atLeastOne(limit, "limit");
         return query(null, "findSignalled", sql.findSignalled(), ps -> ps.setInt(1, limit));
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One transaction (or the caller's, on a store from {@link #using(Connection)}): the saves as
+     * {@link #saveAll(Collection)} does them, then one DELETE of the consumed signals, then a batch
+     * of inserts for the sent ones. A transaction of its own whose pooled connection is lost before
+     * its commit is asked for (a dead connection, say) is rolled back by the server and tried again on
+     * another connection, up to three attempts in all; one lost while committing is not tried again,
+     * since it may have committed.
+     */
     @Override
     public List<Execution> saveWithSignals(Collection<Execution> executions, Collection<Signal> consumed,
                                            Collection<Signal> sent) {
@@ -1469,7 +1479,32 @@ public final class PgExecutionStore implements LeasingExecutionStore, SignalStor
         for (Signal s : sends) {
             sentData.add(signalData(requireUnsent(s)));
         }
-        return inTransaction(tx -> ((PgExecutionStore) tx).writeWithSignals(saves, consumes, sends, sentData));
+        if (bound != null) {
+            return inTransaction(tx -> ((PgExecutionStore) tx).writeWithSignals(saves, consumes, sends, sentData));
+        }
+        StoreException previous = null;
+        for (int attempt = 1; ; attempt++) {
+            PgExecutionStore[] used = new PgExecutionStore[1];
+            try {
+                return inTransaction(tx -> {
+                    used[0] = (PgExecutionStore) tx;
+                    return used[0].writeWithSignals(saves, consumes, sends, sentData);
+                });
+            } catch (StoreException failure) {
+                if (previous != null) {
+                    failure.addSuppressed(previous);
+                }
+                // Only a transaction of our own that lost its connection before its commit was asked for:
+                // the server rolled it back, so nothing of it is written. After the commit, it may be.
+                if (attempt == MAX_SAVE_ATTEMPTS || used[0] == null || !used[0].uncommitted
+                        || !connectionLost(failure)) {
+                    throw failure;
+                }
+                LOG.info("saveWithSignals of execution {} lost its connection before it committed; trying again on "
+                        + "another connection ({})", saves.isEmpty() ? null : saves.get(0).id(), failure.getMessage());
+                previous = failure;
+            }
+        }
     }
 
     /** The body of {@link #saveWithSignals}, on a store bound to the transaction's connection. */

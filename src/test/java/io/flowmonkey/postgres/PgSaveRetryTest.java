@@ -1,12 +1,16 @@
 package io.flowmonkey.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.flowmonkey.execution.ConcurrentUpdateException;
 import io.flowmonkey.execution.Execution;
 import io.flowmonkey.execution.ExecutionStatus;
 import io.flowmonkey.execution.LeasingExecutionStore;
+import io.flowmonkey.execution.Signal;
+import io.flowmonkey.execution.StoreException;
 import io.flowmonkey.testing.PostgresExtension;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,7 +29,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** An update whose connection is lost is retried, and a commit whose acknowledgement was lost is recognised. */
+/**
+ * An update whose connection is lost is retried, and a commit whose acknowledgement was lost is
+ * recognised; a save with signals whose connection is lost before its commit is retried, and one lost
+ * while committing is not.
+ */
 class PgSaveRetryTest {
 
     @RegisterExtension
@@ -79,18 +87,64 @@ class PgSaveRetryTest {
         }
     }
 
+    @Test
+    void a_save_with_signals_whose_connection_is_lost_before_it_commits_is_tried_again_on_another() throws Exception {
+        URI server = URI.create(PG.jdbcUrl().substring("jdbc:".length()));
+        try (CutAfterCommit proxy = new CutAfterCommit(server.getPort())) {
+            PgExecutionStore store = new PgExecutionStore(PG.newDataSource(1, config -> config.setJdbcUrl(
+                    "jdbc:postgresql://127.0.0.1:" + proxy.port() + server.getPath())));
+            Execution stored = store.save(Execution.builder("signals-lost", "flow", "1").build());
+
+            // Cut after the transaction's UPDATE, before its COMMIT: the server rolls it back.
+            proxy.cutAfterNext("UPDATE ");
+            List<Execution> saved = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> store.saveWithSignals(
+                    List.of(stored.toBuilder().status(ExecutionStatus.RUNNING).stepCount(1).build()), List.of(),
+                    List.of(Signal.of("signals-lost", "go", Map.of("n", 1)))));
+
+            assertThat(proxy.cut.await(10, TimeUnit.SECONDS)).as("the connection was cut mid-transaction").isTrue();
+            assertThat(saved.get(0).version()).isEqualTo(stored.version() + 1);
+            assertThat(new PgExecutionStore(PG.dataSource()).load("signals-lost").orElseThrow()).isEqualTo(saved.get(0));
+            assertThat(PG.queryLong("SELECT count(*) FROM executions_signals WHERE execution_id = 'signals-lost'"))
+                    .as("the signal, sent once").isOne();
+        }
+    }
+
+    @Test
+    void a_save_with_signals_whose_commit_acknowledgement_is_lost_is_not_tried_again() throws Exception {
+        URI server = URI.create(PG.jdbcUrl().substring("jdbc:".length()));
+        try (CutAfterCommit proxy = new CutAfterCommit(server.getPort())) {
+            PgExecutionStore store = new PgExecutionStore(PG.newDataSource(1, config -> config.setJdbcUrl(
+                    "jdbc:postgresql://127.0.0.1:" + proxy.port() + server.getPath())));
+            Execution stored = store.save(Execution.builder("commit-lost", "flow", "1").build());
+
+            proxy.cutAfterNext("COMMIT");
+            Throwable failure = catchThrowable(() -> store.saveWithSignals(
+                    List.of(stored.toBuilder().status(ExecutionStatus.RUNNING).stepCount(1).build()), List.of(),
+                    List.of(Signal.of("commit-lost", "go", Map.of("n", 1)))));
+
+            // It committed, and its caller cannot know: told as a lost connection, not as a lost race.
+            assertThat(failure).isInstanceOf(StoreException.class).isNotInstanceOf(ConcurrentUpdateException.class)
+                    .hasMessageContaining("08");
+            assertThat(new PgExecutionStore(PG.dataSource()).load("commit-lost").orElseThrow().version())
+                    .isEqualTo(stored.version() + 1);
+            assertThat(PG.queryLong("SELECT count(*) FROM executions_signals WHERE execution_id = 'commit-lost'"))
+                    .isOne();
+        }
+    }
+
     /**
-     * Forwards connections to PostgreSQL; once armed, lets the next UPDATE through, waits for the
-     * server's ReadyForQuery after it (the implicit transaction has committed by then), and closes the
-     * connection instead of passing the reply on.
+     * Forwards connections to PostgreSQL; once armed, lets the next message with the given statement
+     * text through (an UPDATE, say), waits for the server's ReadyForQuery after it (outside a
+     * transaction, the implicit one has committed by then), and closes the connection instead of
+     * passing the reply on.
      */
     private static final class CutAfterCommit implements AutoCloseable {
-        private static final byte[] UPDATE = "UPDATE ".getBytes(StandardCharsets.US_ASCII);
         private static final byte[] READY = {'Z', 0, 0, 0, 5};
 
         private final ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         private final int target;
         private final AtomicBoolean armed = new AtomicBoolean();
+        private volatile byte[] statement = "UPDATE ".getBytes(StandardCharsets.US_ASCII);
         final CountDownLatch cut = new CountDownLatch(1);
 
         CutAfterCommit(int target) throws IOException {
@@ -105,6 +159,11 @@ class PgSaveRetryTest {
         }
 
         void cutAfterNextUpdateCommits() {
+            cutAfterNext("UPDATE ");
+        }
+
+        void cutAfterNext(String statementText) {
+            statement = statementText.getBytes(StandardCharsets.US_ASCII);
             armed.set(true);
         }
 
@@ -115,7 +174,7 @@ class PgSaveRetryTest {
                     Socket upstream = new Socket(InetAddress.getLoopbackAddress(), target);
                     AtomicBoolean updateSent = new AtomicBoolean();
                     pump(client, upstream, (buf, n) -> {
-                        if (armed.get() && contains(buf, n, UPDATE) && armed.compareAndSet(true, false)) {
+                        if (armed.get() && contains(buf, n, statement) && armed.compareAndSet(true, false)) {
                             updateSent.set(true);
                         }
                         return true;
