@@ -20,6 +20,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -87,49 +88,62 @@ class PgSaveRetryTest {
         }
     }
 
-    @Test
-    void a_save_with_signals_whose_connection_is_lost_before_it_commits_is_tried_again_on_another() throws Exception {
-        URI server = URI.create(PG.jdbcUrl().substring("jdbc:".length()));
-        try (CutAfterCommit proxy = new CutAfterCommit(server.getPort())) {
+    /** A store on one connection through a proxy, and an execution stored through it. */
+    private record Stored(PgExecutionStore store, Execution execution) {
+        static Stored through(CutAfterCommit proxy, String id) {
+            URI server = URI.create(PG.jdbcUrl().substring("jdbc:".length()));
             PgExecutionStore store = new PgExecutionStore(PG.newDataSource(1, config -> config.setJdbcUrl(
                     "jdbc:postgresql://127.0.0.1:" + proxy.port() + server.getPath())));
-            Execution stored = store.save(Execution.builder("signals-lost", "flow", "1").build());
+            return new Stored(store, store.save(Execution.builder(id, "flow", "1").build()));
+        }
+
+        /** The save of a step of the execution that sends it a signal: one transaction. */
+        List<Execution> saveWithASignal() {
+            return store.saveWithSignals(List.of(execution.toBuilder().status(ExecutionStatus.RUNNING).stepCount(1)
+                    .build()), List.of(), List.of(Signal.of(execution.id(), "go", Map.of("n", 1))));
+        }
+    }
+
+    private static long signalsOf(String id) throws SQLException {
+        return PG.queryLong("SELECT count(*) FROM executions_signals WHERE execution_id = '" + id + "'");
+    }
+
+    @Test
+    void a_save_with_signals_whose_connection_is_lost_before_it_commits_is_tried_again_on_another() throws Exception {
+        try (CutAfterCommit proxy = new CutAfterCommit(serverPort())) {
+            Stored stored = Stored.through(proxy, "signals-lost");
 
             // Cut after the transaction's UPDATE, before its COMMIT: the server rolls it back.
             proxy.cutAfterNext("UPDATE ");
-            List<Execution> saved = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> store.saveWithSignals(
-                    List.of(stored.toBuilder().status(ExecutionStatus.RUNNING).stepCount(1).build()), List.of(),
-                    List.of(Signal.of("signals-lost", "go", Map.of("n", 1)))));
+            List<Execution> saved = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    stored::saveWithASignal);
 
             assertThat(proxy.cut.await(10, TimeUnit.SECONDS)).as("the connection was cut mid-transaction").isTrue();
-            assertThat(saved.get(0).version()).isEqualTo(stored.version() + 1);
+            assertThat(saved.get(0).version()).isEqualTo(stored.execution().version() + 1);
             assertThat(new PgExecutionStore(PG.dataSource()).load("signals-lost").orElseThrow()).isEqualTo(saved.get(0));
-            assertThat(PG.queryLong("SELECT count(*) FROM executions_signals WHERE execution_id = 'signals-lost'"))
-                    .as("the signal, sent once").isOne();
+            assertThat(signalsOf("signals-lost")).as("the signal, sent once").isOne();
         }
     }
 
     @Test
     void a_save_with_signals_whose_commit_acknowledgement_is_lost_is_not_tried_again() throws Exception {
-        URI server = URI.create(PG.jdbcUrl().substring("jdbc:".length()));
-        try (CutAfterCommit proxy = new CutAfterCommit(server.getPort())) {
-            PgExecutionStore store = new PgExecutionStore(PG.newDataSource(1, config -> config.setJdbcUrl(
-                    "jdbc:postgresql://127.0.0.1:" + proxy.port() + server.getPath())));
-            Execution stored = store.save(Execution.builder("commit-lost", "flow", "1").build());
+        try (CutAfterCommit proxy = new CutAfterCommit(serverPort())) {
+            Stored stored = Stored.through(proxy, "commit-lost");
 
             proxy.cutAfterNext("COMMIT");
-            Throwable failure = catchThrowable(() -> store.saveWithSignals(
-                    List.of(stored.toBuilder().status(ExecutionStatus.RUNNING).stepCount(1).build()), List.of(),
-                    List.of(Signal.of("commit-lost", "go", Map.of("n", 1)))));
+            Throwable failure = catchThrowable(stored::saveWithASignal);
 
             // It committed, and its caller cannot know: told as a lost connection, not as a lost race.
             assertThat(failure).isInstanceOf(StoreException.class).isNotInstanceOf(ConcurrentUpdateException.class)
                     .hasMessageContaining("08");
             assertThat(new PgExecutionStore(PG.dataSource()).load("commit-lost").orElseThrow().version())
-                    .isEqualTo(stored.version() + 1);
-            assertThat(PG.queryLong("SELECT count(*) FROM executions_signals WHERE execution_id = 'commit-lost'"))
-                    .isOne();
+                    .isEqualTo(stored.execution().version() + 1);
+            assertThat(signalsOf("commit-lost")).isOne();
         }
+    }
+
+    private static int serverPort() {
+        return URI.create(PG.jdbcUrl().substring("jdbc:".length())).getPort();
     }
 
     /**
