@@ -80,6 +80,22 @@ class LentSlotsTest {
         }
     }
 
+    /** A flow of one step of {@code handlerType}. */
+    private static InMemoryFlowRegistry oneStep(String flowId, String handlerType) {
+        return new InMemoryFlowRegistry().register(Flow.builder(flowId, "1").initialStep("s")
+                .step(Step.builder("s", handlerType).outputKey("out").build()).build());
+    }
+
+    /** Runs a worker of one runner until {@code n} executions are {@code status} and none is in flight. */
+    private static WorkerStats drainOnOneRunner(Engine engine, String workerId, String status, long n)
+            throws InterruptedException {
+        try (EngineWorker w = EngineWorker.builder(engine).workerId(workerId).threads(1).claimAhead(4)
+                .pollInterval(Duration.ofMillis(100)).build().start()) {
+            awaitTrue(Duration.ofSeconds(90), () -> count("status = '" + status + "'") == n && w.stats().inFlight() == 0);
+            return w.stats();
+        }
+    }
+
     @Test
     void executions_start_while_the_last_saves_of_others_commit_but_no_more_steps_than_runners_run_at_once()
             throws SQLException {
@@ -102,8 +118,7 @@ class LentSlotsTest {
                 Thread.sleep(20); // long enough for a third step beside two to be seen
                 return StepResult.success("done");
             }));
-            InMemoryFlowRegistry flows = new InMemoryFlowRegistry().register(Flow.builder("one-step", "1")
-                    .initialStep("s").step(Step.builder("s", "one").outputKey("out").build()).build());
+            InMemoryFlowRegistry flows = oneStep("one-step", "one");
             List<String> ids = enqueue(store, "one-step", 12);
             Engine engine = new Engine(store, handlers, flows);
             try (EngineWorker w = EngineWorker.builder(engine).workerId("lending").threads(2).claimAhead(4)
@@ -137,9 +152,7 @@ class LentSlotsTest {
                 Thread.sleep(20);
                 return StepResult.success("cancelled");
             })).register("never", ctx -> StepResult.success("ran"));
-            InMemoryFlowRegistry flows = new InMemoryFlowRegistry()
-                    .register(Flow.builder("canceller", "1").initialStep("s")
-                            .step(Step.builder("s", "canceller").outputKey("out").build()).build())
+            InMemoryFlowRegistry flows = oneStep("canceller", "canceller")
                     .register(Flow.builder("later", "1").initialStep("s")
                             .step(Step.builder("s", "never").outputKey("out").build()).build());
             Engine engine = new Engine(store, handlers, flows);
@@ -148,13 +161,30 @@ class LentSlotsTest {
                 engine.create("later", Map.of(), CreateOptions.builder().executionId("victim-of-" + id)
                         .startAt(Instant.now().plus(Duration.ofHours(1))).build());
             }
-            try (EngineWorker w = EngineWorker.builder(engine).workerId("nested").threads(1).claimAhead(4)
-                    .pollInterval(Duration.ofMillis(100)).build().start()) {
-                awaitTrue(Duration.ofSeconds(90), () -> count("status = 'completed'") == 20 && w.stats().inFlight() == 0);
-                assertThat(w.stats().errors()).isZero();
-            }
+            assertThat(drainOnOneRunner(engine, "nested", "completed", 20).errors()).isZero();
 
             assertThat(count("status = 'cancelled'")).isEqualTo(20);
+            assertThat(mostAtOnce).as("steps at once, on 1 runner").hasValue(1);
+        });
+    }
+
+    @Test
+    void a_step_that_cancels_its_own_execution_keeps_its_slot_until_it_returns() {
+        assertTimeoutPreemptively(Duration.ofMinutes(2), () -> {
+            PgExecutionStore store = new PgExecutionStore(PG.dataSource());
+            // The cancel ends the execution with a save of its own id on the runner's thread while the step
+            // still runs; the step's result is then refused (the execution is cancelled).
+            HandlerRegistry handlers = new HandlerRegistry().register("self", counted(ctx -> {
+                ctx.engine().cancel(ctx.executionId(), Cancellation.Source.USER, "not wanted");
+                Thread.sleep(20);
+                return StepResult.success("too late");
+            }));
+            List<String> ids = enqueue(store, "self-cancel", 20);
+            drainOnOneRunner(new Engine(store, handlers, oneStep("self-cancel", "self")), "self", "cancelled", 20);
+
+            for (String id : ids) {
+                assertThat(calls.get(id + "/s")).as("calls of %s", id).hasValue(1);
+            }
             assertThat(mostAtOnce).as("steps at once, on 1 runner").hasValue(1);
         });
     }
@@ -179,11 +209,7 @@ class LentSlotsTest {
                     .build());
             List<String> ids = enqueue(store, "refused", 40);
             Engine engine = new Engine(store, handlers, flows);
-            try (EngineWorker w = EngineWorker.builder(engine).workerId("refused").threads(1).claimAhead(4)
-                    .pollInterval(Duration.ofMillis(100)).build().start()) {
-                awaitTrue(Duration.ofSeconds(90), () -> count("status = 'completed'") == 40 && w.stats().inFlight() == 0);
-                assertThat(w.stats().errors()).isZero();
-            }
+            assertThat(drainOnOneRunner(engine, "refused", "completed", 40).errors()).isZero();
 
             for (String id : ids) {
                 assertThat(calls.get(id + "/s")).as("first step of %s", id).hasValue(1);
