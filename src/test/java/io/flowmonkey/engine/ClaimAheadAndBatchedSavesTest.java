@@ -86,13 +86,6 @@ class ClaimAheadAndBatchedSavesTest {
         return ids;
     }
 
-    private static long count(String where) {
-        try {
-            return PG.queryLong("SELECT count(*) FROM executions WHERE " + where);
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     private static void assertEachStepRanOnce(WorkerFlows flows, List<String> ids) {
         for (String id : ids) {
@@ -116,14 +109,14 @@ class ClaimAheadAndBatchedSavesTest {
                     workers.add(EngineWorker.builder(flows.engine(store)).workerId("w" + w).threads(6)
                             .pollInterval(Duration.ofMillis(200)).build().start());
                 }
-                awaitTrue(Duration.ofMinutes(2), () -> count("status = 'completed'") == 3000);
+                awaitTrue(Duration.ofMinutes(2), () -> PG.countExecutions("status = 'completed'") == 3000);
             } finally {
                 workers.forEach(EngineWorker::close);
             }
 
             assertEachStepRanOnce(flows, ids);
-            assertThat(count("lease_owner IS NOT NULL")).as("nothing left claimed").isZero();
-            assertThat(count("version = 5")).as("one claim and three saves each, none lost").isEqualTo(3000);
+            assertThat(PG.countExecutions("lease_owner IS NOT NULL")).as("nothing left claimed").isZero();
+            assertThat(PG.countExecutions("version = 5")).as("one claim and three saves each, none lost").isEqualTo(3000);
             assertThat(workers.stream().mapToLong(w -> w.stats().claimed()).sum()).isEqualTo(3000);
             assertThat(workers).allSatisfy(w -> {
                 assertThat(w.stats().errors()).isZero();
@@ -144,7 +137,7 @@ class ClaimAheadAndBatchedSavesTest {
             WorkerFlows flows = new WorkerFlows();
             try (EngineWorker worker = EngineWorker.builder(flows.engine(watched(real))).workerId("solo").threads(1)
                     .claimAhead(4).pollInterval(Duration.ofMillis(200)).build().start()) {
-                awaitTrue(Duration.ofMinutes(1), () -> count("status = 'completed'") == 300);
+                awaitTrue(Duration.ofMinutes(1), () -> PG.countExecutions("status = 'completed'") == 300);
                 assertThat(worker.stats().claimed()).isEqualTo(300);
             }
 
@@ -171,7 +164,7 @@ class ClaimAheadAndBatchedSavesTest {
             try (EngineWorker worker = EngineWorker.builder(engine).workerId("buffering").threads(1).claimAhead(4)
                     .pollInterval(Duration.ofMillis(100)).build().start()) {
                 assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
-                awaitTrue(Duration.ofSeconds(30), () -> count("lease_owner = 'buffering'") == 5);
+                awaitTrue(Duration.ofSeconds(30), () -> PG.countExecutions("lease_owner = 'buffering'") == 5);
                 running = ids.stream().filter(id -> flows.callsOf(id, "a") == 1).findFirst().orElseThrow();
                 buffered = ids.stream().filter(id -> !id.equals(running)).toList();
                 for (String id : buffered) {
@@ -181,7 +174,7 @@ class ClaimAheadAndBatchedSavesTest {
                 long cancelledAt = System.nanoTime();
                 awaitTrue(Duration.ofSeconds(5), () -> System.nanoTime() - cancelledAt > Duration.ofMillis(400).toNanos());
                 release.countDown();
-                awaitTrue(Duration.ofSeconds(30), () -> count("status = 'completed'") == 1
+                awaitTrue(Duration.ofSeconds(30), () -> PG.countExecutions("status = 'completed'") == 1
                         && worker.stats().inFlight() == 0);
                 assertThat(worker.stats().cancelled()).as("each told apart from a lost lease").isEqualTo(4);
                 assertThat(worker.stats().leaseLost()).isZero();
@@ -211,7 +204,7 @@ class ClaimAheadAndBatchedSavesTest {
             try {
                 assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
                 // One running (its first claim was full), then four claimed ahead; the sixth is left to others.
-                awaitTrue(Duration.ofSeconds(30), () -> count("lease_owner = 'holder'") == 5);
+                awaitTrue(Duration.ofSeconds(30), () -> PG.countExecutions("lease_owner = 'holder'") == 5);
                 long firstExpiry = PG.queryLong("SELECT max(lease_expires_at) FROM executions");
                 awaitTrue(Duration.ofSeconds(30), () -> {
                     try {
@@ -237,7 +230,7 @@ class ClaimAheadAndBatchedSavesTest {
                 assertThat(worker.stats().inFlight()).isEqualTo(5);
 
                 closing = CompletableFuture.runAsync(worker::close);
-                awaitTrue(Duration.ofSeconds(30), () -> count("lease_owner = 'holder'") == 1);
+                awaitTrue(Duration.ofSeconds(30), () -> PG.countExecutions("lease_owner = 'holder'") == 1);
                 assertThat(closing).as("close waits for the step that runs").isNotDone();
             } finally {
                 release.countDown();
@@ -246,13 +239,13 @@ class ClaimAheadAndBatchedSavesTest {
                 }
                 worker.close();
             }
-            assertThat(count("status = 'completed'")).as("the execution that was running").isEqualTo(1);
-            assertThat(count("status = 'pending' AND lease_owner IS NULL")).as("released, claimable at once")
+            assertThat(PG.countExecutions("status = 'completed'")).as("the execution that was running").isEqualTo(1);
+            assertThat(PG.countExecutions("status = 'pending' AND lease_owner IS NULL")).as("released, claimable at once")
                     .isEqualTo(5);
 
             try (EngineWorker next = EngineWorker.builder(flows.engine(store)).workerId("next").threads(2)
                     .pollInterval(Duration.ofMillis(100)).build().start()) {
-                awaitTrue(Duration.ofSeconds(60), () -> count("status = 'completed'") == 6);
+                awaitTrue(Duration.ofSeconds(60), () -> PG.countExecutions("status = 'completed'") == 6);
             }
             assertEachStepRanOnce(flows, ids);
         });
@@ -271,12 +264,12 @@ class ClaimAheadAndBatchedSavesTest {
             EngineWorker second = EngineWorker.builder(flows.engine(store)).workerId("second").threads(8)
                     .pollInterval(Duration.ofMillis(100)).build().start();
             try {
-                awaitTrue(Duration.ofMinutes(1), () -> count("status = 'completed'") >= 200);
+                awaitTrue(Duration.ofMinutes(1), () -> PG.countExecutions("status = 'completed'") >= 200);
                 first.close();
-                long doneAtClose = count("status = 'completed'");
+                long doneAtClose = PG.countExecutions("status = 'completed'");
                 assertThat(doneAtClose).as("closed mid-drain").isLessThan(1500);
-                assertThat(count("lease_owner = 'first'")).as("nothing the closed worker still holds").isZero();
-                awaitTrue(Duration.ofMinutes(2), () -> count("status = 'completed'") == 1500);
+                assertThat(PG.countExecutions("lease_owner = 'first'")).as("nothing the closed worker still holds").isZero();
+                awaitTrue(Duration.ofMinutes(2), () -> PG.countExecutions("status = 'completed'") == 1500);
             } finally {
                 first.close();
                 second.close();
@@ -288,7 +281,7 @@ class ClaimAheadAndBatchedSavesTest {
                     .isGreaterThanOrEqualTo(1500);
             assertThat(first.stats().errors() + second.stats().errors()).isZero();
             assertThat(first.stats().leaseLost() + second.stats().leaseLost() + first.stats().interrupted()).isZero();
-            assertThat(count("lease_owner IS NOT NULL")).isZero();
+            assertThat(PG.countExecutions("lease_owner IS NOT NULL")).isZero();
             assertThat(batches).anySatisfy(n -> assertThat(n).isGreaterThan(1));
         });
     }
@@ -304,16 +297,16 @@ class ClaimAheadAndBatchedSavesTest {
             try (EngineWorker worker = EngineWorker.builder(engine).workerId("busy").threads(1)
                     .pollInterval(Duration.ofSeconds(60)).build().start()) {
                 String waiting = engine.create(WorkerFlows.TIMED_WAIT, java.util.Map.of()).execution().id();
-                awaitTrue(Duration.ofSeconds(30), () -> count("id = '" + waiting + "' AND status = 'waiting'") == 1);
+                awaitTrue(Duration.ofSeconds(30), () -> PG.countExecutions("id = '" + waiting + "' AND status = 'waiting'") == 1);
                 engine.create(WorkerFlows.THREE_STEPS, java.util.Map.of());
                 assertThat(entered.await(30, TimeUnit.SECONDS)).as("the one runner is busy").isTrue();
                 // The wait falls due while the runner is held: its wake-up finds no room.
-                awaitTrue(Duration.ofSeconds(30), () -> count("id = '" + waiting
+                awaitTrue(Duration.ofSeconds(30), () -> PG.countExecutions("id = '" + waiting
                         + "' AND wake_at < floor(extract(epoch FROM clock_timestamp()) * 1000) - 200") == 1);
 
                 long freed = System.nanoTime();
                 release.countDown();
-                awaitTrue(Duration.ofSeconds(30), () -> count("id = '" + waiting + "' AND status = 'completed'") == 1);
+                awaitTrue(Duration.ofSeconds(30), () -> PG.countExecutions("id = '" + waiting + "' AND status = 'completed'") == 1);
 
                 assertThat(Duration.ofNanos(System.nanoTime() - freed)).as("well before the 60 s poll")
                         .isLessThan(Duration.ofSeconds(20));

@@ -60,9 +60,9 @@ class EngineWorkerTest {
                         .pollInterval(Duration.ofMillis(200)).build().start());
             }
 
-            awaitTrue(Duration.ofSeconds(120), () -> count("status = 'completed'") == 2000);
+            awaitTrue(Duration.ofSeconds(120), () -> PG.countExecutions("status = 'completed'") == 2000);
             // Cleared by the running workers' heartbeats (every 10 s with the default lease), not by close().
-            awaitTrue(Duration.ofSeconds(30), () -> count("lease_owner IS NOT NULL") == 0);
+            awaitTrue(Duration.ofSeconds(30), () -> PG.countExecutions("lease_owner IS NOT NULL") == 0);
         } finally {
             workers.forEach(EngineWorker::close);
         }
@@ -72,7 +72,7 @@ class EngineWorkerTest {
                 assertThat(flows.callsOf(id, step)).as("calls of %s/%s", id, step).isEqualTo(1);
             }
         }
-        assertThat(count("lease_owner IS NOT NULL")).as("nothing left claimed").isZero();
+        assertThat(PG.countExecutions("lease_owner IS NOT NULL")).as("nothing left claimed").isZero();
         long claimed = workers.stream().mapToLong(w -> w.stats().claimed()).sum();
         assertThat(claimed).isEqualTo(2000);
         assertThat(workers).allSatisfy(w -> assertThat(w.stats().claimed()).isPositive());
@@ -317,13 +317,6 @@ class EngineWorkerTest {
                 .hasMessageContaining("flowIds");
     }
 
-    private static long count(String where) {
-        try {
-            return PG.queryLong("SELECT count(*) FROM executions WHERE " + where);
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     private static ExecutionStatus status(PgExecutionStore store, String id) {
         return store.load(id).orElseThrow().status();

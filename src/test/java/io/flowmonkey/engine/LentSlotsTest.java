@@ -72,13 +72,6 @@ class LentSlotsTest {
         return store.saveAll(pending).stream().map(Execution::id).toList();
     }
 
-    private static long count(String where) {
-        try {
-            return PG.queryLong("SELECT count(*) FROM executions WHERE " + where);
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     /** A flow of one step of {@code handlerType}. */
     private static InMemoryFlowRegistry oneStep(String flowId, String handlerType) {
@@ -91,7 +84,7 @@ class LentSlotsTest {
             throws InterruptedException {
         try (EngineWorker w = EngineWorker.builder(engine).workerId(workerId).threads(1).claimAhead(4)
                 .pollInterval(Duration.ofMillis(100)).build().start()) {
-            awaitTrue(Duration.ofSeconds(90), () -> count("status = '" + status + "'") == n && w.stats().inFlight() == 0);
+            awaitTrue(Duration.ofSeconds(90), () -> PG.countExecutions("status = '" + status + "'") == n && w.stats().inFlight() == 0);
             return w.stats();
         }
     }
@@ -125,7 +118,7 @@ class LentSlotsTest {
                     .pollInterval(Duration.ofMillis(100)).build()) {
                 worker.set(w);
                 w.start();
-                awaitTrue(Duration.ofSeconds(90), () -> count("status = 'completed'") == 12 && w.stats().inFlight() == 0);
+                awaitTrue(Duration.ofSeconds(90), () -> PG.countExecutions("status = 'completed'") == 12 && w.stats().inFlight() == 0);
                 assertThat(w.stats().completed()).isEqualTo(12);
                 assertThat(w.stats().errors()).isZero();
             }
@@ -136,7 +129,7 @@ class LentSlotsTest {
             assertThat(mostAtOnce).as("steps at once, on 2 runners").hasValueLessThanOrEqualTo(2);
             assertThat(mostStartedNotEnded).as("executions started and not ended: 2 runners and 2 lent slots, "
                     + "lent while the last saves committed").hasValueBetween(3, 4);
-            assertThat(count("lease_owner IS NOT NULL")).as("nothing left claimed").isZero();
+            assertThat(PG.countExecutions("lease_owner IS NOT NULL")).as("nothing left claimed").isZero();
         });
     }
 
@@ -163,7 +156,7 @@ class LentSlotsTest {
             }
             assertThat(drainOnOneRunner(engine, "nested", "completed", 20).errors()).isZero();
 
-            assertThat(count("status = 'cancelled'")).isEqualTo(20);
+            assertThat(PG.countExecutions("status = 'cancelled'")).isEqualTo(20);
             assertThat(mostAtOnce).as("steps at once, on 1 runner").hasValue(1);
         });
     }

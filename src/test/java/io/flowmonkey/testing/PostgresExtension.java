@@ -179,6 +179,22 @@ public final class PostgresExtension implements BeforeAllCallback, AfterAllCallb
     }
 
     /**
+     * Counts the rows of this class's {@code executions} table that match {@code where}, for awaits and
+     * other lambdas that cannot throw a checked exception.
+     *
+     * @param where the condition, SQL written by the test
+     * @return how many rows match
+     * @throws IllegalStateException if PostgreSQL refuses the query
+     */
+    public long countExecutions(String where) {
+        try {
+            return queryLong("SELECT count(*) FROM executions WHERE " + where);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
      * Runs a query and returns the first column of every row, as text.
      *
      * @param query the query
