@@ -209,13 +209,16 @@ class SaveCommitterTest {
                 int offset = lent ? 0 : 2;
                 // One runner's save, a batch by itself; then another runner's, on another thread.
                 ExecutorService first = Executors.newSingleThreadExecutor();
-                first.submit(() -> committer.save(before.get(offset).toBuilder().stepCount(1).build(), lent))
-                        .get(30, TimeUnit.SECONDS);
                 ExecutorService second = Executors.newSingleThreadExecutor();
-                second.submit(() -> committer.save(before.get(offset + 1).toBuilder().stepCount(1).build(), false))
-                        .get(30, TimeUnit.SECONDS);
-                first.shutdown();
-                second.shutdown();
+                try {
+                    first.submit(() -> committer.save(before.get(offset).toBuilder().stepCount(1).build(), lent))
+                            .get(30, TimeUnit.SECONDS);
+                    second.submit(() -> committer.save(before.get(offset + 1).toBuilder().stepCount(1).build(), false))
+                            .get(30, TimeUnit.SECONDS);
+                } finally {
+                    first.shutdownNow();
+                    second.shutdownNow();
+                }
 
                 assertThat(committer.batches()).isEqualTo(2);
                 // The first runner never hands in another save: waited for, it holds the second batch back.

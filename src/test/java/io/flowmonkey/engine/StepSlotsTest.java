@@ -1,5 +1,6 @@
 package io.flowmonkey.engine;
 
+import static io.flowmonkey.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
@@ -37,6 +38,14 @@ class StepSlotsTest {
         }).get(10, TimeUnit.SECONDS);
     }
 
+    /** Ends runner {@code runner}'s hold on its execution. */
+    private static void done(ExecutorService runner, StepSlots slots) throws Exception {
+        on(runner, () -> {
+            slots.done();
+            return null;
+        });
+    }
+
     private static void assertStillWaiting(Future<?> f) throws Exception {
         try {
             f.get(200, TimeUnit.MILLISECONDS);
@@ -58,15 +67,9 @@ class StepSlotsTest {
 
         assertThat(on(b, slots::take)).as("the lent slot").isTrue();
         assertThat(on(b, () -> slots.lendFor(true))).as("no spare left to lend").isFalse();
-        on(a, () -> {
-            slots.done();
-            return null;
-        });
+        done(a, slots);
         assertThat(slots.lent()).isZero();
-        on(a, () -> {
-            slots.done();
-            return null;
-        });
+        done(a, slots);
         assertThat(slots.lent()).as("done twice counts once").isZero();
     }
 
@@ -80,18 +83,12 @@ class StepSlotsTest {
             assertStillWaiting(step);
             assertThat(slots.lent()).isEqualTo(1);
 
-            on(b, () -> {
-                slots.done();
-                return null;
-            });
+            done(b, slots);
             step.get(10, TimeUnit.SECONDS);
             assertThat(slots.lent()).as("taken back").isZero();
             Future<Boolean> next = b.submit(slots::take);
             assertStillWaiting(next); // a holds the one slot again
-            on(a, () -> {
-                slots.done();
-                return null;
-            });
+            done(a, slots);
             assertThat(next.get(10, TimeUnit.SECONDS)).isTrue();
         });
     }
@@ -105,18 +102,15 @@ class StepSlotsTest {
                 on(a, () -> slots.take() && slots.lendFor(true));
                 on(b, slots::take);
                 Future<Boolean> waitingToStart = c.submit(slots::take);
+                awaitTrue(Duration.ofSeconds(10), () -> slots.waiting() == 1);
                 assertStillWaiting(waitingToStart);
-                assertThat(slots.waiting()).isEqualTo(1);
                 Future<?> step = a.submit(() -> slots.holdForStep("x"));
 
                 slots.stopStarting();
                 assertThat(waitingToStart.get(10, TimeUnit.SECONDS)).as("gives up, no slot taken").isFalse();
                 assertThat(slots.waiting()).isZero();
                 assertStillWaiting(step);
-                on(b, () -> {
-                    slots.done();
-                    return null;
-                });
+                done(b, slots);
                 step.get(10, TimeUnit.SECONDS);
                 assertThat(on(b, slots::take)).as("nothing starts once stopped").isFalse();
             } finally {

@@ -123,6 +123,9 @@ class PgErrorCodeColumnTest {
             assertThat(errorCodeOf(st, failed.id())).isEqualTo("CHANGED");
             assertThat(callsOfTheTriggerFunction(st)).as("saves that set and change an error (V16: the store sets "
                     + "the column itself)").isZero();
+            // The count is live: another writer's change of an error calls V16's function once.
+            st.executeUpdate("UPDATE executions SET error = '{\"code\": \"BY_SQL\"}' WHERE id = 'failing'");
+            assertThat(callsOfTheTriggerFunction(st)).as("an update of the error by SQL").isOne();
             c.rollback();
         }
     }
