@@ -481,32 +481,31 @@ public final class EngineWorker implements AutoCloseable {
         runners.getQueue().drainTo(unstarted);
         List<String> ids = new ArrayList<>(unstarted.size());
         for (Runnable r : unstarted) {
-            String id = ((ClaimedRun) r).execution.id();
-            ids.add(id);
-            inFlight.remove(id);
-            leases.released(id);
+            ids.add(((ClaimedRun) r).execution.id());
         }
-        if (ids.isEmpty()) {
-            return;
-        }
-        try {
-            store.releaseLeases(workerId, ids);
+        if (!ids.isEmpty() && giveBack(ids)) {
             LOG.info("Worker {} released {} execution(s) it had claimed ahead and not started", workerId, ids.size());
-        } catch (RuntimeException e) {
-            LOG.warn("Worker {} could not release {} execution(s) it had claimed ahead: {}; their leases expire in {}",
-                    workerId, ids.size(), e.getMessage(), leaseTtl);
         }
     }
 
-    /** Gives back the lease of a claimed execution that will not start here, so that any worker may run it. */
-    private void giveBack(String id) {
-        inFlight.remove(id);
-        leases.released(id);
+    /**
+     * Gives back the leases of claimed executions that will not start here, so that any worker may run
+     * them at once.
+     *
+     * @return whether the store took them back; if not, their leases expire
+     */
+    private boolean giveBack(List<String> ids) {
+        for (String id : ids) {
+            inFlight.remove(id);
+            leases.released(id);
+        }
         try {
-            store.releaseLeases(workerId, List.of(id));
+            store.releaseLeases(workerId, ids);
+            return true;
         } catch (RuntimeException e) {
-            LOG.warn("Worker {} could not release execution {} it had claimed ahead: {}; its lease expires in {}",
-                    workerId, id, e.getMessage(), leaseTtl);
+            LOG.warn("Worker {} could not release {} execution(s) it had claimed ahead: {}; their leases expire in {}",
+                    workerId, ids.size(), e.getMessage(), leaseTtl);
+            return false;
         }
     }
 
@@ -524,12 +523,12 @@ public final class EngineWorker implements AutoCloseable {
             try {
                 if (!slots.take()) {
                     // Taken from the buffer before close() gave the rest of it back: give this one back too.
-                    giveBack(execution.id());
+                    giveBack(List.of(execution.id()));
                     return;
                 }
             } catch (InterruptedException stopping) {
                 // Stopping (shutdownNow): it never started, so any worker may run it at once.
-                giveBack(execution.id());
+                giveBack(List.of(execution.id()));
                 Thread.currentThread().interrupt();
                 return;
             }
